@@ -1,0 +1,40 @@
+# tap-jira. `make help` lists the targets.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/tap-jira/tap-jira/internal/cli.version=$(VERSION)
+FUZZTIME ?= 10s
+
+.PHONY: help build test lint bench fuzz golden demo-discover
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "%-15s %s\n",$$1,$$2}'
+
+build: ## build bin/tap-jira
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tap-jira ./cmd/tap-jira
+
+test: lint ## gofmt, vet, then every test with the race detector (what CI runs)
+	$(GO) test -race -shuffle=on -count=1 ./...
+
+lint: ## gofmt must print nothing, go vet must pass, nothing but the Singer writer and the CLI writes to stdout
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if grep -rnE 'fmt\.Print(ln|f)?\(|os\.Stdout' --include='*.go' internal | grep -v '_test.go' | grep -v '^internal/cli/' | grep -v '^internal/singer/'; then \
+	  echo "only internal/singer and internal/cli may write to stdout"; exit 1; fi
+
+bench: ## Go benchmarks (b.Loop), 10 runs each, into bench.txt; compare two runs with benchstat
+	$(GO) test -run='^$$' -bench=. -benchmem -count=10 ./... | tee bench.txt
+	@echo "compare: go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da old.txt bench.txt"
+
+fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
+	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./internal/config
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/state
+	$(GO) test -run='^$$' -fuzz='^FuzzParseCatalog$$' -fuzztime=$(FUZZTIME) ./internal/singer
+	$(GO) test -run='^$$' -fuzz='^FuzzParseTime$$' -fuzztime=$(FUZZTIME) ./internal/jira
+
+golden: ## rewrite golden files (review the diff before committing)
+	UPDATE_GOLDEN=1 $(GO) test -count=1 ./...
+
+demo-discover: build ## print the catalog and the about document with the sample config
+	./bin/tap-jira --config testdata/config.sample.json --discover
+	./bin/tap-jira --about

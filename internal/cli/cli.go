@@ -1,0 +1,314 @@
+// Package cli is tap-jira's command line: flags, logging, signals, exit
+// codes and the wiring of the other packages. Run is its testable core.
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tap-jira/tap-jira/internal/config"
+	"github.com/tap-jira/tap-jira/internal/schema"
+	"github.com/tap-jira/tap-jira/internal/singer"
+	"github.com/tap-jira/tap-jira/internal/state"
+	"github.com/tap-jira/tap-jira/internal/streams"
+	"github.com/tap-jira/tap-jira/internal/tap"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK          = 0
+	ExitRuntime     = 1
+	ExitUsage       = 2
+	ExitInterrupted = 130 // SIGINT
+	ExitTerminated  = 143 // SIGTERM
+)
+
+// version is stamped at build time with -ldflags "-X .../internal/cli.version=v1.2.3".
+var version = ""
+
+// Version returns the tap's version: the stamped one, else the module
+// version go install recorded, else "dev".
+func Version() string {
+	if version != "" {
+		return version
+	}
+	return buildVersion()
+}
+
+// signalError is the cancel cause when a signal stops the run.
+type signalError struct{ sig os.Signal }
+
+func (e *signalError) Error() string { return "interrupted by " + e.sig.String() }
+
+// Main runs the command with the process's arguments and streams and stops
+// cleanly on SIGINT or SIGTERM. A second signal kills the process.
+func Main() int {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s, ok := <-sigs
+		if !ok {
+			return
+		}
+		signal.Stop(sigs)
+		cancel(&signalError{sig: s})
+	}()
+	defer signal.Stop(sigs)
+	return Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+}
+
+type options struct {
+	configPath  string
+	statePath   string
+	catalogPath string
+	properties  string
+	discover    bool
+	about       bool
+	format      string
+	showVersion bool
+	logLevel    string
+	logFormat   string
+}
+
+// usageError is a mistake in the command line itself.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// Run executes tap-jira with args (without the program name) and returns the
+// exit code. Singer messages go to stdout, logs to stderr.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var opts options
+	var log *slog.Logger
+	cmd := &cobra.Command{
+		Use:   "tap-jira --config CONFIG [--state STATE] [--catalog CATALOG]",
+		Short: "A Singer tap for Jira Cloud and Jira Data Center",
+		Long: "tap-jira extracts a Jira site as Singer messages on stdout.\n\n" +
+			"  tap-jira --config config.json --discover > catalog.json\n" +
+			"  tap-jira --config config.json --catalog catalog.json [--state state.json]",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &usageError{msg: fmt.Sprintf("unknown command %q: tap-jira takes flags only (see --help)", args[0])}
+			}
+			return nil
+		},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := newLogger(stderr, opts.logLevel, opts.logFormat)
+			if err != nil {
+				return err
+			}
+			log = l
+			return run(cmd.Context(), &opts, log, stdout)
+		},
+	}
+	cmd.SetArgs(args)
+	cmd.SetIn(stdin)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
+	f := cmd.Flags()
+	f.StringVarP(&opts.configPath, "config", "c", "", "path to the config JSON file")
+	f.StringVarP(&opts.statePath, "state", "s", "", "path to a state JSON file from an earlier run")
+	f.StringVar(&opts.catalogPath, "catalog", "", "path to the catalog JSON file (streams and fields to sync)")
+	f.StringVarP(&opts.properties, "properties", "p", "", "legacy name of --catalog")
+	f.BoolVarP(&opts.discover, "discover", "d", false, "print the catalog of every stream and exit")
+	f.BoolVar(&opts.about, "about", false, "print the tap's name, version, capabilities and settings and exit")
+	f.StringVar(&opts.format, "format", "text", "format of --about: text, json or markdown")
+	f.BoolVar(&opts.showVersion, "version", false, "print the version and exit")
+	f.StringVar(&opts.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&opts.logFormat, "log-format", envOr("LOG_FORMAT", "text"), "text or json (default from LOG_FORMAT)")
+
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCode(ctx, err)
+	if log == nil {
+		// The logger could not be built (or flags failed to parse): fall
+		// back to a plain one so the reason still reaches stderr.
+		log = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	log.Error("tap-jira stopped", "error", err.Error(), "exit_code", code)
+	return code
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("--log-level %q: want debug, info, warn or error", level)}
+	}
+	ho := &slog.HandlerOptions{Level: lvl}
+	switch strings.ToLower(format) {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, ho)), nil
+	default:
+		return nil, &usageError{msg: fmt.Sprintf("--log-format (or LOG_FORMAT) %q: want text or json", format)}
+	}
+}
+
+func exitCode(ctx context.Context, err error) int {
+	var sig *signalError
+	if errors.As(context.Cause(ctx), &sig) {
+		if sig.sig == syscall.SIGTERM {
+			return ExitTerminated
+		}
+		return ExitInterrupted
+	}
+	var (
+		ue  *usageError
+		ce  *config.Error
+		se  *state.Error
+		cat *singer.CatalogError
+		tu  *tap.UsageError
+	)
+	switch {
+	case errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &se), errors.As(err, &cat), errors.As(err, &tu):
+		return ExitUsage
+	default:
+		return ExitRuntime
+	}
+}
+
+func run(ctx context.Context, opts *options, log *slog.Logger, stdout io.Writer) error {
+	switch {
+	case opts.showVersion:
+		_, err := fmt.Fprintf(stdout, "tap-jira %s\n", Version())
+		return err
+	case opts.about:
+		return writeAbout(stdout, opts.format)
+	}
+	if opts.catalogPath != "" && opts.properties != "" {
+		return &usageError{msg: "give either --catalog or --properties, not both"}
+	}
+	if opts.configPath == "" {
+		return &usageError{msg: "--config is required (or use --about or --version)"}
+	}
+	cfg, err := loadConfig(opts.configPath, log)
+	if err != nil {
+		return err
+	}
+	log.Debug("config loaded", "config", cfg)
+	schemas, err := schema.Bundled()
+	if err != nil {
+		return fmt.Errorf("loading bundled schemas: %w", err)
+	}
+	if opts.discover {
+		cat, err := tap.Discover(schemas)
+		if err != nil {
+			return err
+		}
+		return singer.WriteCatalog(stdout, cat)
+	}
+	return syncCommand(ctx, opts, log, stdout, schemas)
+}
+
+func syncCommand(ctx context.Context, opts *options, log *slog.Logger, stdout io.Writer, schemas map[string]*schema.Schema) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	st := state.New()
+	if opts.statePath != "" {
+		data, err := readInput(opts.statePath, "state")
+		if err != nil {
+			return err
+		}
+		parsed, warnings, err := state.Parse(bytes.NewReader(data), streams.Names())
+		if err != nil {
+			return err
+		}
+		for _, w := range warnings {
+			log.Warn(w, "file", opts.statePath)
+		}
+		st = parsed
+	}
+	catPath := opts.catalogPath
+	if catPath == "" {
+		catPath = opts.properties
+	}
+	var plan []*tap.Selected
+	if catPath == "" {
+		log.Warn("no --catalog given, so no stream is selected; run --discover, mark streams \"selected\": true and pass the catalog with --catalog")
+	} else {
+		data, err := readInput(catPath, "catalog")
+		if err != nil {
+			return err
+		}
+		cat, err := singer.ParseCatalog(bytes.NewReader(data))
+		if err != nil {
+			return err
+		}
+		plan, err = tap.Plan(cat, schemas, log)
+		if err != nil {
+			return err
+		}
+		if len(plan) == 0 {
+			log.Warn("the catalog selects no stream, so nothing is synced; mark streams with \"selected\": true in the metadata entry whose breadcrumb is []", "catalog", catPath)
+		}
+	}
+	if len(plan) > 0 {
+		names := make([]string, len(plan))
+		for i, p := range plan {
+			names[i] = p.Stream.Name
+		}
+		return fmt.Errorf("syncing %s: extraction from Jira is not part of this build yet; only --discover and --about work", strings.Join(names, ", "))
+	}
+	// Nothing to sync: hand the state back unchanged so a runner that keeps
+	// the last STATE does not lose its bookmarks.
+	w := singer.NewWriter(stdout)
+	if err := w.WriteState(st.Value()); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func loadConfig(path string, log *slog.Logger) (*config.Config, error) {
+	data, err := readInput(path, "config")
+	if err != nil {
+		return nil, err
+	}
+	cfg, warnings, err := config.Load(bytes.NewReader(data), time.Now(), Version())
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		log.Warn(w, "file", path)
+	}
+	return cfg, nil
+}
+
+// readInput reads a file named on the command line. A missing or unreadable
+// file is a usage error: the command line points at the wrong place.
+func readInput(path, what string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("reading %s file: %v", what, err)}
+	}
+	return data, nil
+}

@@ -1,0 +1,369 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/singer/singertest"
+)
+
+const secret = "s3cr3t-P@ss-xyz-9731"
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runTap(t *testing.T, ctx context.Context, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(ctx, args, strings.NewReader(""), &out, &errb)
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// writeFile writes content into a fresh temp dir and returns its path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
+
+func goodConfig() string {
+	return `{"base_url": "https://example.atlassian.net", "username": "me@example.com", "password": "` + secret + `",
+	         "start_date": "2025-11-28T00:00:00Z", "user_agent": "tap-jira-test"}`
+}
+
+func TestDiscoverGolden(t *testing.T) {
+	t.Parallel()
+	res := runTap(t, t.Context(), "--config", writeFile(t, "config.json", goodConfig()), "--discover")
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	golden := filepath.Join(singertest.RepoRoot(t), "testdata", "golden", "discover.json")
+	if os.Getenv("UPDATE_GOLDEN") == "1" {
+		require.NoError(t, os.WriteFile(golden, []byte(res.stdout), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err, "run UPDATE_GOLDEN=1 go test ./internal/cli to create it")
+	assert.Equal(t, string(want), res.stdout, "discover output differs from %s; review and regenerate with make golden", golden)
+	singertest.Check(t, "discover", "--catalog", golden)
+}
+
+// TestDiscoverFollowsSingerRules checks the catalog against the discovery
+// rules of the Singer spec and singer-io/tap-jira's stream table, written out
+// here independently of the code that builds it.
+func TestDiscoverFollowsSingerRules(t *testing.T) {
+	t.Parallel()
+	res := runTap(t, t.Context(), "--config", writeFile(t, "config.json", goodConfig()), "--discover")
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	var cat struct {
+		Streams []struct {
+			TapStreamID   string         `json:"tap_stream_id"`
+			Stream        string         `json:"stream"`
+			KeyProperties []string       `json:"key_properties"`
+			Schema        map[string]any `json:"schema"`
+			Metadata      []struct {
+				Breadcrumb []string       `json:"breadcrumb"`
+				Metadata   map[string]any `json:"metadata"`
+			} `json:"metadata"`
+		} `json:"streams"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &cat))
+	want := []struct {
+		name, method, replKey, parent string
+		keys                          []string
+	}{
+		{"projects", "FULL_TABLE", "", "", []string{"id"}},
+		{"versions", "FULL_TABLE", "", "projects", []string{"id"}},
+		{"components", "FULL_TABLE", "", "projects", []string{"id"}},
+		{"project_types", "FULL_TABLE", "", "", []string{"key"}},
+		{"project_categories", "FULL_TABLE", "", "", []string{"id"}},
+		{"resolutions", "FULL_TABLE", "", "", []string{"id"}},
+		{"roles", "FULL_TABLE", "", "", []string{"id"}},
+		{"users", "FULL_TABLE", "", "", []string{"accountId"}},
+		{"issues", "INCREMENTAL", "updated", "", []string{"id"}},
+		{"issue_comments", "FULL_TABLE", "", "issues", []string{"id"}},
+		{"changelogs", "FULL_TABLE", "", "issues", []string{"id"}},
+		{"issue_transitions", "FULL_TABLE", "", "issues", []string{"id", "issueId"}},
+		{"worklogs", "INCREMENTAL", "updated", "", []string{"id"}},
+	}
+	require.Len(t, cat.Streams, len(want))
+	for i, w := range want {
+		s := cat.Streams[i]
+		t.Run(w.name, func(t *testing.T) {
+			assert.Equal(t, w.name, s.TapStreamID)
+			assert.Equal(t, w.name, s.Stream)
+			assert.Equal(t, w.keys, s.KeyProperties)
+			assert.Equal(t, "object", s.Schema["type"])
+			props := s.Schema["properties"].(map[string]any)
+			seen := map[string]bool{}
+			var root map[string]any
+			for _, m := range s.Metadata {
+				key := strings.Join(m.Breadcrumb, "/")
+				require.False(t, seen[key], "breadcrumb %q twice", key)
+				seen[key] = true
+				if len(m.Breadcrumb) == 0 {
+					root = m.Metadata
+					continue
+				}
+				require.Len(t, m.Breadcrumb, 2)
+				require.Equal(t, "properties", m.Breadcrumb[0])
+				require.Contains(t, props, m.Breadcrumb[1])
+				automatic := slices.Contains(w.keys, m.Breadcrumb[1]) || m.Breadcrumb[1] == w.replKey
+				if automatic {
+					assert.Equal(t, "automatic", m.Metadata["inclusion"], m.Breadcrumb[1])
+				} else {
+					assert.Equal(t, "available", m.Metadata["inclusion"], m.Breadcrumb[1])
+				}
+				assert.NotContains(t, m.Metadata, "selected", "discovery selects nothing")
+			}
+			for p := range props {
+				assert.True(t, seen["properties/"+p], "property %s has no metadata", p)
+			}
+			require.NotNil(t, root, "no stream-level metadata")
+			assert.Equal(t, false, root["selected-by-default"])
+			assert.NotContains(t, root, "selected")
+			assert.Equal(t, w.method, root["forced-replication-method"])
+			assert.Equal(t, toAny(w.keys), root["table-key-properties"])
+			if w.replKey != "" {
+				assert.Equal(t, []any{w.replKey}, root["valid-replication-keys"])
+			} else {
+				assert.NotContains(t, root, "valid-replication-keys")
+			}
+			if w.parent != "" {
+				assert.Equal(t, w.parent, root["parent-tap-stream-id"])
+			} else {
+				assert.NotContains(t, root, "parent-tap-stream-id")
+			}
+		})
+	}
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+func TestDiscoverNeedsNoNetwork(t *testing.T) {
+	t.Parallel()
+	// A base_url nobody answers at: discovery of the static catalog must not
+	// try to reach it.
+	cfg := `{"base_url": "http://127.0.0.1:1", "username": "u", "password": "p"}`
+	res := runTap(t, t.Context(), "--config", writeFile(t, "config.json", cfg), "--discover")
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.True(t, json.Valid([]byte(res.stdout)))
+}
+
+func TestVersionAndAbout(t *testing.T) {
+	t.Parallel()
+	res := runTap(t, t.Context(), "--version")
+	require.Equal(t, ExitOK, res.code)
+	assert.Equal(t, "tap-jira "+Version()+"\n", res.stdout)
+
+	res = runTap(t, t.Context(), "--about", "--format", "json")
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	var about map[string]any
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &about))
+	assert.Equal(t, "tap-jira", about["name"])
+	assert.ElementsMatch(t, []any{"about", "catalog", "discover", "state"}, about["capabilities"])
+	settings := about["settings"].(map[string]any)
+	props := settings["properties"].(map[string]any)
+	for _, k := range []string{"base_url", "username", "password", "start_date", "user_agent", "request_timeout"} {
+		assert.Contains(t, props, k)
+	}
+	assert.ElementsMatch(t, []any{"base_url", "username", "password"}, settings["required"])
+	singertest.Check(t, "about", "--about", writeFile(t, "about.json", res.stdout))
+
+	res = runTap(t, t.Context(), "--about", "--format", "markdown")
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.Contains(t, res.stdout, "| `base_url` | yes |")
+
+	res = runTap(t, t.Context(), "--about")
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.Contains(t, res.stdout, "Capabilities: about, catalog, discover, state")
+}
+
+// errorCases are the bad inputs of every kind, each with its exit code and
+// the phrase the one-line error must carry.
+func errorCases(t *testing.T) []struct {
+	name string
+	args []string
+	code int
+	want string
+} {
+	cfg := writeFile(t, "config.json", goodConfig())
+	withPassword := func(body string) string { return writeFile(t, "config.json", body) }
+	return []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no config", []string{"--discover"}, ExitUsage, "--config is required"},
+		{"config file missing", []string{"--config", filepath.Join(t.TempDir(), "nope.json"), "--discover"}, ExitUsage, "reading config file"},
+		{"malformed config", []string{"--config", withPassword("{\n \"password\": \"" + secret + "\",\n \"username\" \"me\"\n}"), "--discover"}, ExitUsage, "line 3"},
+		{"truncated config", []string{"--config", withPassword(`{"base_url": "https://x.atlassian.net", "password": "` + secret), "--discover"}, ExitUsage, "unexpected end of JSON"},
+		{"missing base_url", []string{"--config", withPassword(`{"username": "u", "password": "` + secret + `"}`), "--discover"}, ExitUsage, "base_url"},
+		{"missing username", []string{"--config", withPassword(`{"base_url": "https://x.atlassian.net", "password": "` + secret + `"}`), "--discover"}, ExitUsage, "username"},
+		{"missing password", []string{"--config", withPassword(`{"base_url": "https://x.atlassian.net", "username": "u"}`), "--discover"}, ExitUsage, "password"},
+		{"password of the wrong type", []string{"--config", withPassword(`{"base_url": "https://x.atlassian.net", "username": "u", "password": ["` + secret + `"]}`), "--discover"}, ExitUsage, "password"},
+		{"http base_url", []string{"--config", withPassword(`{"base_url": "http://x.atlassian.net", "username": "u", "password": "` + secret + `"}`), "--discover"}, ExitUsage, "https"},
+		{"credentials in base_url", []string{"--config", withPassword(`{"base_url": "https://u:` + secret + `@x.atlassian.net", "username": "u", "password": "` + secret + `"}`), "--discover"}, ExitUsage, "base_url"},
+		{"bad start_date", []string{"--config", withPassword(`{"base_url": "https://x.atlassian.net", "username": "u", "password": "` + secret + `", "start_date": "last tuesday"}`), "--discover"}, ExitUsage, "start_date"},
+		{"bad request_timeout", []string{"--config", withPassword(`{"base_url": "https://x.atlassian.net", "username": "u", "password": "` + secret + `", "request_timeout": "soon"}`), "--discover"}, ExitUsage, "request_timeout"},
+		{"unknown flag", []string{"--config", cfg, "--frobnicate"}, ExitUsage, "frobnicate"},
+		{"stray argument", []string{"--config", cfg, "sync"}, ExitUsage, "unknown command"},
+		{"bad log level", []string{"--config", cfg, "--log-level", "loud"}, ExitUsage, "--log-level"},
+		{"bad about format", []string{"--about", "--format", "yaml"}, ExitUsage, "--format"},
+		{"catalog and properties", []string{"--config", cfg, "--catalog", cfg, "--properties", cfg}, ExitUsage, "not both"},
+		{"catalog file missing", []string{"--config", cfg, "--catalog", filepath.Join(t.TempDir(), "nope.json")}, ExitUsage, "reading catalog file"},
+		{"malformed catalog", []string{"--config", cfg, "--catalog", writeFile(t, "catalog.json", `{"streams": [`)}, ExitUsage, "catalog"},
+		{"catalog selects unknown stream", []string{"--config", cfg, "--catalog", writeFile(t, "catalog.json",
+			`{"streams": [{"tap_stream_id": "sprints", "schema": {}, "metadata": [{"breadcrumb": [], "metadata": {"selected": true}}]}]}`)}, ExitUsage, "sprints"},
+		{"corrupt state", []string{"--config", cfg, "--state", writeFile(t, "state.json", `{"bookmarks": {"issues": {"updated": 42}}}`)}, ExitUsage, "state"},
+		{"truncated state", []string{"--config", cfg, "--state", writeFile(t, "state.json", `{"bookmarks": {"issues": {"upd`)}, ExitUsage, "state"},
+		{"state file missing", []string{"--config", cfg, "--state", filepath.Join(t.TempDir(), "nope.json")}, ExitUsage, "reading state file"},
+		{"sync of a selected stream", []string{"--config", cfg, "--catalog", writeFile(t, "catalog.json",
+			`{"streams": [{"tap_stream_id": "issues", "schema": {}, "metadata": [{"breadcrumb": [], "metadata": {"selected": true}}]}]}`)}, ExitRuntime, "not part of this build yet"},
+	}
+}
+
+func TestErrorsExitCodesAndMessages(t *testing.T) {
+	t.Parallel()
+	for _, tc := range errorCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res := runTap(t, t.Context(), tc.args...)
+			assert.Equal(t, tc.code, res.code, "stderr: %s", res.stderr)
+			assert.Contains(t, res.stderr, tc.want)
+			assert.Empty(t, res.stdout, "nothing reaches stdout on an error")
+			assert.Equal(t, 1, strings.Count(res.stderr, "level=ERROR"), "one error line: %s", res.stderr)
+		})
+	}
+}
+
+// TestPasswordNeverLogged runs every error path, and a successful discovery,
+// at debug level and checks the password appears nowhere.
+func TestPasswordNeverLogged(t *testing.T) {
+	t.Parallel()
+	cases := errorCases(t)
+	cases = append(cases, struct {
+		name string
+		args []string
+		code int
+		want string
+	}{"discover", []string{"--config", writeFile(t, "config.json", goodConfig() + "\n"), "--discover"}, ExitOK, ""})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := append(slices.Clone(tc.args), "--log-level", "debug")
+			if tc.name == "bad log level" {
+				args = tc.args
+			}
+			res := runTap(t, t.Context(), args...)
+			require.Equal(t, tc.code, res.code, res.stderr)
+			for i := 0; i+6 <= len(secret); i++ {
+				require.NotContains(t, res.stderr, secret[i:i+6])
+				require.NotContains(t, res.stdout, secret[i:i+6])
+			}
+		})
+	}
+}
+
+func TestNothingSelected(t *testing.T) {
+	t.Parallel()
+	cfg := writeFile(t, "config.json", goodConfig())
+	res := runTap(t, t.Context(), "--config", cfg, "--discover")
+	require.Equal(t, ExitOK, res.code)
+	catalog := writeFile(t, "catalog.json", res.stdout)
+	stateIn := `{"currently_syncing": null, "bookmarks": {"issues": {"updated": "2026-10-21T12:00:23.738000Z", "offset": {"page_num": null}}}}`
+
+	res = runTap(t, t.Context(), "--config", cfg, "--catalog", catalog, "--state", writeFile(t, "state.json", stateIn))
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "the catalog selects no stream")
+	// The state comes back unchanged so no bookmark is lost.
+	lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
+	require.Len(t, lines, 1)
+	var msg map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &msg))
+	assert.Equal(t, "STATE", msg["type"])
+	var want any
+	require.NoError(t, json.Unmarshal([]byte(stateIn), &want))
+	assert.Equal(t, want, msg["value"])
+	singertest.Check(t, "sync", "--messages", writeFile(t, "out.jsonl", res.stdout), "--catalog", catalog,
+		"--state-in", writeFile(t, "state.json", stateIn))
+
+	res = runTap(t, t.Context(), "--config", cfg)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "no --catalog given")
+}
+
+func TestWarningsForUnknownKeys(t *testing.T) {
+	t.Parallel()
+	cfg := `{"base_url": "https://x.atlassian.net", "username": "u", "password": "` + secret + `", "target_schema": "jira"}`
+	res := runTap(t, t.Context(), "--config", writeFile(t, "config.json", cfg), "--discover")
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "level=WARN")
+	assert.Contains(t, res.stderr, "target_schema")
+}
+
+func TestInterruptedExitCodes(t *testing.T) {
+	t.Parallel()
+	cfg := writeFile(t, "config.json", goodConfig())
+	for sig, want := range map[syscall.Signal]int{syscall.SIGINT: ExitInterrupted, syscall.SIGTERM: ExitTerminated} {
+		ctx, cancel := context.WithCancelCause(t.Context())
+		cancel(&signalError{sig: sig})
+		res := runTap(t, ctx, "--config", cfg)
+		assert.Equal(t, want, res.code, sig.String())
+	}
+}
+
+// TestJSONLogs sets LOG_FORMAT, so it cannot run in parallel.
+func TestJSONLogs(t *testing.T) {
+	t.Setenv("LOG_FORMAT", "json")
+	res := runTap(t, t.Context(), "--config", writeFile(t, "config.json", `{"base_url": "https://x.atlassian.net"}`), "--discover")
+	require.Equal(t, ExitUsage, res.code)
+	sc := bufio.NewScanner(strings.NewReader(res.stderr))
+	n := 0
+	for sc.Scan() {
+		var line map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &line), "not a JSON log line: %s", sc.Text())
+		n++
+	}
+	require.Positive(t, n)
+}
+
+// TestREADMESettingsTable keeps the README's settings table generated from
+// the same table --about prints; UPDATE_GOLDEN=1 rewrites it.
+func TestREADMESettingsTable(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(singertest.RepoRoot(t), "README.md")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	const begin, end = "<!-- settings:begin", "<!-- settings:end -->"
+	readme := string(data)
+	i := strings.Index(readme, begin)
+	j := strings.Index(readme, end)
+	require.True(t, i >= 0 && j > i, "README lacks the settings markers")
+	i += strings.Index(readme[i:], "\n") + 1
+	want := SettingsMarkdown()
+	if os.Getenv("UPDATE_GOLDEN") == "1" {
+		readme = readme[:i] + want + readme[j:]
+		require.NoError(t, os.WriteFile(path, []byte(readme), 0o644))
+		return
+	}
+	assert.Equal(t, want, readme[i:j], "README settings table is stale: run make golden")
+}

@@ -1,0 +1,550 @@
+// Package config reads the tap's JSON config, which uses singer-io/tap-jira's
+// keys so that existing configs keep working.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"math"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Config is a validated tap config.
+type Config struct {
+	BaseURL        *url.URL      // parsed, trailing slash trimmed from the path
+	Username       string        // e-mail address on Jira Cloud
+	Password       string        // the API token on Jira Cloud; never logged
+	StartDate      time.Time     // UTC
+	UserAgent      string        // sent on every request
+	RequestTimeout time.Duration // per HTTP request
+	Groups         []string      // singer-io's comma-separated `groups`; nil if absent
+}
+
+// Config keys.
+const (
+	keyBaseURL           = "base_url"
+	keyUsername          = "username"
+	keyPassword          = "password"
+	keyStartDate         = "start_date"
+	keyUserAgent         = "user_agent"
+	keyRequestTimeout    = "request_timeout"
+	keyGroups            = "groups"
+	keyOAuthClientID     = "oauth_client_id"
+	keyOAuthClientSecret = "oauth_client_secret"
+	keyAccessToken       = "access_token"
+	keyRefreshToken      = "refresh_token"
+	keyCloudID           = "cloud_id"
+)
+
+const (
+	// defaultRequestTimeout is singer-io's default, used when request_timeout
+	// is absent, 0, "0" or "".
+	defaultRequestTimeout = 300 * time.Second
+
+	redacted = "REDACTED"
+
+	// maxEcho bounds how much of a bad (non-secret) value an error repeats.
+	maxEcho = 64
+)
+
+// Setting describes one config key; the table is the single source for
+// validation, unknown-key warnings, the --about settings JSON Schema and the
+// README table.
+type Setting struct {
+	Name        string
+	Type        string // JSON Schema type: "string", "number", "integer", "boolean"
+	Format      string // JSON Schema format, e.g. "uri" or "date-time"
+	Description string
+	Required    bool
+	Secret      bool
+	Default     any // nil when there is none or it is computed at load time
+}
+
+// Settings returns every config key the tap knows, in documentation order.
+func Settings() []Setting {
+	return []Setting{
+		{
+			Name: keyBaseURL, Type: "string", Format: "uri", Required: true,
+			Description: "Jira site URL, e.g. https://your-domain.atlassian.net. Must be https; http is allowed only for loopback hosts.",
+		},
+		{
+			Name: keyUsername, Type: "string", Required: true,
+			Description: "Jira user: the account's e-mail address on Jira Cloud, the username on Jira Data Center.",
+		},
+		{
+			Name: keyPassword, Type: "string", Required: true, Secret: true,
+			Description: "API token on Jira Cloud (https://id.atlassian.com/manage-profile/security/api-tokens), the password on Jira Data Center.",
+		},
+		{
+			Name: keyStartDate, Type: "string", Format: "date-time",
+			Description: "Earliest `updated` time to sync incremental streams from (RFC 3339 or YYYY-MM-DD, UTC). Defaults to one year before the run.",
+		},
+		{
+			Name: keyUserAgent, Type: "string",
+			Description: "User-Agent header sent to Jira. Defaults to tap-jira/<version>.",
+		},
+		{
+			Name: keyRequestTimeout, Type: "number", Default: int(defaultRequestTimeout / time.Second),
+			Description: "Timeout for each HTTP request in seconds (a number or numeric string); 0 or empty means the default.",
+		},
+		{
+			Name: keyGroups, Type: "string",
+			Description: "Comma-separated Jira groups whose members the users stream reads. Defaults to jira-administrators, jira-software-users, jira-core-users, jira-users and users.",
+		},
+		{
+			Name: keyOAuthClientID, Type: "string",
+			Description: "singer-io OAuth 2.0 client ID; OAuth 2.0 is not supported yet.",
+		},
+		{
+			Name: keyOAuthClientSecret, Type: "string", Secret: true,
+			Description: "singer-io OAuth 2.0 client secret; OAuth 2.0 is not supported yet.",
+		},
+		{
+			Name: keyAccessToken, Type: "string", Secret: true,
+			Description: "singer-io OAuth 2.0 access token; OAuth 2.0 is not supported yet.",
+		},
+		{
+			Name: keyRefreshToken, Type: "string", Secret: true,
+			Description: "singer-io OAuth 2.0 refresh token; OAuth 2.0 is not supported yet.",
+		},
+		{
+			Name: keyCloudID, Type: "string",
+			Description: "singer-io OAuth 2.0 Atlassian cloud ID; OAuth 2.0 is not supported yet.",
+		},
+	}
+}
+
+// SettingsSchema returns the settings as a JSON Schema object
+// ({"type":"object","properties":{...},"required":[...]}), secrets marked
+// with "secret": true and "writeOnly": true, as the Meltano SDK's --about
+// prints them.
+func SettingsSchema() map[string]any {
+	props := map[string]any{}
+	required := []string{}
+	for _, s := range Settings() {
+		p := map[string]any{"type": s.Type, "description": s.Description}
+		if s.Format != "" {
+			p["format"] = s.Format
+		}
+		if s.Default != nil {
+			p["default"] = s.Default
+		}
+		if s.Secret {
+			p["secret"] = true
+			p["writeOnly"] = true
+		}
+		props[s.Name] = p
+		if s.Required {
+			required = append(required, s.Name)
+		}
+	}
+	return map[string]any{"type": "object", "properties": props, "required": required}
+}
+
+// Error is a config mistake the user must fix; Key is the offending key (""
+// for document-level problems such as malformed JSON).
+type Error struct {
+	Key string
+	Msg string
+}
+
+func (e *Error) Error() string {
+	if e.Key == "" {
+		return "config: " + e.Msg
+	}
+	return "config: " + e.Key + ": " + e.Msg
+}
+
+// Load reads a config document. now is the clock for the default start_date
+// (now minus one year, UTC, truncated to the second). version is stamped in
+// the default user agent ("tap-jira/<version>").
+//
+// Unknown keys are not an error: they come back as warnings (a sentence
+// each, naming the key), because configs are shared with other tools.
+// Config mistakes are returned as *Error, the first one in Settings order.
+func Load(r io.Reader, now time.Time, version string) (*Config, []string, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading config: %w", err)
+	}
+	raw, err := decodeObject(data)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	known := map[string]bool{}
+	for _, s := range Settings() {
+		known[s.Name] = true
+	}
+	var warnings []string
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		if !known[k] {
+			warnings = append(warnings, fmt.Sprintf("ignoring unknown config key %q", k))
+		}
+	}
+
+	c := &Config{}
+	if c.BaseURL, err = loadBaseURL(raw); err != nil {
+		return nil, warnings, err
+	}
+	if c.Username, err = loadRequiredString(raw, keyUsername); err != nil {
+		return nil, warnings, err
+	}
+	if c.Password, err = loadRequiredString(raw, keyPassword); err != nil {
+		return nil, warnings, err
+	}
+	if c.StartDate, err = loadStartDate(raw, now); err != nil {
+		return nil, warnings, err
+	}
+	if c.UserAgent, err = loadUserAgent(raw, version); err != nil {
+		return nil, warnings, err
+	}
+	if c.RequestTimeout, err = loadRequestTimeout(raw); err != nil {
+		return nil, warnings, err
+	}
+	if c.Groups, err = loadGroups(raw); err != nil {
+		return nil, warnings, err
+	}
+	return c, warnings, nil
+}
+
+// LogValue implements slog.LogValuer so that logging a Config never shows
+// the password.
+func (c *Config) LogValue() slog.Value {
+	if c == nil {
+		return slog.StringValue("<nil>")
+	}
+	base := ""
+	if c.BaseURL != nil {
+		base = c.BaseURL.String()
+	}
+	return slog.GroupValue(
+		slog.String(keyBaseURL, base),
+		slog.String(keyUsername, c.Username),
+		slog.String(keyPassword, redacted),
+		slog.Time(keyStartDate, c.StartDate),
+		slog.String(keyUserAgent, c.UserAgent),
+		slog.Duration(keyRequestTimeout, c.RequestTimeout),
+		slog.Any(keyGroups, c.Groups),
+	)
+}
+
+// String redacts the password, so that fmt's %v and %+v cannot leak it.
+func (c *Config) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	return c.LogValue().String()
+}
+
+// GoString redacts the password for %#v.
+func (c *Config) GoString() string { return c.String() }
+
+// decodeObject decodes data as one JSON object, keeping each value raw so
+// that its type can be checked per key.
+func decodeObject(data []byte) (map[string]json.RawMessage, error) {
+	data = bytes.TrimPrefix(data, []byte("\uFEFF")) // editors on Windows add a BOM
+	if len(bytes.Trim(data, jsonSpace)) == 0 {
+		return nil, &Error{Msg: "document is empty, expected a JSON object"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var raw map[string]json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			line, col := position(data, len(bytes.TrimRight(data, jsonSpace)))
+			return nil, &Error{Msg: fmt.Sprintf("unexpected end of JSON at line %d, column %d (the document is truncated)", line, col)}
+		case errors.As(err, &syn):
+			line, col := position(data, int(syn.Offset)-1)
+			return nil, &Error{Msg: fmt.Sprintf("malformed JSON at line %d, column %d: %s", line, col, syntaxReason(syn.Error()))}
+		case errors.As(err, &typ):
+			return nil, &Error{Msg: "must be a JSON object"}
+		default:
+			return nil, &Error{Msg: "malformed JSON"}
+		}
+	}
+	if raw == nil { // the document was null
+		return nil, &Error{Msg: "must be a JSON object"}
+	}
+	off := int(dec.InputOffset())
+	if rest := data[off:]; len(bytes.TrimLeft(rest, jsonSpace)) > 0 {
+		line, col := position(data, off+len(rest)-len(bytes.TrimLeft(rest, jsonSpace)))
+		return nil, &Error{Msg: fmt.Sprintf("malformed JSON at line %d, column %d: unexpected data after the top-level object", line, col)}
+	}
+	return raw, nil
+}
+
+const jsonSpace = " \t\r\n"
+
+// position converts a byte offset into a 1-based line and column (in
+// characters).
+func position(data []byte, off int) (line, col int) {
+	off = max(0, min(off, len(data)))
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	lineStart := bytes.LastIndexByte(before, '\n') + 1
+	return line, utf8.RuneCount(before[lineStart:]) + 1
+}
+
+// syntaxReason maps encoding/json's message to a generic phrase, because the
+// original quotes the offending character, which may be part of a secret.
+func syntaxReason(msg string) string {
+	switch {
+	case strings.Contains(msg, "in string literal"):
+		return "invalid character in string (control characters must be escaped)"
+	case strings.Contains(msg, "in string escape code"), strings.Contains(msg, "hexadecimal character escape"):
+		return "invalid escape sequence in string"
+	case strings.Contains(msg, "numeric literal"):
+		return "invalid number"
+	case strings.Contains(msg, "in literal"):
+		return "invalid literal (expected true, false or null)"
+	case strings.Contains(msg, "looking for beginning of object key string"):
+		return "expected a double-quoted object key"
+	case strings.Contains(msg, "looking for beginning of value"):
+		return "expected a JSON value"
+	case strings.Contains(msg, "after object key:value pair"):
+		return "expected ',' or '}' after an object member"
+	case strings.Contains(msg, "after object key"):
+		return "expected ':' after an object key"
+	case strings.Contains(msg, "after array element"):
+		return "expected ',' or ']' after an array element"
+	case strings.Contains(msg, "after top-level value"):
+		return "unexpected data after the top-level value"
+	case strings.Contains(msg, "exceeded max depth"):
+		return "nesting too deep"
+	default:
+		return "invalid syntax"
+	}
+}
+
+// jsonType names the JSON type of a raw value for error messages; it never
+// returns any part of the value itself.
+func jsonType(v json.RawMessage) string {
+	v = bytes.TrimLeft(v, jsonSpace)
+	if len(v) == 0 {
+		return "nothing"
+	}
+	switch v[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	default:
+		return "number"
+	}
+}
+
+// optionalString returns a string key's value; ok is false when the key is
+// absent or null.
+func optionalString(raw map[string]json.RawMessage, key string) (s string, ok bool, err error) {
+	v, present := raw[key]
+	if !present || jsonType(v) == "null" {
+		return "", false, nil
+	}
+	if jsonType(v) != "string" {
+		return "", false, &Error{Key: key, Msg: "must be a string, got " + jsonType(v)}
+	}
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", false, &Error{Key: key, Msg: "must be a valid JSON string"}
+	}
+	return s, true, nil
+}
+
+func loadRequiredString(raw map[string]json.RawMessage, key string) (string, error) {
+	v, present := raw[key]
+	if !present {
+		msg := "is required"
+		if _, oauth := raw[keyOAuthClientID]; oauth && key == keyUsername {
+			msg = "is required: OAuth 2.0 (oauth_client_id) is not supported yet; set username and use an API token as password"
+		}
+		return "", &Error{Key: key, Msg: msg}
+	}
+	if t := jsonType(v); t != "string" {
+		return "", &Error{Key: key, Msg: "must be a string, got " + t}
+	}
+	s, _, err := optionalString(raw, key)
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", &Error{Key: key, Msg: "is required and must not be empty"}
+	}
+	return s, nil
+}
+
+func loadBaseURL(raw map[string]json.RawMessage) (*url.URL, error) {
+	s, err := loadRequiredString(raw, keyBaseURL)
+	if err != nil {
+		return nil, err
+	}
+	const example = "must be an absolute URL such as https://your-domain.atlassian.net"
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		// url's error repeats the input, which may hold credentials.
+		return nil, &Error{Key: keyBaseURL, Msg: "is not a valid URL: " + example}
+	}
+	if u.User != nil {
+		return nil, &Error{Key: keyBaseURL, Msg: "must not contain user info; put credentials in username and password"}
+	}
+	if !u.IsAbs() || u.Opaque != "" || u.Hostname() == "" {
+		return nil, &Error{Key: keyBaseURL, Msg: example}
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return nil, &Error{Key: keyBaseURL, Msg: "must use https (http is allowed only for loopback hosts such as 127.0.0.1, ::1 and localhost)"}
+		}
+	default:
+		return nil, &Error{Key: keyBaseURL, Msg: fmt.Sprintf("must use https, got scheme %q", echo(u.Scheme))}
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, &Error{Key: keyBaseURL, Msg: "must not have a query or fragment"}
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
+}
+
+func loadStartDate(raw map[string]json.RawMessage, now time.Time) (time.Time, error) {
+	s, ok, err := optionalString(raw, keyStartDate)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !ok || strings.TrimSpace(s) == "" {
+		return now.UTC().Truncate(time.Second).AddDate(-1, 0, 0), nil
+	}
+	t, perr := parseTime(strings.TrimSpace(s))
+	if perr != nil {
+		return time.Time{}, &Error{Key: keyStartDate, Msg: fmt.Sprintf("%q is not a date-time: use RFC 3339 such as 2017-07-01T00:00:00Z, or a date such as 2017-07-01", echo(s))}
+	}
+	// Earlier dates would be negative epoch milliseconds in Jira queries.
+	if t.Before(time.Unix(0, 0)) {
+		return time.Time{}, &Error{Key: keyStartDate, Msg: fmt.Sprintf("%q is before 1970-01-01", echo(s))}
+	}
+	return t, nil
+}
+
+// parseTime accepts RFC 3339 (as singer-io's 2017-07-01T00:00:00Z), a naive
+// date-time or a plain date, the last two meaning UTC as in singer-python.
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", time.DateOnly} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, errors.New("unrecognised date-time")
+}
+
+func loadUserAgent(raw map[string]json.RawMessage, version string) (string, error) {
+	s, ok, err := optionalString(raw, keyUserAgent)
+	if err != nil {
+		return "", err
+	}
+	if ok && strings.TrimSpace(s) != "" {
+		if strings.ContainsAny(s, "\r\n") {
+			return "", &Error{Key: keyUserAgent, Msg: "must not contain line breaks"}
+		}
+		return strings.TrimSpace(s), nil
+	}
+	if version == "" {
+		return "tap-jira", nil
+	}
+	return "tap-jira/" + version, nil
+}
+
+func loadRequestTimeout(raw map[string]json.RawMessage) (time.Duration, error) {
+	v, present := raw[keyRequestTimeout]
+	if !present {
+		return defaultRequestTimeout, nil
+	}
+	var text string
+	switch t := jsonType(v); t {
+	case "null":
+		return defaultRequestTimeout, nil
+	case "number":
+		text = string(bytes.TrimSpace(v))
+	case "string":
+		if err := json.Unmarshal(v, &text); err != nil {
+			return 0, &Error{Key: keyRequestTimeout, Msg: "must be a valid JSON string"}
+		}
+		text = strings.TrimSpace(text)
+		if text == "" {
+			return defaultRequestTimeout, nil
+		}
+	default:
+		return 0, &Error{Key: keyRequestTimeout, Msg: "must be a number of seconds or a numeric string, got " + t}
+	}
+	// Out-of-range values come back as ±Inf or 0 and are judged below.
+	secs, err := strconv.ParseFloat(text, 64)
+	if (err != nil && !errors.Is(err, strconv.ErrRange)) || math.IsNaN(secs) {
+		return 0, &Error{Key: keyRequestTimeout, Msg: fmt.Sprintf("must be a number of seconds, got %q", echo(text))}
+	}
+	switch {
+	case secs < 0:
+		return 0, &Error{Key: keyRequestTimeout, Msg: fmt.Sprintf("must not be negative, got %q", echo(text))}
+	case secs == 0:
+		return defaultRequestTimeout, nil
+	case secs > float64(math.MaxInt64/int64(time.Second)):
+		return 0, &Error{Key: keyRequestTimeout, Msg: fmt.Sprintf("is too large, got %q seconds", echo(text))}
+	}
+	d := time.Duration(secs * float64(time.Second))
+	if d < time.Millisecond {
+		return 0, &Error{Key: keyRequestTimeout, Msg: fmt.Sprintf("must be at least 0.001 seconds, got %q", echo(text))}
+	}
+	return d, nil
+}
+
+func loadGroups(raw map[string]json.RawMessage) ([]string, error) {
+	v, present := raw[keyGroups]
+	if present && jsonType(v) != "string" && jsonType(v) != "null" {
+		return nil, &Error{Key: keyGroups, Msg: "must be a comma-separated string, got " + jsonType(v)}
+	}
+	s, ok, err := optionalString(raw, keyGroups)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var groups []string
+	for g := range strings.SplitSeq(s, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			groups = append(groups, g)
+		}
+	}
+	return groups, nil // nil when only separators: singer-io then uses its defaults
+}
+
+// echo shortens a user-supplied, non-secret value for an error message.
+func echo(s string) string {
+	if utf8.RuneCountInString(s) <= maxEcho {
+		return s
+	}
+	return string([]rune(s)[:maxEcho]) + "…"
+}

@@ -1,0 +1,102 @@
+package singer
+
+// Selection applies a catalog stream's field selection to records and to the
+// stream's schema. A field is left out when its metadata says selected: false
+// or inclusion: unsupported, unless its inclusion is automatic; everything
+// else is kept, as singer-python's filter_data_by_metadata does.
+type Selection struct {
+	drop map[string]bool // breadcrumb keys of fields to leave out
+	walk map[string]bool // breadcrumb keys with a dropped field below them
+}
+
+// NewSelection builds the selection of one catalog stream.
+func NewSelection(entries []MetadataEntry) *Selection {
+	s := &Selection{drop: map[string]bool{}, walk: map[string]bool{}}
+	for _, e := range entries {
+		md := e.Metadata
+		if len(e.Breadcrumb) == 0 || md.Inclusion == InclusionAutomatic {
+			continue
+		}
+		deselected := md.Selected != nil && !*md.Selected
+		if !deselected && md.Inclusion != InclusionUnsupported {
+			continue
+		}
+		s.drop[breadcrumbKey(e.Breadcrumb)] = true
+		for i := 0; i < len(e.Breadcrumb); i++ {
+			s.walk[breadcrumbKey(e.Breadcrumb[:i])] = true
+		}
+	}
+	return s
+}
+
+// Empty reports whether the selection keeps every field, so callers can
+// skip Apply on the hot path.
+func (s *Selection) Empty() bool { return len(s.drop) == 0 }
+
+// Apply removes deselected fields from record in place.
+func (s *Selection) Apply(record map[string]any) {
+	if s.Empty() {
+		return
+	}
+	s.applyObject(record, nil)
+}
+
+func (s *Selection) applyObject(obj map[string]any, at []string) {
+	for k, v := range obj {
+		bc := append(at[:len(at):len(at)], "properties", k)
+		key := breadcrumbKey(bc)
+		if s.drop[key] {
+			delete(obj, k)
+			continue
+		}
+		if s.walk[key] {
+			s.applyValue(v, bc)
+		}
+	}
+}
+
+func (s *Selection) applyValue(v any, at []string) {
+	switch t := v.(type) {
+	case map[string]any:
+		s.applyObject(t, at)
+	case []any:
+		bc := append(at[:len(at):len(at)], "items")
+		if !s.walk[breadcrumbKey(bc)] {
+			return
+		}
+		for _, item := range t {
+			s.applyValue(item, bc)
+		}
+	}
+}
+
+// ApplySchema removes deselected properties from a JSON Schema document in
+// place, so the SCHEMA message describes exactly what the records carry.
+func (s *Selection) ApplySchema(schema map[string]any) {
+	if s.Empty() {
+		return
+	}
+	s.applySchema(schema, nil)
+}
+
+func (s *Selection) applySchema(schema map[string]any, at []string) {
+	if props, ok := schema["properties"].(map[string]any); ok {
+		for k, sub := range props {
+			bc := append(at[:len(at):len(at)], "properties", k)
+			key := breadcrumbKey(bc)
+			if s.drop[key] {
+				delete(props, k)
+				continue
+			}
+			if m, ok := sub.(map[string]any); ok && s.walk[key] {
+				s.applySchema(m, bc)
+			}
+		}
+	}
+	if items, ok := schema["items"].(map[string]any); ok {
+		bc := append(at[:len(at):len(at)], "items")
+		if s.walk[breadcrumbKey(bc)] {
+			s.applySchema(items, bc)
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package singer
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSelection(t *testing.T) {
+	t.Parallel()
+	record := `{
+		"id": "1", "updated": "2026-01-01T00:00:00.000Z", "key": "P-1",
+		"fields": {"summary": "s", "description": "d", "labels": ["a"], "customfield_1": {"value": "x", "id": "9"}},
+		"items": [{"field": "status", "from": "1"}, {"field": "labels", "from": null}],
+		"self": "https://x"
+	}`
+	cases := []struct {
+		name     string
+		metadata string
+		want     string
+	}{
+		{
+			name:     "no metadata keeps everything",
+			metadata: `[]`,
+			want:     record,
+		},
+		{
+			name:     "deselected top-level field is dropped",
+			metadata: `[{"breadcrumb":["properties","self"],"metadata":{"selected":false,"inclusion":"available"}}]`,
+			want:     `{"id":"1","updated":"2026-01-01T00:00:00.000Z","key":"P-1","fields":{"summary":"s","description":"d","labels":["a"],"customfield_1":{"value":"x","id":"9"}},"items":[{"field":"status","from":"1"},{"field":"labels","from":null}]}`,
+		},
+		{
+			name: "automatic field survives selected false",
+			metadata: `[{"breadcrumb":["properties","id"],"metadata":{"selected":false,"inclusion":"automatic"}},
+			            {"breadcrumb":["properties","updated"],"metadata":{"selected":false,"inclusion":"automatic"}}]`,
+			want: record,
+		},
+		{
+			name:     "unsupported field is dropped even if selected",
+			metadata: `[{"breadcrumb":["properties","key"],"metadata":{"selected":true,"inclusion":"unsupported"}}]`,
+			want:     `{"id":"1","updated":"2026-01-01T00:00:00.000Z","fields":{"summary":"s","description":"d","labels":["a"],"customfield_1":{"value":"x","id":"9"}},"items":[{"field":"status","from":"1"},{"field":"labels","from":null}],"self":"https://x"}`,
+		},
+		{
+			name: "nested fields inside objects and arrays",
+			metadata: `[{"breadcrumb":["properties","fields","properties","description"],"metadata":{"selected":false}},
+			            {"breadcrumb":["properties","fields","properties","customfield_1","properties","id"],"metadata":{"selected":false}},
+			            {"breadcrumb":["properties","items","items","properties","from"],"metadata":{"selected":false}}]`,
+			want: `{"id":"1","updated":"2026-01-01T00:00:00.000Z","key":"P-1","fields":{"summary":"s","labels":["a"],"customfield_1":{"value":"x"}},"items":[{"field":"status"},{"field":"labels"}],"self":"https://x"}`,
+		},
+		{
+			name:     "selected true and unspecified fields are kept",
+			metadata: `[{"breadcrumb":["properties","key"],"metadata":{"selected":true}},{"breadcrumb":["properties","self"],"metadata":{"inclusion":"available"}}]`,
+			want:     record,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var md []MetadataEntry
+			require.NoError(t, json.Unmarshal([]byte(tc.metadata), &md))
+			rec := decode(t, record)
+			NewSelection(md).Apply(rec)
+			assert.Equal(t, decode(t, tc.want), rec)
+		})
+	}
+}
+
+func TestSelectionApplySchema(t *testing.T) {
+	t.Parallel()
+	schema := decode(t, `{"type":"object","properties":{
+		"id":{"type":"string"},"self":{"type":["null","string"]},
+		"fields":{"type":["null","object"],"properties":{"summary":{"type":["null","string"]},"description":{"type":["null","string"]}}},
+		"items":{"type":["null","array"],"items":{"type":"object","properties":{"field":{"type":"string"},"from":{"type":["null","string"]}}}}}}`)
+	var md []MetadataEntry
+	require.NoError(t, json.Unmarshal([]byte(`[
+		{"breadcrumb":["properties","self"],"metadata":{"selected":false}},
+		{"breadcrumb":["properties","id"],"metadata":{"selected":false,"inclusion":"automatic"}},
+		{"breadcrumb":["properties","fields","properties","description"],"metadata":{"selected":false}},
+		{"breadcrumb":["properties","items","items","properties","from"],"metadata":{"selected":false}}]`), &md))
+	NewSelection(md).ApplySchema(schema)
+	want := decode(t, `{"type":"object","properties":{
+		"id":{"type":"string"},
+		"fields":{"type":["null","object"],"properties":{"summary":{"type":["null","string"]}}},
+		"items":{"type":["null","array"],"items":{"type":"object","properties":{"field":{"type":"string"}}}}}}`)
+	assert.Equal(t, want, schema)
+}
+
+func decode(t *testing.T, s string) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var m map[string]any
+	require.NoError(t, dec.Decode(&m))
+	return m
+}

@@ -1,0 +1,154 @@
+// Package singer speaks the Singer protocol: the messages a tap writes, the
+// catalog it reads and writes, and field selection. It knows nothing of Jira.
+package singer
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Message types, upper-case as singer-python and the Meltano SDK require.
+const (
+	TypeSchema          = "SCHEMA"
+	TypeRecord          = "RECORD"
+	TypeState           = "STATE"
+	TypeActivateVersion = "ACTIVATE_VERSION"
+)
+
+// TimeLayout is how the tap writes every timestamp: RFC 3339 in UTC with
+// milliseconds, the precision Jira keeps.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+type schemaMessage struct {
+	Type               string   `json:"type"`
+	Stream             string   `json:"stream"`
+	Schema             any      `json:"schema"`
+	KeyProperties      []string `json:"key_properties"`
+	BookmarkProperties []string `json:"bookmark_properties,omitempty"`
+}
+
+type recordMessage struct {
+	Type          string `json:"type"`
+	Stream        string `json:"stream"`
+	Record        any    `json:"record"`
+	Version       *int64 `json:"version,omitempty"`
+	TimeExtracted string `json:"time_extracted"`
+}
+
+type stateMessage struct {
+	Type  string `json:"type"`
+	Value any    `json:"value"`
+}
+
+type activateVersionMessage struct {
+	Type    string `json:"type"`
+	Stream  string `json:"stream"`
+	Version int64  `json:"version"`
+}
+
+// Writer writes Singer messages, one JSON object per line, to a buffered
+// io.Writer. It is the only thing in the tap that writes to stdout. It is not
+// safe for concurrent use.
+//
+// Each message is encoded into a scratch buffer before it reaches the output,
+// so an encoding error never leaves half a line behind.
+type Writer struct {
+	out     *bufio.Writer
+	scratch *lineBuffer
+	enc     *json.Encoder
+	err     error // sticky: once the output failed, every later call fails
+}
+
+type lineBuffer struct{ b []byte }
+
+func (l *lineBuffer) Write(p []byte) (int, error) {
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+// NewWriter returns a Writer over w with a 64 KiB buffer.
+func NewWriter(w io.Writer) *Writer {
+	scratch := &lineBuffer{}
+	enc := json.NewEncoder(scratch)
+	// Jira text is full of <, > and &; escaping them only bloats the output.
+	enc.SetEscapeHTML(false)
+	return &Writer{out: bufio.NewWriterSize(w, 64<<10), scratch: scratch, enc: enc}
+}
+
+// WriteSchema writes a SCHEMA message. keyProperties is always present in the
+// output, as [] when the stream has no key.
+func (w *Writer) WriteSchema(stream string, schema any, keyProperties, bookmarkProperties []string) error {
+	if keyProperties == nil {
+		keyProperties = []string{}
+	}
+	return w.write(schemaMessage{
+		Type:               TypeSchema,
+		Stream:             stream,
+		Schema:             schema,
+		KeyProperties:      keyProperties,
+		BookmarkProperties: bookmarkProperties,
+	})
+}
+
+// WriteRecord writes a RECORD message stamped with the time it was extracted.
+func (w *Writer) WriteRecord(stream string, record any, extracted time.Time) error {
+	return w.write(recordMessage{
+		Type:          TypeRecord,
+		Stream:        stream,
+		Record:        record,
+		TimeExtracted: extracted.UTC().Format(TimeLayout),
+	})
+}
+
+// WriteVersionedRecord writes a RECORD message that belongs to a table version
+// announced with ACTIVATE_VERSION.
+func (w *Writer) WriteVersionedRecord(stream string, record any, version int64, extracted time.Time) error {
+	return w.write(recordMessage{
+		Type:          TypeRecord,
+		Stream:        stream,
+		Record:        record,
+		Version:       &version,
+		TimeExtracted: extracted.UTC().Format(TimeLayout),
+	})
+}
+
+// WriteState writes a STATE message. Callers flush records first; see Flush.
+func (w *Writer) WriteState(value any) error {
+	return w.write(stateMessage{Type: TypeState, Value: value})
+}
+
+// WriteActivateVersion writes an ACTIVATE_VERSION message, which tells a
+// target to drop rows of the stream that carry another version.
+func (w *Writer) WriteActivateVersion(stream string, version int64) error {
+	return w.write(activateVersionMessage{Type: TypeActivateVersion, Stream: stream, Version: version})
+}
+
+// Flush writes buffered messages to the underlying writer.
+func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.out.Flush(); err != nil {
+		w.err = fmt.Errorf("writing singer output: %w", err)
+	}
+	return w.err
+}
+
+func (w *Writer) write(msg any) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.scratch.b = w.scratch.b[:0]
+	if err := w.enc.Encode(msg); err != nil {
+		// Not sticky: the output is intact, only this message was refused.
+		return fmt.Errorf("encoding singer message: %w", err)
+	}
+	if _, err := w.out.Write(w.scratch.b); err != nil {
+		w.err = fmt.Errorf("writing singer output: %w", err)
+		return w.err
+	}
+	return nil
+}

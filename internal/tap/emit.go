@@ -1,0 +1,151 @@
+package tap
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tap-jira/tap-jira/internal/jira"
+	"github.com/tap-jira/tap-jira/internal/schema"
+	"github.com/tap-jira/tap-jira/internal/singer"
+	"github.com/tap-jira/tap-jira/internal/streams"
+)
+
+// UsageError is a problem with what the user asked for (catalog, state,
+// config) rather than with Jira; the command exits 2 on it.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Selected is one stream the catalog selects, ready to emit.
+type Selected struct {
+	Stream    streams.Stream
+	Selection *singer.Selection
+	schema    *schema.Schema
+	declared  map[string]bool // top-level properties of the bundled schema
+	warned    map[string]bool // undeclared keys already reported
+}
+
+// Plan resolves a catalog against the tap's streams: the selected streams in
+// sync order. A selected stream the tap does not have is a UsageError; an
+// unselected one is only reported.
+func Plan(cat *singer.Catalog, schemas map[string]*schema.Schema, log *slog.Logger) ([]*Selected, error) {
+	var unknown []string
+	for _, cs := range cat.Streams {
+		if _, ok := streams.Lookup(cs.ID()); ok {
+			continue
+		}
+		if cs.Selected() {
+			unknown = append(unknown, cs.ID())
+		} else {
+			log.Warn("catalog stream unknown to tap-jira; ignored", "stream", cs.ID())
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, &UsageError{Msg: fmt.Sprintf("catalog selects streams tap-jira does not have: %s (streams: %s)",
+			strings.Join(unknown, ", "), strings.Join(streams.Names(), ", "))}
+	}
+	var plan []*Selected
+	for _, st := range streams.All() {
+		cs := cat.Stream(st.Name)
+		if cs == nil || !cs.Selected() {
+			continue
+		}
+		sch, ok := schemas[st.Name]
+		if !ok {
+			return nil, fmt.Errorf("planning sync: no schema for stream %q", st.Name)
+		}
+		declared := map[string]bool{}
+		if props, ok := sch.Doc()["properties"].(map[string]any); ok {
+			for k := range props {
+				declared[k] = true
+			}
+		}
+		plan = append(plan, &Selected{
+			Stream:    st,
+			Selection: singer.NewSelection(cs.Metadata),
+			schema:    sch,
+			declared:  declared,
+			warned:    map[string]bool{},
+		})
+	}
+	return plan, nil
+}
+
+// Emitter turns raw Jira records into RECORD messages: it normalizes
+// timestamps, validates against the stream's schema, applies the catalog's
+// field selection and writes.
+type Emitter struct {
+	w   *singer.Writer
+	log *slog.Logger
+	now func() time.Time
+}
+
+// NewEmitter returns an Emitter writing to w. now stamps time_extracted.
+func NewEmitter(w *singer.Writer, log *slog.Logger, now func() time.Time) *Emitter {
+	return &Emitter{w: w, log: log, now: now}
+}
+
+// Schema writes the SCHEMA message of a selected stream: the bundled schema
+// without the deselected fields.
+func (e *Emitter) Schema(s *Selected) error {
+	doc := s.schema.Doc()
+	s.Selection.ApplySchema(doc)
+	var bookmark []string
+	if s.Stream.ReplicationKey != "" {
+		bookmark = []string{s.Stream.ReplicationKey}
+	}
+	if err := e.w.WriteSchema(s.Stream.Name, doc, s.Stream.KeyProperties, bookmark); err != nil {
+		return fmt.Errorf("writing schema of %s: %w", s.Stream.Name, err)
+	}
+	return nil
+}
+
+// ErrInvalidRecord marks a record that cannot be emitted as it is.
+var ErrInvalidRecord = errors.New("invalid record")
+
+// Record writes one record of a selected stream. record is modified in place.
+func (e *Emitter) Record(s *Selected, record map[string]any) error {
+	name := s.Stream.Name
+	// The SCHEMA is the contract with the target: a top-level key it does
+	// not declare would be refused or silently mistyped downstream. Say so
+	// once per key instead of dropping it silently.
+	for k := range record {
+		if !s.declared[k] {
+			if !s.warned[k] {
+				s.warned[k] = true
+				e.log.Warn("field not in the stream's schema; left out of records", "stream", name, "field", k)
+			}
+			delete(record, k)
+		}
+	}
+	jira.NormalizeTimes(record)
+	key, err := recordKey(s.Stream, record)
+	if err != nil {
+		return err
+	}
+	if err := s.schema.Validate(record, key); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	}
+	s.Selection.Apply(record)
+	if err := e.w.WriteRecord(name, record, e.now()); err != nil {
+		return fmt.Errorf("writing %s record %s: %w", name, key, err)
+	}
+	return nil
+}
+
+// recordKey describes the record by its key properties (id=10001) and
+// checks they are present: a record without its key cannot be upserted.
+func recordKey(st streams.Stream, record map[string]any) (string, error) {
+	parts := make([]string, 0, len(st.KeyProperties))
+	for _, k := range st.KeyProperties {
+		v, ok := record[k]
+		if !ok || v == nil {
+			return "", fmt.Errorf("%w: %s record without its key property %q", ErrInvalidRecord, st.Name, k)
+		}
+		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+	}
+	return strings.Join(parts, ","), nil
+}
