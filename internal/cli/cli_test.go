@@ -265,7 +265,7 @@ func TestPasswordNeverLogged(t *testing.T) {
 		args []string
 		code int
 		want string
-	}{"discover", []string{"--config", writeFile(t, "config.json", goodConfig() + "\n"), "--discover"}, ExitOK, ""})
+	}{"discover", []string{"--config", writeFile(t, "config.json", goodConfig()+"\n"), "--discover"}, ExitOK, ""})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

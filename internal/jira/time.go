@@ -37,7 +37,12 @@ func ParseTime(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("parsing %q: %w", s, ErrNotTimestamp)
 	}
-	return t.UTC(), nil
+	t = t.UTC()
+	// An offset can push year 0 or 9999 out of the four digits RFC 3339 has.
+	if y := t.Year(); y < 0 || y > 9999 {
+		return time.Time{}, fmt.Errorf("parsing %q: out of range in UTC: %w", s, ErrNotTimestamp)
+	}
+	return t, nil
 }
 
 // FormatTime writes t as the tap emits every timestamp.

@@ -40,9 +40,11 @@ func TestWriterExactBytes(t *testing.T) {
 			want: `{"type":"RECORD","stream":"issues","record":{"id":"10001","n":12345678901234567890.5,"summary":"<b>a & b</b> — 日本 🚀"},"time_extracted":"2026-01-02T03:04:05.123Z"}` + "\n",
 		},
 		{
-			name:  "versioned record",
-			write: func(w *Writer) error { return w.WriteVersionedRecord("projects", map[string]any{"id": "1"}, 1767323045123, extracted) },
-			want:  `{"type":"RECORD","stream":"projects","record":{"id":"1"},"version":1767323045123,"time_extracted":"2026-01-02T03:04:05.123Z"}` + "\n",
+			name: "versioned record",
+			write: func(w *Writer) error {
+				return w.WriteVersionedRecord("projects", map[string]any{"id": "1"}, 1767323045123, extracted)
+			},
+			want: `{"type":"RECORD","stream":"projects","record":{"id":"1"},"version":1767323045123,"time_extracted":"2026-01-02T03:04:05.123Z"}` + "\n",
 		},
 		{
 			name: "state",

@@ -1,0 +1,118 @@
+package jira
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const token = "api-T0ken-that-must-not-leak"
+
+func newTestClient(t *testing.T, h http.HandlerFunc) *Client {
+	t.Helper()
+	srv := httptest.NewServer(h) // binds 127.0.0.1
+	t.Cleanup(srv.Close)
+	base, err := url.Parse(srv.URL + "/jira")
+	require.NoError(t, err)
+	c, err := New(Options{BaseURL: base, Username: "me@example.com", Password: token, UserAgent: "tap-jira-test"})
+	require.NoError(t, err)
+	return c
+}
+
+func TestGetSendsAuthAndDecodesNumbersExactly(t *testing.T) {
+	t.Parallel()
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		assert.True(t, ok)
+		assert.Equal(t, "me@example.com", user)
+		assert.Equal(t, token, pass)
+		assert.Equal(t, "tap-jira-test", r.Header.Get("User-Agent"))
+		assert.Equal(t, "/jira/rest/api/2/project/search", r.URL.Path, "the base URL's path prefix is kept")
+		assert.Equal(t, "50", r.URL.Query().Get("maxResults"))
+		_, _ = w.Write([]byte(`{"values":[{"id":"10001","n":12345678901234567890}],"isLast":true}`))
+	})
+	var page map[string]any
+	require.NoError(t, c.Get(t.Context(), "rest/api/2/project/search", url.Values{"maxResults": {"50"}}, &page))
+	values := page["values"].([]any)
+	assert.Equal(t, json.Number("12345678901234567890"), values[0].(map[string]any)["n"])
+}
+
+func TestGetErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		status  int
+		header  map[string]string
+		body    string
+		status2 int // APIError.Status expected, 0 for a non-API error
+		want    string
+	}{
+		{"401 with Jira's body", 401, nil, `{"errorMessages":["You are not authenticated."],"errors":{}}`, 401, "HTTP 401 Unauthorized: You are not authenticated."},
+		{"400 JQL error", 400, nil, `{"errorMessages":["Error in the JQL Query: bad"],"errors":{"jql":"invalid"}}`, 400, "Error in the JQL Query: bad; jql: invalid"},
+		{"404 HTML page", 404, nil, `<html><body>Not here</body></html>`, 404, "HTTP 404 Not Found"},
+		{"200 with failed login", 200, map[string]string{"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"}, `{}`, 401, "X-Seraph-LoginReason: AUTHENTICATED_FAILED"},
+		{"200 that is not JSON", 200, nil, `<html>login</html>`, 0, "response is not JSON"},
+		{"200 cut short", 200, nil, `{"values":[{"id":"1"`, 0, "response is not JSON"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tc.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			})
+			var v map[string]any
+			err := c.Get(t.Context(), "rest/api/2/myself", url.Values{"expand": {"groups"}}, &v)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Contains(t, err.Error(), "/rest/api/2/myself")
+			assert.NotContains(t, err.Error(), token)
+			var apiErr *APIError
+			if tc.status2 == 0 {
+				assert.False(t, errors.As(err, &apiErr))
+				assert.ErrorIs(t, err, ErrNotJSON)
+				return
+			}
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, tc.status2, apiErr.Status)
+		})
+	}
+}
+
+func TestServerInfo(t *testing.T) {
+	t.Parallel()
+	for _, dt := range []struct {
+		body  string
+		cloud bool
+	}{{`{"deploymentType":"Cloud","version":"1001.0.0"}`, true}, {`{"deploymentType":"DataCenter","version":"10.3.1"}`, false}} {
+		c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+			assert.Equal(t, "/jira/rest/api/2/serverInfo", r.URL.Path)
+			_, _ = w.Write([]byte(dt.body))
+		})
+		info, err := c.ServerInfo(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, dt.cloud, info.Cloud())
+	}
+}
+
+func TestNetworkErrorNamesEndpointNotSecret(t *testing.T) {
+	t.Parallel()
+	base, err := url.Parse("http://127.0.0.1:1")
+	require.NoError(t, err)
+	c, err := New(Options{BaseURL: base, Username: "u", Password: token})
+	require.NoError(t, err)
+	var v any
+	err = c.Get(t.Context(), "rest/api/2/serverInfo", nil, &v)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "rest/api/2/serverInfo")
+	assert.NotContains(t, err.Error(), token)
+}
