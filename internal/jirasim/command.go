@@ -1,0 +1,116 @@
+package jirasim
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Command runs the jira-sim binary: it serves a generated site on a
+// loopback address until ctx ends. It returns the process exit code.
+func Command(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("jira-sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		addr      = fs.String("addr", "127.0.0.1:0", "loopback address to listen on (port 0 picks a free one)")
+		portFile  = fs.String("port-file", "", "write the chosen port here once listening")
+		seed      = fs.Uint64("seed", 1, "seed of the generated data")
+		projects  = fs.Int("projects", 5, "number of projects")
+		issues    = fs.Int("issues", 2000, "number of issues")
+		users     = fs.Int("users", 40, "number of users")
+		flavor    = fs.String("flavor", "cloud", "cloud or datacenter")
+		tz        = fs.String("tz", "America/Los_Angeles", "the authenticated user's time zone (IANA name)")
+		now       = fs.String("now", "", "the site's clock at start (RFC 3339); default the real time")
+		latency   = fs.Duration("latency", 0, "added to every response")
+		jitter    = fs.Duration("jitter", 0, "uniform jitter around --latency")
+		failRate  = fs.Float64("fail-rate", 0, "share of requests answered 500/502/503")
+		throttle  = fs.Float64("throttle-rate", 0, "share of requests answered 429 with Retry-After")
+		cutRate   = fs.Float64("cut-rate", 0, "share of responses cut mid-body")
+		faultSeed = fs.Uint64("fault-seed", 1, "seed of the fault decisions")
+		email     = fs.String("email", "sim@example.com", "basic-auth user (Cloud)")
+		token     = fs.String("token", "sim-token", "basic-auth API token (Cloud)")
+		pat       = fs.String("pat", "", "personal access token (Data Center bearer auth)")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	fail := func(msg string, args ...any) int {
+		log.Error(msg, args...)
+		return 2
+	}
+	if *flavor != string(Cloud) && *flavor != string(DataCenter) {
+		return fail("--flavor must be cloud or datacenter", "flavor", *flavor)
+	}
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		return fail("--tz is not a known time zone", "tz", *tz)
+	}
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return fail("--addr must be host:port", "addr", *addr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fail("jira-sim listens on loopback addresses only", "addr", *addr)
+	}
+	opts := Options{
+		Flavor: Flavor(*flavor), TZ: loc, Email: *email, Token: *token, PAT: *pat,
+		Faults: Faults{Seed: *faultSeed, Latency: *latency, Jitter: *jitter, FailRate: *failRate, ThrottleRate: *throttle, CutRate: *cutRate},
+		Gen:    GenOptions{Seed: *seed, Projects: *projects, Issues: *issues, Users: *users},
+	}
+	if *now != "" {
+		t, err := time.Parse(time.RFC3339, *now)
+		if err != nil {
+			return fail("--now must be RFC 3339", "now", *now)
+		}
+		opts.Gen.Now = t
+	}
+	start := time.Now()
+	sim := New(opts)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Error("listening", "addr", *addr, "error", err)
+		return 1
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	if *portFile != "" {
+		// Write then rename, so a script polling the file never reads half
+		// a port number.
+		tmp := filepath.Join(filepath.Dir(*portFile), "."+filepath.Base(*portFile)+".tmp")
+		if err := os.WriteFile(tmp, []byte(strconv.Itoa(port)+"\n"), 0o644); err != nil {
+			log.Error("writing port file", "error", err)
+			return 1
+		}
+		if err := os.Rename(tmp, *portFile); err != nil {
+			log.Error("writing port file", "error", err)
+			return 1
+		}
+	}
+	log.Info("jira-sim listening", "url", fmt.Sprintf("http://%s", ln.Addr()), "flavor", *flavor, "issues", len(sim.Data().Issues),
+		"tz", loc.String(), "generated_in", time.Since(start).Round(time.Millisecond))
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		log.Error("serving", "error", err)
+		return 1
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("shutting down", "error", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,186 @@
+package jirasim
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// TruthRecord identifies one record a complete sync must emit.
+type TruthRecord struct {
+	Key []string `json:"key"` // the stream's key properties, in order
+	// Updated is the replication-key value (RFC 3339 UTC) of incremental
+	// streams.
+	Updated string `json:"updated,omitempty"`
+	// IssueID and IssueUpdated tie a child of issues to its parent: a sync
+	// from a start date emits the child when it emits the parent.
+	IssueID      string `json:"issueId,omitempty"`
+	IssueUpdated string `json:"issueUpdated,omitempty"`
+}
+
+// Truth is the ground truth of the site: every record of every stream.
+type Truth struct {
+	Now      string                   `json:"now"`
+	Flavor   Flavor                   `json:"flavor"`
+	TimeZone string                   `json:"timeZone"`
+	Streams  map[string][]TruthRecord `json:"streams"`
+}
+
+func rfc(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// Truth returns the ground truth now.
+func (s *Server) Truth() Truth {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d := s.data
+	st := map[string][]TruthRecord{}
+	key := func(v ...string) []string { return v }
+	itoa := strconv.Itoa
+	for _, p := range d.Projects {
+		st["projects"] = append(st["projects"], TruthRecord{Key: key(itoa(p.ID))})
+		for _, v := range p.Versions {
+			st["versions"] = append(st["versions"], TruthRecord{Key: key(itoa(v.ID))})
+		}
+		for _, c := range p.Components {
+			st["components"] = append(st["components"], TruthRecord{Key: key(itoa(c.ID))})
+		}
+	}
+	for _, t := range d.ProjectTypes {
+		st["project_types"] = append(st["project_types"], TruthRecord{Key: key(t.Key)})
+	}
+	for _, c := range d.Categories {
+		st["project_categories"] = append(st["project_categories"], TruthRecord{Key: key(itoa(c.ID))})
+	}
+	for _, r := range d.Resolutions {
+		st["resolutions"] = append(st["resolutions"], TruthRecord{Key: key(itoa(r.ID))})
+	}
+	for _, r := range d.Roles {
+		st["roles"] = append(st["roles"], TruthRecord{Key: key(itoa(r.ID))})
+	}
+	for _, u := range d.Users {
+		k := u.AccountID
+		if s.opts.Flavor == DataCenter {
+			k = u.Key
+		}
+		st["users"] = append(st["users"], TruthRecord{Key: key(k)})
+	}
+	for _, is := range d.Issues {
+		id, upd := itoa(is.ID), rfc(is.Updated)
+		st["issues"] = append(st["issues"], TruthRecord{Key: key(id), Updated: upd})
+		for _, c := range is.Comments {
+			st["issue_comments"] = append(st["issue_comments"], TruthRecord{Key: key(itoa(c.ID)), IssueID: id, IssueUpdated: upd})
+		}
+		for _, h := range is.Histories {
+			st["changelogs"] = append(st["changelogs"], TruthRecord{Key: key(itoa(h.ID)), IssueID: id, IssueUpdated: upd})
+		}
+		for _, t := range is.Transitions {
+			st["issue_transitions"] = append(st["issue_transitions"], TruthRecord{Key: key(t.ID, id), IssueID: id, IssueUpdated: upd})
+		}
+		for _, w := range is.Worklogs {
+			st["worklogs"] = append(st["worklogs"], TruthRecord{Key: key(itoa(w.ID)), Updated: rfc(w.Updated), IssueID: id, IssueUpdated: upd})
+		}
+	}
+	return Truth{Now: rfc(s.Now()), Flavor: s.opts.Flavor, TimeZone: s.loc.String(), Streams: st}
+}
+
+// Mutation says what Mutate changed.
+type Mutation struct {
+	Issues   []string `json:"issues"`
+	Worklogs []string `json:"worklogs"`
+}
+
+// Mutate updates n issues (a new changelog entry, updated = now) and m
+// worklogs (updated = now, which also updates their issue), chosen
+// deterministically from the seed and the number of earlier mutations.
+func (s *Server) Mutate(n, m int) Mutation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mutations++
+	rng := rand.New(rand.NewPCG(s.opts.Gen.Seed, uint64(s.mutations)))
+	now := s.Now().Truncate(time.Millisecond)
+	out := Mutation{Issues: []string{}, Worklogs: []string{}}
+	touch := func(is *Issue) {
+		is.Updated = now
+		s.rev[is.ID]++
+	}
+	maxHistory := 0
+	for _, is := range s.data.Issues {
+		for _, h := range is.Histories {
+			maxHistory = max(maxHistory, h.ID)
+		}
+	}
+	for _, i := range rng.Perm(len(s.data.Issues))[:min(n, len(s.data.Issues))] {
+		is := s.data.Issues[i]
+		maxHistory++
+		is.Histories = append(is.Histories, &History{
+			ID: maxHistory, Author: s.data.Users[0], Created: now,
+			Items: []HistoryItem{{Field: "labels", FieldType: "jira", FieldID: "labels", FromString: "", ToString: "touched"}},
+		})
+		touch(is)
+		out.Issues = append(out.Issues, strconv.Itoa(is.ID))
+	}
+	ids := make([]int, 0, len(s.worklogs))
+	for id := range s.worklogs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, i := range rng.Perm(len(ids))[:min(m, len(ids))] {
+		wl := s.worklogs[ids[i]]
+		wl.Updated = now
+		touch(s.issueByID[wl.IssueID])
+		out.Worklogs = append(out.Worklogs, strconv.Itoa(wl.ID))
+	}
+	s.version++
+	return out
+}
+
+func (s *Server) truthHandler(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.Truth())
+}
+
+func (s *Server) mutateHandler(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Issues   int `json:"issues"`
+		Worklogs int `json:"worklogs"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.Mutate(req.Issues, req.Worklogs))
+}
+
+func (s *Server) advanceHandler(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Seconds float64 `json:"seconds"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Seconds < 0 {
+		writeError(w, http.StatusBadRequest, "the clock only moves forward")
+		return
+	}
+	s.Advance(time.Duration(req.Seconds * float64(time.Second)))
+	writeJSON(w, http.StatusOK, map[string]any{"now": rfc(s.Now())})
+}
+
+func (s *Server) statsHandler(w http.ResponseWriter, _ *http.Request) {
+	reqs := map[string]map[string]int64{}
+	total := int64(0)
+	for route, byStatus := range s.Stats() {
+		m := map[string]int64{}
+		for code, n := range byStatus {
+			m[strconv.Itoa(code)] = n
+			total += n
+		}
+		reqs[route] = m
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "requests": reqs, "faults": s.FaultCounts()})
+}
+
+func (s *Server) resetStatsHandler(w http.ResponseWriter, _ *http.Request) {
+	s.ResetStats()
+	writeJSON(w, http.StatusOK, map[string]any{})
+}

@@ -1,0 +1,789 @@
+package jirasim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var simNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+type client struct {
+	t    testing.TB
+	srv  *httptest.Server
+	sim  *Server
+	auth func(*http.Request)
+}
+
+func newSim(t testing.TB, flavor Flavor, tz string, issues int, faults Faults) *client {
+	t.Helper()
+	loc, err := time.LoadLocation(tz)
+	require.NoError(t, err)
+	start := time.Now()
+	sim := New(Options{
+		Flavor: flavor, TZ: loc, Email: "sim@example.com", Token: "tok", PAT: "pat-123",
+		Faults: faults,
+		Gen:    GenOptions{Seed: 7, Issues: issues, Projects: 3, Users: 25, Now: simNow},
+		// A frozen clock: tests move it with Advance.
+		Clock: func() time.Time { return start },
+	})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	c := &client{t: t, srv: srv, sim: sim}
+	if flavor == DataCenter {
+		c.auth = func(r *http.Request) { r.Header.Set("Authorization", "Bearer pat-123") }
+	} else {
+		c.auth = func(r *http.Request) { r.SetBasicAuth("sim@example.com", "tok") }
+	}
+	return c
+}
+
+// do sends a request and returns status, headers and body.
+func (c *client) do(method, path string, body any) (int, http.Header, []byte) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(c.t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.srv.URL+path, rd)
+	require.NoError(c.t, err)
+	if c.auth != nil {
+		c.auth(req)
+	}
+	resp, err := c.srv.Client().Do(req)
+	require.NoError(c.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(c.t, err)
+	return resp.StatusCode, resp.Header, b
+}
+
+// get decodes a 200 JSON answer.
+func (c *client) get(path string, v any) {
+	c.t.Helper()
+	c.json(http.MethodGet, path, nil, v)
+}
+
+func (c *client) json(method, path string, body, v any) {
+	c.t.Helper()
+	status, _, b := c.do(method, path, body)
+	require.Equal(c.t, http.StatusOK, status, "%s %s: %s", method, path, b)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	require.NoError(c.t, dec.Decode(v), "%s %s", method, path)
+}
+
+func keys(recs []TruthRecord) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = strings.Join(r.Key, "/")
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sorted(s []string) []string {
+	slices.Sort(s)
+	return s
+}
+
+// collect pages through every endpoint a tap uses and returns the keys it
+// saw per stream, failing on any duplicate.
+func (c *client) collect(t *testing.T) map[string][]string {
+	t.Helper()
+	got := map[string][]string{}
+	seen := map[string]bool{}
+	add := func(stream string, key ...string) {
+		k := strings.Join(key, "/")
+		require.False(t, seen[stream+"|"+k], "duplicate %s %s", stream, k)
+		seen[stream+"|"+k] = true
+		got[stream] = append(got[stream], k)
+	}
+	str := func(v any) string { return fmt.Sprint(v) }
+	cloud := c.sim.Flavor() == Cloud
+
+	// projects, versions, components
+	var projectIDs []string
+	if cloud {
+		for startAt := 0; ; {
+			var page struct {
+				Values []map[string]any `json:"values"`
+				IsLast bool             `json:"isLast"`
+			}
+			c.get(fmt.Sprintf("/rest/api/2/project/search?startAt=%d&maxResults=2", startAt), &page)
+			for _, p := range page.Values {
+				add("projects", str(p["id"]))
+				projectIDs = append(projectIDs, str(p["id"]))
+			}
+			startAt += len(page.Values)
+			if page.IsLast {
+				break
+			}
+		}
+	} else {
+		var list []map[string]any
+		c.get("/rest/api/2/project", &list)
+		for _, p := range list {
+			add("projects", str(p["id"]))
+			projectIDs = append(projectIDs, str(p["id"]))
+		}
+	}
+	for _, pid := range projectIDs {
+		for startAt := 0; ; {
+			var page struct {
+				Values []map[string]any `json:"values"`
+				IsLast bool             `json:"isLast"`
+			}
+			c.get(fmt.Sprintf("/rest/api/2/project/%s/version?startAt=%d", pid, startAt), &page)
+			for _, v := range page.Values {
+				add("versions", str(v["id"]))
+			}
+			startAt += len(page.Values)
+			if page.IsLast {
+				break
+			}
+		}
+		if cloud {
+			for startAt := 0; ; {
+				var page struct {
+					Values []map[string]any `json:"values"`
+					IsLast bool             `json:"isLast"`
+				}
+				c.get(fmt.Sprintf("/rest/api/2/project/%s/component?startAt=%d", pid, startAt), &page)
+				for _, v := range page.Values {
+					add("components", str(v["id"]))
+				}
+				startAt += len(page.Values)
+				if page.IsLast {
+					break
+				}
+			}
+		} else {
+			var list []map[string]any
+			c.get("/rest/api/2/project/"+pid+"/components", &list)
+			for _, v := range list {
+				add("components", str(v["id"]))
+			}
+		}
+	}
+	for path, stream := range map[string]string{"/projectCategory": "project_categories", "/resolution": "resolutions", "/role": "roles"} {
+		var list []map[string]any
+		c.get("/rest/api/2"+path, &list)
+		for _, v := range list {
+			add(stream, str(v["id"]))
+		}
+	}
+	var types []map[string]any
+	c.get("/rest/api/2/project/type", &types)
+	for _, v := range types {
+		add("project_types", str(v["key"]))
+	}
+	// users: a bare array, paged until an empty page
+	for startAt := 0; ; {
+		var page []map[string]any
+		if cloud {
+			c.get(fmt.Sprintf("/rest/api/2/users/search?startAt=%d&maxResults=7", startAt), &page)
+		} else {
+			c.get(fmt.Sprintf("/rest/api/2/user/search?username=.&startAt=%d&maxResults=7", startAt), &page)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, u := range page {
+			if cloud {
+				add("users", str(u["accountId"]))
+			} else {
+				add("users", str(u["key"]))
+			}
+		}
+		startAt += len(page)
+	}
+	// issues and their children
+	jql := url.QueryEscape(`updated >= "2020-01-01 00:00" ORDER BY updated ASC, id ASC`)
+	var issues []map[string]any
+	if cloud {
+		token := ""
+		for {
+			path := "/rest/api/2/search/jql?jql=" + jql + "&fields=*all&expand=changelog,transitions&maxResults=100"
+			if token != "" {
+				path += "&nextPageToken=" + url.QueryEscape(token)
+			}
+			var page struct {
+				Issues        []map[string]any `json:"issues"`
+				NextPageToken string           `json:"nextPageToken"`
+				IsLast        bool             `json:"isLast"`
+			}
+			c.get(path, &page)
+			issues = append(issues, page.Issues...)
+			if page.NextPageToken == "" {
+				require.True(t, page.IsLast)
+				break
+			}
+			token = page.NextPageToken
+		}
+	} else {
+		for startAt := 0; ; {
+			var page struct {
+				Issues []map[string]any `json:"issues"`
+				Total  int              `json:"total"`
+			}
+			c.get("/rest/api/2/search?jql="+jql+"&fields=*all&expand=changelog,transitions&maxResults=200&startAt="+strconv.Itoa(startAt), &page)
+			issues = append(issues, page.Issues...)
+			startAt += len(page.Issues)
+			if startAt >= page.Total || len(page.Issues) == 0 {
+				break
+			}
+		}
+	}
+	for _, is := range issues {
+		id := str(is["id"])
+		add("issues", id)
+		fields := is["fields"].(map[string]any)
+		// comments: use the embedded page unless truncated
+		emb := fields["comment"].(map[string]any)
+		comments := emb["comments"].([]any)
+		if total, _ := emb["total"].(json.Number).Int64(); int(total) > len(comments) {
+			comments = nil
+			for startAt := 0; ; {
+				var page struct {
+					Comments []any `json:"comments"`
+					Total    int   `json:"total"`
+				}
+				c.get(fmt.Sprintf("/rest/api/2/issue/%s/comment?startAt=%d", id, startAt), &page)
+				comments = append(comments, page.Comments...)
+				startAt += len(page.Comments)
+				if startAt >= page.Total {
+					break
+				}
+			}
+		}
+		for _, cm := range comments {
+			add("issue_comments", str(cm.(map[string]any)["id"]))
+		}
+		cl := is["changelog"].(map[string]any)
+		histories := cl["histories"].([]any)
+		if total, _ := cl["total"].(json.Number).Int64(); int(total) > len(histories) {
+			histories = nil
+			if cloud {
+				for startAt := 0; ; {
+					var page struct {
+						Values []any `json:"values"`
+						IsLast bool  `json:"isLast"`
+					}
+					c.get(fmt.Sprintf("/rest/api/2/issue/%s/changelog?startAt=%d", id, startAt), &page)
+					histories = append(histories, page.Values...)
+					startAt += len(page.Values)
+					if page.IsLast {
+						break
+					}
+				}
+			} else {
+				var full map[string]any
+				c.get("/rest/api/2/issue/"+id+"?fields=id&expand=changelog", &full)
+				histories = full["changelog"].(map[string]any)["histories"].([]any)
+			}
+		}
+		for _, h := range histories {
+			add("changelogs", str(h.(map[string]any)["id"]))
+		}
+		for _, tr := range is["transitions"].([]any) {
+			add("issue_transitions", str(tr.(map[string]any)["id"]), id)
+		}
+	}
+	// worklogs: the feed, then the details
+	next := "/rest/api/2/worklog/updated?since=0"
+	for {
+		var page struct {
+			Values []struct {
+				WorklogID json.Number `json:"worklogId"`
+			} `json:"values"`
+			NextPage string `json:"nextPage"`
+			LastPage bool   `json:"lastPage"`
+		}
+		c.get(next, &page)
+		ids := []json.Number{}
+		for _, v := range page.Values {
+			ids = append(ids, v.WorklogID)
+		}
+		var list []map[string]any
+		c.json(http.MethodPost, "/rest/api/2/worklog/list", map[string]any{"ids": ids}, &list)
+		for _, wl := range list {
+			k := str(wl["id"])
+			if !seen["worklogs|"+k] { // the feed repeats the boundary item
+				add("worklogs", k)
+			}
+		}
+		if page.LastPage {
+			break
+		}
+		next = strings.TrimPrefix(page.NextPage, c.srv.URL)
+	}
+	return got
+}
+
+func TestPagingYieldsGroundTruth(t *testing.T) {
+	t.Parallel()
+	for _, flavor := range []Flavor{Cloud, DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			c := newSim(t, flavor, "America/Los_Angeles", 400, Faults{})
+			// Worklogs from the last minute are not in the feed yet: move on.
+			c.sim.Advance(2 * time.Minute)
+			got := c.collect(t)
+			truth := c.sim.Truth()
+			require.Len(t, truth.Streams, 13)
+			for stream, recs := range truth.Streams {
+				require.NotEmpty(t, recs, stream)
+				assert.Equal(t, keys(recs), sorted(got[stream]), stream)
+			}
+		})
+	}
+}
+
+func TestTruthHasTheTraps(t *testing.T) {
+	t.Parallel()
+	c := newSim(t, Cloud, "UTC", 400, Faults{})
+	d := c.sim.Data()
+	var bigComments, bigHistories, bigWorklogs bool
+	for _, is := range d.Issues {
+		bigComments = bigComments || len(is.Comments) > 150
+		bigHistories = bigHistories || len(is.Histories) > 250
+		bigWorklogs = bigWorklogs || len(is.Worklogs) > 40
+	}
+	assert.True(t, bigComments && bigHistories && bigWorklogs)
+	assert.Greater(t, len(d.Projects[0].Versions), 100)
+}
+
+func TestCloudSearchBehavesLikeJira(t *testing.T) {
+	t.Parallel()
+	c := newSim(t, Cloud, "UTC", 300, Faults{})
+	jql := url.QueryEscape(`updated >= "2020-01-01" ORDER BY updated ASC, id ASC`)
+
+	// The removed search answers 410 with Jira's message; search/jql is there.
+	for _, path := range []string{"/rest/api/2/search?jql=" + jql, "/rest/api/3/search?jql=" + jql} {
+		status, _, body := c.do(http.MethodGet, path, nil)
+		assert.Equal(t, http.StatusGone, status, path)
+		assert.Contains(t, string(body), "/rest/api/3/search/jql")
+	}
+	status, _, _ := c.do(http.MethodPost, "/rest/api/2/search", map[string]any{"jql": "project = ALPHA"})
+	assert.Equal(t, http.StatusGone, status)
+
+	// fields default to id only; no total; the token is absent on the last page.
+	var idPage map[string]any
+	c.get("/rest/api/2/search/jql?jql="+jql+"&maxResults=1000", &idPage)
+	issues := idPage["issues"].([]any)
+	assert.Len(t, issues, 300, "id-only pages go up to 5000")
+	assert.Equal(t, []string{"id"}, mapKeys(issues[0].(map[string]any)))
+	assert.NotContains(t, idPage, "total")
+	assert.Equal(t, true, idPage["isLast"])
+
+	var full map[string]any
+	c.get("/rest/api/2/search/jql?jql="+jql+"&fields=*all&maxResults=1000", &full)
+	assert.Len(t, full["issues"].([]any), 100, "full issues are capped at 100 a page")
+	assert.Equal(t, false, full["isLast"])
+	assert.NotEmpty(t, full["nextPageToken"])
+
+	var last map[string]any
+	c.get("/rest/api/2/search/jql?jql="+url.QueryEscape(`updated >= "2020-01-01" AND id <= 10002`)+"&fields=summary", &last)
+	assert.Len(t, last["issues"].([]any), 3)
+	assert.Equal(t, true, last["isLast"])
+	assert.NotContains(t, last, "nextPageToken", "absent, not null, on the last page")
+
+	// POST works the same and takes a token from a GET of the same JQL.
+	var post map[string]any
+	c.json(http.MethodPost, "/rest/api/2/search/jql", map[string]any{"jql": `updated >= "2020-01-01" ORDER BY updated ASC, id ASC`, "fields": []string{"id"}, "maxResults": 10}, &post)
+	assert.Len(t, post["issues"].([]any), 10)
+
+	for name, path := range map[string]string{
+		"unbounded":       "/rest/api/2/search/jql?jql=" + url.QueryEscape("ORDER BY key DESC"),
+		"bad jql":         "/rest/api/2/search/jql?jql=" + url.QueryEscape(`updated >= "2026-01-02T03:04:05Z"`),
+		"or is not taken": "/rest/api/2/search/jql?jql=" + url.QueryEscape(`project = A OR project = B`),
+		"foreign token":   "/rest/api/2/search/jql?jql=" + jql + "&nextPageToken=" + pageToken("project = X", 5),
+	} {
+		status, _, body := c.do(http.MethodGet, path, nil)
+		assert.Equal(t, http.StatusBadRequest, status, name)
+		var e struct {
+			ErrorMessages []string `json:"errorMessages"`
+		}
+		require.NoError(t, json.Unmarshal(body, &e), name)
+		assert.NotEmpty(t, e.ErrorMessages, name)
+	}
+	// approximate count
+	var count struct {
+		Count int `json:"count"`
+	}
+	c.json(http.MethodPost, "/rest/api/2/search/approximate-count", map[string]any{"jql": `updated >= "2020-01-01"`}, &count)
+	assert.Equal(t, 300, count.Count)
+}
+
+func mapKeys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestDataCenterFlavor(t *testing.T) {
+	t.Parallel()
+	c := newSim(t, DataCenter, "Europe/Berlin", 120, Faults{})
+	status, _, _ := c.do(http.MethodGet, "/rest/api/2/search/jql?jql=project%3DALPHA", nil)
+	assert.Equal(t, http.StatusNotFound, status, "no search/jql on Data Center")
+	var page map[string]any
+	c.get("/rest/api/2/search?jql="+url.QueryEscape(`updated >= "2020-01-01"`)+"&maxResults=50&startAt=100", &page)
+	assert.Equal(t, json.Number("120"), page["total"])
+	assert.Equal(t, json.Number("100"), page["startAt"])
+	assert.Len(t, page["issues"].([]any), 20)
+	var info map[string]any
+	c.get("/rest/api/2/serverInfo", &info)
+	assert.Equal(t, "DataCenter", info["deploymentType"])
+
+	// Basic auth is refused for a PAT-only site; a wrong token too.
+	c.auth = func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }
+	status, _, _ = c.do(http.MethodGet, "/rest/api/2/myself", nil)
+	assert.Equal(t, http.StatusUnauthorized, status)
+}
+
+func TestAuthAndUnknownPaths(t *testing.T) {
+	t.Parallel()
+	c := newSim(t, Cloud, "UTC", 20, Faults{})
+	cases := []struct {
+		name   string
+		auth   func(*http.Request)
+		path   string
+		status int
+		seraph string
+	}{
+		{"no credentials", func(*http.Request) {}, "/rest/api/2/myself", 401, ""},
+		{"wrong token", func(r *http.Request) { r.SetBasicAuth("sim@example.com", "wrong") }, "/rest/api/2/myself", 401, "AUTHENTICATED_FAILED"},
+		{"bearer on cloud", func(r *http.Request) { r.Header.Set("Authorization", "Bearer pat-123") }, "/rest/api/2/myself", 401, ""},
+		{"server info is public", func(*http.Request) {}, "/rest/api/2/serverInfo", 200, ""},
+		{"right credentials", func(r *http.Request) { r.SetBasicAuth("sim@example.com", "tok") }, "/rest/api/2/myself", 200, ""},
+		{"unknown path", func(r *http.Request) { r.SetBasicAuth("sim@example.com", "tok") }, "/rest/api/2/nothing/here", 404, ""},
+		{"unknown issue", func(r *http.Request) { r.SetBasicAuth("sim@example.com", "tok") }, "/rest/api/2/issue/999999/comment", 404, ""},
+	}
+	for _, tc := range cases {
+		c.auth = tc.auth
+		status, h, body := c.do(http.MethodGet, tc.path, nil)
+		assert.Equal(t, tc.status, status, tc.name)
+		assert.Equal(t, tc.seraph, h.Get("X-Seraph-LoginReason"), tc.name)
+		assert.True(t, json.Valid(body), "%s: JSON body: %s", tc.name, body)
+		if status != 200 {
+			assert.Contains(t, string(body), "errorMessages", tc.name)
+		}
+	}
+	var me map[string]any
+	c.auth = func(r *http.Request) { r.SetBasicAuth("sim@example.com", "tok") }
+	c.get("/rest/api/2/myself", &me)
+	assert.Equal(t, "UTC", me["timeZone"])
+}
+
+func TestEmbeddedChildrenAreTruncated(t *testing.T) {
+	t.Parallel()
+	c := newSim(t, Cloud, "UTC", 300, Faults{})
+	var big *Issue
+	for _, is := range c.sim.Data().Issues {
+		if len(is.Histories) > 250 && big == nil {
+			big = is
+		}
+	}
+	require.NotNil(t, big)
+	var page struct {
+		Issues []struct {
+			Changelog struct {
+				StartAt   int              `json:"startAt"`
+				Total     int              `json:"total"`
+				Histories []map[string]any `json:"histories"`
+			} `json:"changelog"`
+		} `json:"issues"`
+	}
+	c.get("/rest/api/2/search/jql?jql="+url.QueryEscape(fmt.Sprintf("id = %d", big.ID))+"&fields=*all&expand=changelog", &page)
+	require.Len(t, page.Issues, 1)
+	cl := page.Issues[0].Changelog
+	assert.Equal(t, len(big.Histories), cl.Total)
+	assert.Len(t, cl.Histories, 40)
+	assert.Equal(t, 0, cl.StartAt)
+	assert.Equal(t, strconv.Itoa(big.Histories[len(big.Histories)-1].ID), cl.Histories[39]["id"], "the newest are embedded")
+
+	// bulkfetch takes at most 100 ids
+	ids := make([]string, 101)
+	for i := range ids {
+		ids[i] = strconv.Itoa(10000 + i)
+	}
+	status, _, _ := c.do(http.MethodPost, "/rest/api/2/issue/bulkfetch", map[string]any{"issueIdsOrKeys": ids})
+	assert.Equal(t, http.StatusBadRequest, status)
+	var bulk struct {
+		Issues      []map[string]any `json:"issues"`
+		IssueErrors []any            `json:"issueErrors"`
+	}
+	c.json(http.MethodPost, "/rest/api/2/issue/bulkfetch", map[string]any{"issueIdsOrKeys": []string{strconv.Itoa(big.ID), "NOPE-1"}, "fields": []string{"summary"}}, &bulk)
+	assert.Len(t, bulk.Issues, 1)
+	assert.Len(t, bulk.IssueErrors, 1)
+
+	// changelog bulkfetch pages through every history, oldest first
+	var all []string
+	token := ""
+	for {
+		var resp struct {
+			IssueChangeLogs []struct {
+				IssueID         string           `json:"issueId"`
+				ChangeHistories []map[string]any `json:"changeHistories"`
+			} `json:"issueChangeLogs"`
+			NextPageToken string `json:"nextPageToken"`
+		}
+		body := map[string]any{"issueIdsOrKeys": []string{strconv.Itoa(big.ID)}, "maxResults": 100}
+		if token != "" {
+			body["nextPageToken"] = token
+		}
+		c.json(http.MethodPost, "/rest/api/2/changelog/bulkfetch", body, &resp)
+		for _, g := range resp.IssueChangeLogs {
+			for _, h := range g.ChangeHistories {
+				all = append(all, h["id"].(string))
+			}
+		}
+		if resp.NextPageToken == "" {
+			break
+		}
+		token = resp.NextPageToken
+	}
+	assert.Len(t, all, len(big.Histories))
+}
+
+// TestJQLTimeZoneOverHTTP is the worked example: a user in
+// America/Los_Angeles, a bookmark of 2026-03-08T09:59:59Z, one second before
+// the spring-forward change.
+func TestJQLTimeZoneOverHTTP(t *testing.T) {
+	t.Parallel()
+	loc, err := time.LoadLocation("America/Los_Angeles")
+	require.NoError(t, err)
+	start := time.Now()
+	sim := New(Options{Flavor: Cloud, TZ: loc, Email: "e", Token: "t",
+		Gen:   GenOptions{Seed: 3, Issues: 30, Projects: 1, Users: 5, Now: time.Date(2026, 3, 8, 9, 0, 0, 0, time.UTC)},
+		Clock: func() time.Time { return start }})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	touched := map[string]string{}
+	for _, at := range []string{"09:59:59", "10:00:00", "12:00:00"} {
+		target, _ := time.Parse(time.RFC3339, "2026-03-08T"+at+"Z")
+		sim.Advance(target.Sub(sim.Now()))
+		m := sim.Mutate(1, 0)
+		touched[m.Issues[0]] = at
+	}
+	search := func(jql string) []string {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/rest/api/2/search/jql?jql="+url.QueryEscape(jql), nil)
+		req.SetBasicAuth("e", "t")
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		var page struct {
+			Issues []struct{ ID string } `json:"issues"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
+		var ids []string
+		for _, is := range page.Issues {
+			if _, ok := touched[is.ID]; ok {
+				ids = append(ids, touched[is.ID])
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	// Right: the bookmark in the user's zone, floored to the minute (01:59 PST).
+	assert.Equal(t, []string{"09:59:59", "10:00:00", "12:00:00"}, search(`updated >= "2026-03-08 01:59"`))
+	// Wrong: the UTC wall clock read as Los Angeles time (09:59 PDT = 16:59Z) misses all three.
+	assert.Empty(t, search(`updated >= "2026-03-08 09:59"`))
+	// Epoch milliseconds need no zone.
+	assert.Equal(t, []string{"10:00:00", "12:00:00"}, search(fmt.Sprintf("updated >= %d", time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC).UnixMilli())))
+}
+
+func TestWorklogFeed(t *testing.T) {
+	t.Parallel()
+	c := newSim(t, Cloud, "UTC", 2500, Faults{})
+	var first struct {
+		Values   []map[string]any `json:"values"`
+		LastPage bool             `json:"lastPage"`
+		NextPage string           `json:"nextPage"`
+		Until    json.Number      `json:"until"`
+	}
+	c.get("/rest/api/2/worklog/updated?since=0", &first)
+	total := len(c.sim.Truth().Streams["worklogs"])
+	require.Greater(t, total, 1000, "the test needs more than one page")
+	assert.Len(t, first.Values, 1000)
+	assert.False(t, first.LastPage)
+	assert.Contains(t, first.NextPage, "since="+first.Until.String())
+
+	// Nothing from the last minute: a mutated worklog shows only later.
+	m := c.sim.Mutate(0, 1)
+	now := c.sim.Now().UnixMilli()
+	var feed struct {
+		Values []map[string]any `json:"values"`
+	}
+	c.get(fmt.Sprintf("/rest/api/2/worklog/updated?since=%d", now-1000), &feed)
+	assert.Empty(t, feed.Values)
+	c.sim.Advance(61 * time.Second)
+	c.get(fmt.Sprintf("/rest/api/2/worklog/updated?since=%d", now-1000), &feed)
+	require.Len(t, feed.Values, 1)
+	assert.Equal(t, m.Worklogs[0], fmt.Sprint(feed.Values[0]["worklogId"]))
+
+	// list takes at most 1000 ids
+	ids := make([]int, 1001)
+	status, _, _ := c.do(http.MethodPost, "/rest/api/2/worklog/list", map[string]any{"ids": ids})
+	assert.Equal(t, http.StatusBadRequest, status)
+	var deleted struct {
+		Values []map[string]any `json:"values"`
+	}
+	c.get("/rest/api/2/worklog/deleted?since=0", &deleted)
+	assert.NotEmpty(t, deleted.Values)
+}
+
+func TestFaultsNeverChangeData(t *testing.T) {
+	t.Parallel()
+	for name, f := range map[string]Faults{
+		"throttle": {Seed: 1, ThrottleRate: 1},
+		"fail":     {Seed: 1, FailRate: 1},
+		"cut":      {Seed: 1, CutRate: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := newSim(t, Cloud, "UTC", 50, f)
+			before := c.sim.Truth()
+			req, _ := http.NewRequest(http.MethodGet, c.srv.URL+"/rest/api/2/project/search", nil)
+			req.SetBasicAuth("sim@example.com", "tok")
+			resp, err := c.srv.Client().Do(req)
+			if name == "cut" {
+				if err == nil {
+					_, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				require.Error(t, err, "the body is cut short")
+				assert.EqualValues(t, 1, c.sim.FaultCounts().Cut)
+			} else {
+				require.NoError(t, err)
+				resp.Body.Close()
+				if name == "throttle" {
+					assert.Equal(t, 429, resp.StatusCode)
+					assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+				} else {
+					assert.GreaterOrEqual(t, resp.StatusCode, 500)
+				}
+			}
+			assert.Equal(t, before, c.sim.Truth())
+			// control endpoints are never faulted
+			var truth Truth
+			c.get("/__sim/truth", &truth)
+			assert.Equal(t, before.Streams["issues"], truth.Streams["issues"])
+		})
+	}
+}
+
+func TestControlEndpoints(t *testing.T) {
+	t.Parallel()
+	c := newSim(t, Cloud, "UTC", 40, Faults{})
+	before := c.sim.Truth()
+	var m Mutation
+	c.json(http.MethodPost, "/__sim/mutate", map[string]any{"issues": 3, "worklogs": 2}, &m)
+	assert.Len(t, m.Issues, 3)
+	assert.Len(t, m.Worklogs, 2)
+	after := c.sim.Truth()
+	changed := 0
+	for i, r := range after.Streams["issues"] {
+		if r.Updated != before.Streams["issues"][i].Updated {
+			changed++
+			assert.Equal(t, after.Now, r.Updated)
+		}
+	}
+	assert.GreaterOrEqual(t, changed, 3)
+	assert.Len(t, after.Streams["changelogs"], len(before.Streams["changelogs"])+3, "each mutated issue gets a history")
+
+	var adv struct {
+		Now string `json:"now"`
+	}
+	c.json(http.MethodPost, "/__sim/advance", map[string]any{"seconds": 3600}, &adv)
+	assert.Equal(t, simNow.Add(time.Hour).Format("2006-01-02T15:04:05.000Z"), adv.Now)
+
+	c.get("/rest/api/2/myself", &map[string]any{})
+	c.do(http.MethodGet, "/rest/api/2/nope", nil)
+	var stats struct {
+		Total    int                         `json:"total"`
+		Requests map[string]map[string]int64 `json:"requests"`
+	}
+	c.get("/__sim/stats", &stats)
+	assert.Equal(t, 2, stats.Total, "control requests are not counted: %v", stats.Requests)
+	assert.EqualValues(t, 1, stats.Requests["GET /rest/api/2/myself"]["200"])
+	c.json(http.MethodPost, "/__sim/stats/reset", map[string]any{}, &map[string]any{})
+	c.get("/__sim/stats", &stats)
+	assert.Equal(t, 0, stats.Total)
+}
+
+// BenchmarkSearch20kConcurrent pages full issues of a 20k-issue site with
+// 16 concurrent clients; requests/s is what the simulator can serve.
+func BenchmarkSearch20kConcurrent(b *testing.B) {
+	c := newSim(b, Cloud, "UTC", 20000, Faults{})
+	jql := url.QueryEscape(`updated >= "2020-01-01" ORDER BY updated ASC, id ASC`)
+	// Page tokens of the whole result, so each request is an independent page.
+	var tokens []string
+	token := ""
+	for {
+		tokens = append(tokens, token)
+		var page struct {
+			NextPageToken string `json:"nextPageToken"`
+		}
+		c.get("/rest/api/2/search/jql?jql="+jql+"&fields=id&maxResults=100", &page)
+		_ = page
+		if len(tokens) >= 200 {
+			break
+		}
+		token = pageToken(`updated >= "2020-01-01" ORDER BY updated ASC, id ASC`, len(tokens)*100)
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: 32}
+	hc := &http.Client{Transport: tr}
+	b.ResetTimer()
+	var mu sync.Mutex
+	n := 0
+	b.SetParallelism(8) // 8 × GOMAXPROCS(2) = 16 clients
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			path := "/rest/api/2/search/jql?jql=" + jql + "&fields=*all&expand=changelog,transitions&maxResults=100"
+			if t := tokens[i%len(tokens)]; t != "" {
+				path += "&nextPageToken=" + t
+			}
+			i++
+			req, _ := http.NewRequest(http.MethodGet, c.srv.URL+path, nil)
+			req.SetBasicAuth("sim@example.com", "tok")
+			resp, err := hc.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+		mu.Lock()
+		n += i
+		mu.Unlock()
+	})
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "req/s")
+	b.ReportMetric(float64(n*100)/b.Elapsed().Seconds(), "issues/s")
+}
