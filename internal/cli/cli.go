@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tap-jira/tap-jira/internal/config"
+	"github.com/tap-jira/tap-jira/internal/jira"
 	"github.com/tap-jira/tap-jira/internal/schema"
 	"github.com/tap-jira/tap-jira/internal/singer"
 	"github.com/tap-jira/tap-jira/internal/state"
@@ -223,10 +224,10 @@ func run(ctx context.Context, opts *options, log *slog.Logger, stdout io.Writer)
 		}
 		return singer.WriteCatalog(stdout, cat)
 	}
-	return syncCommand(ctx, opts, log, stdout, schemas)
+	return syncCommand(ctx, opts, cfg, log, stdout, schemas)
 }
 
-func syncCommand(ctx context.Context, opts *options, log *slog.Logger, stdout io.Writer, schemas map[string]*schema.Schema) error {
+func syncCommand(ctx context.Context, opts *options, cfg *config.Config, log *slog.Logger, stdout io.Writer, schemas map[string]*schema.Schema) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -269,22 +270,53 @@ func syncCommand(ctx context.Context, opts *options, log *slog.Logger, stdout io
 			log.Warn("the catalog selects no stream, so nothing is synced; mark streams with \"selected\": true in the metadata entry whose breadcrumb is []", "catalog", catPath)
 		}
 	}
-	if len(plan) > 0 {
-		names := make([]string, len(plan))
-		for i, p := range plan {
-			names[i] = p.Stream.Name
-		}
-		return fmt.Errorf("syncing %s: extraction from Jira is not part of this build yet; only --discover and --about work", strings.Join(names, ", "))
-	}
-	// Nothing to sync: hand the state back unchanged so a runner that keeps
-	// the last STATE does not lose its bookmarks.
 	w := singer.NewWriter(stdout)
-	if err := w.WriteState(st.Value()); err != nil {
+	if len(plan) == 0 {
+		// Nothing to sync: hand the state back unchanged so a runner that
+		// keeps the last STATE does not lose its bookmarks.
+		if err := w.WriteState(st.Value()); err != nil {
+			return err
+		}
+		return w.Flush()
+	}
+	return runSync(ctx, cfg, log, w, plan, st)
+}
+
+func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singer.Writer, plan []*tap.Selected, st *state.State) error {
+	client, err := jira.New(jira.Options{
+		BaseURL: cfg.BaseURL, Username: cfg.Username, Password: cfg.Password,
+		UserAgent: cfg.UserAgent, Timeout: cfg.RequestTimeout,
+	})
+	if err != nil {
 		return err
 	}
-	if err := w.Flush(); err != nil {
+	cloud := cfg.Deployment == config.DeploymentCloud
+	if cfg.Deployment == config.DeploymentAuto {
+		info, err := client.ServerInfo(ctx)
+		if err != nil {
+			return err
+		}
+		cloud = info.Cloud()
+		log.Info("connected", "deployment_type", info.DeploymentType, "version", info.Version)
+	}
+	start := time.Now()
+	env := &streams.Env{
+		Client: client, Cloud: cloud, Log: log,
+		StartDate: cfg.StartDate, RunStart: start, Lookback: cfg.Lookback,
+		PageSize: cfg.PageSize, Projects: cfg.Projects, JQL: cfg.JQL,
+	}
+	sum, err := tap.Sync(ctx, w, log, plan, st, env, time.Now)
+	args := []any{"elapsed", time.Since(start).Round(time.Millisecond)}
+	for _, name := range streams.Names() {
+		if n, ok := sum.Records[name]; ok {
+			args = append(args, name, n)
+		}
+	}
+	if err != nil {
+		log.Info("sync stopped; records emitted", args...)
 		return err
 	}
+	log.Info("sync complete; records emitted", args...)
 	return nil
 }
 

@@ -29,7 +29,19 @@ type Config struct {
 	UserAgent      string        // sent on every request
 	RequestTimeout time.Duration // per HTTP request
 	Groups         []string      // singer-io's comma-separated `groups`; nil if absent
+	Projects       []string      // project keys to restrict issues, versions and components to; nil means all
+	JQL            string        // extra filter ANDed onto the issues query
+	PageSize       int           // issues per search page
+	Lookback       time.Duration // how far before the bookmark each incremental run re-reads
+	Deployment     string        // DeploymentAuto, DeploymentCloud or DeploymentDataCenter
 }
+
+// Deployment types.
+const (
+	DeploymentAuto       = "auto"
+	DeploymentCloud      = "cloud"
+	DeploymentDataCenter = "datacenter"
+)
 
 // Config keys.
 const (
@@ -45,6 +57,11 @@ const (
 	keyAccessToken       = "access_token"
 	keyRefreshToken      = "refresh_token"
 	keyCloudID           = "cloud_id"
+	keyProjects          = "projects"
+	keyJQL               = "jql"
+	keyPageSize          = "page_size"
+	keyLookback          = "lookback_minutes"
+	keyDeployment        = "deployment_type"
 )
 
 const (
@@ -101,6 +118,26 @@ func Settings() []Setting {
 		{
 			Name: keyGroups, Type: "string",
 			Description: "Comma-separated Jira groups whose members the users stream reads. Defaults to jira-administrators, jira-software-users, jira-core-users, jira-users and users.",
+		},
+		{
+			Name: keyProjects, Type: "string",
+			Description: "Comma-separated project keys (or a JSON list) to restrict issues, their children, versions and components to. Defaults to every project the user can see.",
+		},
+		{
+			Name: keyJQL, Type: "string",
+			Description: "Extra JQL filter ANDed onto the issues query, e.g. `issuetype != Epic`.",
+		},
+		{
+			Name: keyPageSize, Type: "integer", Default: defaultPageSize,
+			Description: "Issues per search page (1-100; Jira caps pages with full fields at 100).",
+		},
+		{
+			Name: keyLookback, Type: "number", Default: defaultLookbackMinutes,
+			Description: "Minutes of lag allowed for Jira's eventually consistent search: the issues bookmark never passes the run's start minus this, so the next run re-reads that window.",
+		},
+		{
+			Name: keyDeployment, Type: "string", Default: DeploymentAuto,
+			Description: "auto (read /serverInfo), cloud or datacenter (also Server).",
 		},
 		{
 			Name: keyOAuthClientID, Type: "string",
@@ -216,6 +253,9 @@ func Load(r io.Reader, now time.Time, version string) (*Config, []string, error)
 	if c.Groups, err = loadGroups(raw); err != nil {
 		return nil, warnings, err
 	}
+	if err := loadSyncSettings(raw, c); err != nil {
+		return nil, warnings, err
+	}
 	return c, warnings, nil
 }
 
@@ -237,6 +277,11 @@ func (c *Config) LogValue() slog.Value {
 		slog.String(keyUserAgent, c.UserAgent),
 		slog.Duration(keyRequestTimeout, c.RequestTimeout),
 		slog.Any(keyGroups, c.Groups),
+		slog.Any(keyProjects, c.Projects),
+		slog.String(keyJQL, c.JQL),
+		slog.Int(keyPageSize, c.PageSize),
+		slog.Duration(keyLookback, c.Lookback),
+		slog.String(keyDeployment, c.Deployment),
 	)
 }
 

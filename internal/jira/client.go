@@ -75,12 +75,16 @@ var ErrNotJSON = errors.New("response is not JSON")
 // Get requests path (relative to the site, e.g. "rest/api/2/serverInfo")
 // and decodes the JSON body into v with UseNumber.
 func (c *Client) Get(ctx context.Context, path string, query url.Values, v any) error {
+	return c.do(ctx, http.MethodGet, path, query, nil, v)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, v any) error {
 	endpoint := "/" + strings.TrimLeft(path, "/")
 	rel := path
 	if len(query) > 0 {
 		rel += "?" + query.Encode()
 	}
-	req, err := c.api.NewRequestWithContext(ctx, http.MethodGet, rel, nil)
+	req, err := c.api.NewRequestWithContext(ctx, method, rel, body)
 	if err != nil {
 		return fmt.Errorf("building request for %s: %w", endpoint, err)
 	}
@@ -97,15 +101,15 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values, v any) 
 		}()
 	}
 	if err != nil && (resp == nil || resp.Response == nil) {
-		return fmt.Errorf("GET %s: %w", endpoint, err)
+		return fmt.Errorf("%s %s: %w", method, endpoint, err)
 	}
-	if apiErr := checkResponse(http.MethodGet, endpoint, resp.Response); apiErr != nil {
+	if apiErr := checkResponse(method, endpoint, resp.Response); apiErr != nil {
 		return apiErr
 	}
 	dec := json.NewDecoder(resp.Body)
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("GET %s: decoding body: %w: %w", endpoint, ErrNotJSON, err)
+		return fmt.Errorf("%s %s: decoding body: %w: %w", method, endpoint, ErrNotJSON, err)
 	}
 	return nil
 }

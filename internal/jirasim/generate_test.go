@@ -77,10 +77,11 @@ func TestGenerateDeterministic(t *testing.T) {
 			t.Parallel()
 			a, b := Generate(tc.a), Generate(tc.b)
 			if tc.same {
-				assert.Equal(t, a, b)
+				genTestEqual(t, a, b)
 				return
 			}
-			assert.NotEqual(t, a, b)
+			// Not assert.NotEqual: on failure it would print two whole sites.
+			assert.False(t, assert.ObjectsAreEqual(a, b), "different options must give a different site")
 			if tc.a.Seed != tc.b.Seed {
 				same := 0
 				for i := range min(len(a.Issues), len(b.Issues)) {
@@ -92,6 +93,43 @@ func TestGenerateDeterministic(t *testing.T) {
 			}
 		})
 	}
+}
+
+// genTestEqual compares two sites part by part, so that a failure shows the
+// first differing part instead of two whole sites (which takes minutes).
+func genTestEqual(t *testing.T, a, b *Data) {
+	t.Helper()
+	parts := []struct {
+		name string
+		a, b any
+	}{
+		{"categories", a.Categories, b.Categories},
+		{"project types", a.ProjectTypes, b.ProjectTypes},
+		{"resolutions", a.Resolutions, b.Resolutions},
+		{"roles", a.Roles, b.Roles},
+		{"users", a.Users, b.Users},
+		{"fields", a.Fields, b.Fields},
+		{"projects", a.Projects, b.Projects},
+		{"deleted worklogs", a.DeletedWorklogs, b.DeletedWorklogs},
+	}
+	for _, p := range parts {
+		if !assert.ObjectsAreEqual(p.a, p.b) {
+			assert.Equal(t, p.a, p.b, p.name)
+			return
+		}
+	}
+	if !assert.Len(t, b.Issues, len(a.Issues)) {
+		return
+	}
+	for i := range a.Issues {
+		if !assert.ObjectsAreEqual(a.Issues[i], b.Issues[i]) {
+			x, y := *a.Issues[i], *b.Issues[i]
+			x.Project, y.Project = nil, nil // compared above; keeps the diff short
+			assert.Equal(t, x, y, "issue %d (%s)", i, a.Issues[i].Key)
+			return
+		}
+	}
+	assert.True(t, assert.ObjectsAreEqual(a, b), "sites differ outside the parts compared")
 }
 
 func TestGenerateCounts(t *testing.T) {
@@ -637,13 +675,27 @@ func TestGenerateTraps(t *testing.T) {
 					wlUpdated[genTestMs(w.Updated)]++
 				}
 			}
-			assert.GreaterOrEqual(t, slices.Max(slices.Collect(func(yield func(int) bool) {
-				for _, n := range wlUpdated {
-					if !yield(n) {
-						return
+			most := 0
+			for _, n := range wlUpdated {
+				most = max(most, n)
+			}
+			assert.GreaterOrEqual(t, most, 3, "several worklogs share one Updated")
+			// Also across issues: one bulk edit touching several issues.
+			issuesAt := map[int64]map[int]bool{}
+			for _, is := range d.Issues {
+				for _, w := range is.Worklogs {
+					u := genTestMs(w.Updated)
+					if issuesAt[u] == nil {
+						issuesAt[u] = map[int]bool{}
 					}
+					issuesAt[u][is.ID] = true
 				}
-			})), 3, "several worklogs share one Updated")
+			}
+			across := 0
+			for _, ids := range issuesAt {
+				across = max(across, len(ids))
+			}
+			assert.GreaterOrEqual(t, across, 2, "worklogs of different issues share one Updated")
 
 			for _, s := range genTestStamps(d) {
 				assert.Zero(t, s.t.Nanosecond()%int(time.Millisecond), "%s %v has sub-millisecond digits", s.what, s.t)

@@ -49,6 +49,14 @@ type activateVersionMessage struct {
 	Version int64  `json:"version"`
 }
 
+// OutputError is a failure of the output itself (a closed pipe, a full
+// disk): nothing more can be written.
+type OutputError struct{ Err error }
+
+func (e *OutputError) Error() string { return "writing singer output: " + e.Err.Error() }
+
+func (e *OutputError) Unwrap() error { return e.Err }
+
 // Writer writes Singer messages, one JSON object per line, to a buffered
 // io.Writer. It is the only thing in the tap that writes to stdout. It is not
 // safe for concurrent use.
@@ -132,7 +140,7 @@ func (w *Writer) Flush() error {
 		return w.err
 	}
 	if err := w.out.Flush(); err != nil {
-		w.err = fmt.Errorf("writing singer output: %w", err)
+		w.err = &OutputError{Err: err}
 	}
 	return w.err
 }
@@ -147,7 +155,7 @@ func (w *Writer) write(msg any) error {
 		return fmt.Errorf("encoding singer message: %w", err)
 	}
 	if _, err := w.out.Write(w.scratch.b); err != nil {
-		w.err = fmt.Errorf("writing singer output: %w", err)
+		w.err = &OutputError{Err: err}
 		return w.err
 	}
 	return nil

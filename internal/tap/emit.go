@@ -26,6 +26,7 @@ type Selected struct {
 	schema    *schema.Schema
 	declared  map[string]bool // top-level properties of the bundled schema
 	warned    map[string]bool // undeclared keys already reported
+	version   int64           // table version of a full-table stream's records; 0 for none
 }
 
 // Plan resolves a catalog against the tap's streams: the selected streams in
@@ -130,7 +131,12 @@ func (e *Emitter) Record(s *Selected, record map[string]any) error {
 		return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
 	s.Selection.Apply(record)
-	if err := e.w.WriteRecord(name, record, e.now()); err != nil {
+	if s.version != 0 {
+		err = e.w.WriteVersionedRecord(name, record, s.version, e.now())
+	} else {
+		err = e.w.WriteRecord(name, record, e.now())
+	}
+	if err != nil {
 		return fmt.Errorf("writing %s record %s: %w", name, key, err)
 	}
 	return nil

@@ -1,0 +1,132 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+)
+
+const (
+	defaultPageSize        = 100
+	defaultLookbackMinutes = 5
+)
+
+var projectKey = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// loadSyncSettings reads the keys that shape a sync: projects, jql,
+// page_size, lookback_minutes and deployment_type.
+func loadSyncSettings(raw map[string]json.RawMessage, c *Config) error {
+	var err error
+	if c.Projects, err = loadProjects(raw); err != nil {
+		return err
+	}
+	jql, _, err := optionalString(raw, keyJQL)
+	if err != nil {
+		return err
+	}
+	c.JQL = strings.TrimSpace(jql)
+	if c.PageSize, err = loadInt(raw, keyPageSize, defaultPageSize, 1, 100); err != nil {
+		return err
+	}
+	minutes, err := loadNumber(raw, keyLookback, defaultLookbackMinutes, 0, 7*24*60)
+	if err != nil {
+		return err
+	}
+	c.Lookback = time.Duration(minutes * float64(time.Minute))
+	dep, _, err := optionalString(raw, keyDeployment)
+	if err != nil {
+		return err
+	}
+	switch strings.ToLower(strings.TrimSpace(dep)) {
+	case "", DeploymentAuto:
+		c.Deployment = DeploymentAuto
+	case DeploymentCloud:
+		c.Deployment = DeploymentCloud
+	case DeploymentDataCenter, "server", "data_center", "data center":
+		c.Deployment = DeploymentDataCenter
+	default:
+		return &Error{Key: keyDeployment, Msg: fmt.Sprintf("%q is not one of auto, cloud, datacenter", echo(dep))}
+	}
+	return nil
+}
+
+// loadProjects accepts a comma-separated string (as Stitch's UI writes
+// lists) or a JSON list of strings.
+func loadProjects(raw map[string]json.RawMessage) ([]string, error) {
+	v, ok := raw[keyProjects]
+	if !ok || jsonType(v) == "null" {
+		return nil, nil
+	}
+	var items []string
+	switch jsonType(v) {
+	case "string":
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, &Error{Key: keyProjects, Msg: "must be a string"}
+		}
+		for p := range strings.SplitSeq(s, ",") {
+			items = append(items, p)
+		}
+	case "array":
+		if err := json.Unmarshal(v, &items); err != nil {
+			return nil, &Error{Key: keyProjects, Msg: "must be a list of project keys (strings)"}
+		}
+	default:
+		return nil, &Error{Key: keyProjects, Msg: "must be a comma-separated string or a list of project keys, got " + jsonType(v)}
+	}
+	var keys []string
+	for _, p := range items {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !projectKey.MatchString(p) {
+			return nil, &Error{Key: keyProjects, Msg: fmt.Sprintf("%q is not a project key (letters, digits and underscores, starting with a letter)", echo(p))}
+		}
+		keys = append(keys, strings.ToUpper(p))
+	}
+	return keys, nil
+}
+
+func loadNumber(raw map[string]json.RawMessage, key string, def, lo, hi float64) (float64, error) {
+	v, ok := raw[key]
+	if !ok || jsonType(v) == "null" {
+		return def, nil
+	}
+	var n float64
+	switch jsonType(v) {
+	case "number":
+		if err := json.Unmarshal(v, &n); err != nil {
+			return 0, &Error{Key: key, Msg: "must be a number"}
+		}
+	case "string":
+		var s string
+		_ = json.Unmarshal(v, &s)
+		if strings.TrimSpace(s) == "" {
+			return def, nil
+		}
+		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil {
+			return 0, &Error{Key: key, Msg: fmt.Sprintf("%q is not a number", echo(s))}
+		}
+	default:
+		return 0, &Error{Key: key, Msg: "must be a number, got " + jsonType(v)}
+	}
+	if math.IsNaN(n) || n < lo || n > hi {
+		return 0, &Error{Key: key, Msg: fmt.Sprintf("must be between %v and %v, got %v", lo, hi, n)}
+	}
+	return n, nil
+}
+
+func loadInt(raw map[string]json.RawMessage, key string, def, lo, hi int) (int, error) {
+	n, err := loadNumber(raw, key, float64(def), float64(lo), float64(hi))
+	if err != nil {
+		return 0, err
+	}
+	if n != math.Trunc(n) {
+		return 0, &Error{Key: key, Msg: fmt.Sprintf("must be a whole number, got %v", n)}
+	}
+	return int(n), nil
+}

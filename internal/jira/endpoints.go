@@ -1,0 +1,309 @@
+package jira
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Record is one JSON object from Jira, decoded with UseNumber so every field
+// and every number survives as sent.
+type Record = map[string]any
+
+// Post sends a JSON body to path and decodes the JSON answer into v.
+func (c *Client) Post(ctx context.Context, path string, body, v any) error {
+	return c.do(ctx, "POST", path, nil, body, v)
+}
+
+// List reads an endpoint that answers a bare JSON array (projectCategory,
+// project/type, resolution, role, ...).
+func (c *Client) List(ctx context.Context, path string, query url.Values) ([]Record, error) {
+	var out []Record
+	if err := c.Get(ctx, path, query, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+type pageBean struct {
+	Values     []Record `json:"values"`
+	StartAt    int      `json:"startAt"`
+	MaxResults int      `json:"maxResults"`
+	Total      *int     `json:"total"`
+	IsLast     *bool    `json:"isLast"`
+}
+
+// Paged iterates a startAt/maxResults endpoint that answers Jira's PageBean
+// ({values, isLast, total}), one page at a time. It stops on isLast, on
+// reaching total, or on an empty page, whichever the endpoint offers; it
+// advances by what it received, never by the page size it asked for,
+// because Jira may cap a page below it.
+func (c *Client) Paged(ctx context.Context, path string, query url.Values, pageSize int) iter.Seq2[[]Record, error] {
+	return func(yield func([]Record, error) bool) {
+		q := cloneValues(query)
+		startAt := 0
+		for {
+			q.Set("startAt", strconv.Itoa(startAt))
+			q.Set("maxResults", strconv.Itoa(pageSize))
+			var page pageBean
+			if err := c.Get(ctx, path, q, &page); err != nil {
+				yield(nil, err)
+				return
+			}
+			if len(page.Values) > 0 && !yield(page.Values, nil) {
+				return
+			}
+			startAt += len(page.Values)
+			switch {
+			case len(page.Values) == 0:
+				return
+			case page.IsLast != nil:
+				if *page.IsLast {
+					return
+				}
+			case page.Total != nil && startAt >= *page.Total:
+				return
+			}
+		}
+	}
+}
+
+// PagedArray iterates an endpoint that answers a bare array per page
+// (/users/search): there is no isLast, so it stops at the first empty page.
+func (c *Client) PagedArray(ctx context.Context, path string, query url.Values, pageSize int) iter.Seq2[[]Record, error] {
+	return func(yield func([]Record, error) bool) {
+		q := cloneValues(query)
+		startAt := 0
+		for {
+			q.Set("startAt", strconv.Itoa(startAt))
+			q.Set("maxResults", strconv.Itoa(pageSize))
+			page, err := c.List(ctx, path, q)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if len(page) == 0 {
+				return
+			}
+			if !yield(page, nil) {
+				return
+			}
+			startAt += len(page)
+		}
+	}
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// Myself returns the authenticated user's time zone, which Jira uses to
+// read JQL date literals.
+func (c *Client) Myself(ctx context.Context) (*time.Location, error) {
+	var me struct {
+		TimeZone string `json:"timeZone"`
+	}
+	if err := c.Get(ctx, "rest/api/2/myself", nil, &me); err != nil {
+		return nil, fmt.Errorf("reading the user's time zone: %w", err)
+	}
+	if me.TimeZone == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(me.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("the user's time zone %q is unknown here: %w", me.TimeZone, err)
+	}
+	return loc, nil
+}
+
+// SearchPage is one page of issue search results.
+type SearchPage struct {
+	Issues []Record
+}
+
+// SearchIssues pages through the issues matching jql: on Cloud through
+// /search/jql with nextPageToken (the removed /search answers 410 there), on
+// Data Center through /search with startAt. The JQL is frozen for the whole
+// run of pages.
+func (c *Client) SearchIssues(ctx context.Context, cloud bool, jql string, fields, expand []string, pageSize int) iter.Seq2[SearchPage, error] {
+	return func(yield func(SearchPage, error) bool) {
+		if cloud {
+			token := ""
+			for {
+				body := map[string]any{"jql": jql, "fields": fields, "maxResults": pageSize}
+				if len(expand) > 0 {
+					body["expand"] = joinComma(expand)
+				}
+				if token != "" {
+					body["nextPageToken"] = token
+				}
+				var page struct {
+					Issues        []Record `json:"issues"`
+					NextPageToken string   `json:"nextPageToken"`
+					IsLast        *bool    `json:"isLast"`
+				}
+				if err := c.Post(ctx, "rest/api/2/search/jql", body, &page); err != nil {
+					yield(SearchPage{}, fmt.Errorf("searching issues: %w", err))
+					return
+				}
+				if !yield(SearchPage{Issues: page.Issues}, nil) {
+					return
+				}
+				// No token means the last page, whatever isLast says; a
+				// token that does not change would loop forever.
+				if page.NextPageToken == "" || page.NextPageToken == token || len(page.Issues) == 0 {
+					return
+				}
+				token = page.NextPageToken
+			}
+		}
+		startAt := 0
+		for {
+			body := map[string]any{"jql": jql, "fields": fields, "maxResults": pageSize, "startAt": startAt}
+			if len(expand) > 0 {
+				body["expand"] = expand
+			}
+			var page struct {
+				Issues []Record `json:"issues"`
+				Total  int      `json:"total"`
+			}
+			if err := c.Post(ctx, "rest/api/2/search", body, &page); err != nil {
+				yield(SearchPage{}, fmt.Errorf("searching issues: %w", err))
+				return
+			}
+			if !yield(SearchPage{Issues: page.Issues}, nil) {
+				return
+			}
+			startAt += len(page.Issues)
+			if len(page.Issues) == 0 || startAt >= page.Total {
+				return
+			}
+		}
+	}
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += ","
+		}
+		out += v
+	}
+	return out
+}
+
+// IssueComments returns every comment of an issue, paging /comment.
+func (c *Client) IssueComments(ctx context.Context, issueID string) ([]Record, error) {
+	var all []Record
+	startAt := 0
+	for {
+		var page struct {
+			Comments []Record `json:"comments"`
+			Total    int      `json:"total"`
+		}
+		q := url.Values{"startAt": {strconv.Itoa(startAt)}, "maxResults": {"100"}, "orderBy": {"created"}}
+		if err := c.Get(ctx, "rest/api/2/issue/"+url.PathEscape(issueID)+"/comment", q, &page); err != nil {
+			return nil, fmt.Errorf("reading comments of issue %s: %w", issueID, err)
+		}
+		all = append(all, page.Comments...)
+		startAt += len(page.Comments)
+		if len(page.Comments) == 0 || startAt >= page.Total {
+			return all, nil
+		}
+	}
+}
+
+// IssueChangelog returns every changelog entry of an issue: on Cloud by
+// paging /changelog, on Data Center (which has no such endpoint) from the
+// issue itself with expand=changelog.
+func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string) ([]Record, error) {
+	if !cloud {
+		var is struct {
+			Changelog struct {
+				Histories []Record `json:"histories"`
+			} `json:"changelog"`
+		}
+		q := url.Values{"fields": {"id"}, "expand": {"changelog"}}
+		if err := c.Get(ctx, "rest/api/2/issue/"+url.PathEscape(issueID), q, &is); err != nil {
+			return nil, fmt.Errorf("reading changelog of issue %s: %w", issueID, err)
+		}
+		return is.Changelog.Histories, nil
+	}
+	var all []Record
+	for page, err := range c.Paged(ctx, "rest/api/2/issue/"+url.PathEscape(issueID)+"/changelog", nil, 100) {
+		if err != nil {
+			return nil, fmt.Errorf("reading changelog of issue %s: %w", issueID, err)
+		}
+		all = append(all, page...)
+	}
+	return all, nil
+}
+
+// WorklogPage is one page of the worklog change feed with the details of
+// its worklogs.
+type WorklogPage struct {
+	Worklogs []Record
+	// Until is the feed's high-water mark for this page: the next page, and
+	// the next run, start from it.
+	Until time.Time
+}
+
+// UpdatedWorklogs follows /worklog/updated from since (inclusive) until
+// lastPage, and fetches each page's worklogs with /worklog/list. Jira leaves
+// out worklogs changed in the last minute; they come in a later run.
+func (c *Client) UpdatedWorklogs(ctx context.Context, since time.Time) iter.Seq2[WorklogPage, error] {
+	return func(yield func(WorklogPage, error) bool) {
+		sinceMS := since.UnixMilli()
+		for {
+			var feed struct {
+				Values []struct {
+					WorklogID json.Number `json:"worklogId"`
+				} `json:"values"`
+				Since    int64  `json:"since"`
+				Until    int64  `json:"until"`
+				NextPage string `json:"nextPage"`
+				LastPage bool   `json:"lastPage"`
+			}
+			q := url.Values{"since": {strconv.FormatInt(sinceMS, 10)}}
+			if err := c.Get(ctx, "rest/api/2/worklog/updated", q, &feed); err != nil {
+				yield(WorklogPage{}, fmt.Errorf("reading the worklog feed: %w", err))
+				return
+			}
+			ids := make([]json.Number, len(feed.Values))
+			for i, v := range feed.Values {
+				ids[i] = v.WorklogID
+			}
+			var worklogs []Record
+			if len(ids) > 0 {
+				if err := c.Post(ctx, "rest/api/2/worklog/list", map[string]any{"ids": ids}, &worklogs); err != nil {
+					yield(WorklogPage{}, fmt.Errorf("reading worklogs: %w", err))
+					return
+				}
+			}
+			until := time.UnixMilli(max(feed.Until, sinceMS)).UTC()
+			if !yield(WorklogPage{Worklogs: worklogs, Until: until}, nil) {
+				return
+			}
+			if feed.LastPage || len(feed.Values) == 0 {
+				return
+			}
+			if feed.Until <= sinceMS {
+				// A full page sharing one millisecond: following nextPage
+				// would return it forever, and skipping ahead would lose
+				// worklogs. Stop loudly instead.
+				yield(WorklogPage{}, fmt.Errorf("reading the worklog feed: more than %d worklogs share the update time %d ms; the feed cannot advance", len(feed.Values), sinceMS))
+				return
+			}
+			sinceMS = feed.Until
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package streams
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/tap-jira/tap-jira/internal/jira"
+	"github.com/tap-jira/tap-jira/internal/state"
+)
+
+// Sink receives what a group of streams extracts. The tap implements it:
+// Record validates and writes (or drops a stream that is not selected),
+// Checkpoint flushes the records and then writes the STATE.
+type Sink interface {
+	Wants(stream string) bool
+	Record(stream string, rec jira.Record) error
+	Checkpoint() error
+}
+
+// Env is what extraction needs from the run.
+type Env struct {
+	Client    *jira.Client
+	Cloud     bool
+	Log       *slog.Logger
+	State     *state.State // bookmarks move forward here before each Checkpoint
+	StartDate time.Time
+	RunStart  time.Time
+	Lookback  time.Duration
+	PageSize  int
+	Projects  []string // project keys; nil means all
+	JQL       string
+}
+
+// Group is a set of streams read together: a parent and the streams read
+// from its records, or a single stream.
+type Group struct {
+	Streams []string // the first is the group's name in currently_syncing
+	Run     func(ctx context.Context, env *Env, sink Sink) error
+}
+
+// Groups returns every group in sync order, which is All()'s order.
+func Groups() []Group {
+	list := func(stream, path string) Group {
+		return Group{Streams: []string{stream}, Run: func(ctx context.Context, env *Env, sink Sink) error {
+			return syncList(ctx, env, sink, stream, path)
+		}}
+	}
+	return []Group{
+		{Streams: []string{"projects", "versions", "components"}, Run: syncProjects},
+		list("project_types", "rest/api/2/project/type"),
+		list("project_categories", "rest/api/2/projectCategory"),
+		list("resolutions", "rest/api/2/resolution"),
+		list("roles", "rest/api/2/role"),
+		{Streams: []string{"users"}, Run: syncUsers},
+		{Streams: []string{"issues", "issue_comments", "changelogs", "issue_transitions"}, Run: syncIssues},
+		{Streams: []string{"worklogs"}, Run: syncWorklogs},
+	}
+}
+
+func syncList(ctx context.Context, env *Env, sink Sink, stream, path string) error {
+	recs, err := env.Client.List(ctx, path, nil)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if err := sink.Record(stream, r); err != nil {
+			return err
+		}
+	}
+	return sink.Checkpoint()
+}
