@@ -269,7 +269,7 @@ var genFields = [...]Field{
 	{ID: genCFCustomer, Name: "顧客名 \"Customer\" & Co", Custom: true, Schema: FieldType{Type: "string", Custom: genCFPrefix + "textfield"}},
 }
 
-// Transitions are shared by all issues: the data is read-only once built.
+// Transition pointers are shared by the issues of a site.
 var genTransitionDefs = [...]Transition{
 	{ID: "11", Name: "To Do", ToStatus: "To Do"},
 	{ID: "21", Name: "In Progress", ToStatus: "In Progress"},
@@ -387,20 +387,25 @@ func (g *genSite) meta() {
 	for i, r := range genResolutions {
 		g.d.Resolutions = append(g.d.Resolutions, &Resolution{ID: genFirstID + i, Name: r.Name, Description: r.Description})
 	}
+	// Copies, so that no site can change the table or another site.
+	defs := make([]*Transition, len(genTransitionDefs))
+	for i, t := range genTransitionDefs {
+		defs[i] = &t
+	}
 	for st := range genStatuses {
 		var others []*Transition
 		for i := range 3 {
 			if i != st {
-				others = append(others, &genTransitionDefs[i])
+				others = append(others, defs[i])
 			}
 		}
-		all := append(slices.Clone(others), &genTransitionDefs[st])
+		all := append(slices.Clone(others), defs[st])
 		slices.SortFunc(all, func(a, b *Transition) int { return strings.Compare(a.ID, b.ID) })
 		g.trans[st][0] = others
 		g.trans[st][1] = all
 		g.trans[st][2] = all
 		if st == genDone {
-			g.trans[st][2] = append(slices.Clone(all), &genTransitionDefs[3])
+			g.trans[st][2] = append(slices.Clone(all), defs[3])
 		}
 	}
 	g.points = make([]any, len(genStoryPoints))
