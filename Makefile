@@ -4,13 +4,17 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/tap-jira/tap-jira/internal/cli.version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: help build test lint bench fuzz golden demo-discover
+.PHONY: help build test lint bench fuzz golden demo demo-discover
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "%-15s %s\n",$$1,$$2}'
 
-build: ## build bin/tap-jira
+build: ## build bin/tap-jira and bin/jira-sim
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tap-jira ./cmd/tap-jira
+	$(GO) build -trimpath -o bin/jira-sim ./cmd/jira-sim
+
+demo: build ## run tap-jira against a local simulated Jira and compare with its ground truth (DEMO_CHECK=1 to fail on a difference)
+	./scripts/demo.sh
 
 test: lint ## gofmt, vet, then every test with the race detector (what CI runs)
 	$(GO) test -race -shuffle=on -count=1 ./...

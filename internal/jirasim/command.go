@@ -16,8 +16,13 @@ import (
 )
 
 // Command runs the jira-sim binary: it serves a generated site on a
-// loopback address until ctx ends. It returns the process exit code.
-func Command(ctx context.Context, args []string, stderr io.Writer) int {
+// loopback address until ctx ends, or with "summary" compares a tap's
+// output with a running simulator's ground truth. It returns the process
+// exit code.
+func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "summary" {
+		return summaryCommand(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("jira-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -183,4 +184,37 @@ func (s *Server) statsHandler(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) resetStatsHandler(w http.ResponseWriter, _ *http.Request) {
 	s.ResetStats()
 	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+// Expected returns, per stream, the sorted keys ("a/b" for composite keys)
+// a complete sync from start must emit: full tables whole, issues updated
+// since start with all their children, and worklogs updated since start
+// except those in the last minute, which Jira's feed holds back.
+func (t Truth) Expected(start time.Time) map[string][]string {
+	now, _ := time.Parse(time.RFC3339, t.Now)
+	since := func(ts string) bool {
+		u, err := time.Parse(time.RFC3339, ts)
+		return err == nil && !u.Before(start)
+	}
+	out := map[string][]string{}
+	for stream, recs := range t.Streams {
+		keys := []string{}
+		for _, r := range recs {
+			switch {
+			case stream == "worklogs":
+				u, _ := time.Parse(time.RFC3339, r.Updated)
+				if u.Before(start) || u.After(now.Add(-time.Minute)) {
+					continue
+				}
+			case r.Updated != "" && !since(r.Updated):
+				continue
+			case r.IssueUpdated != "" && !since(r.IssueUpdated):
+				continue
+			}
+			keys = append(keys, strings.Join(r.Key, "/"))
+		}
+		slices.Sort(keys)
+		out[stream] = keys
+	}
+	return out
 }
