@@ -205,3 +205,190 @@ func mustJSON(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestTimeZonesGiveTheSameRecords syncs the same site with its user in three
+// zones, from a start date just before the 2026 spring-forward change in
+// Los Angeles.
+func TestTimeZonesGiveTheSameRecords(t *testing.T) {
+	t.Parallel()
+	start := "2026-03-08T09:59:00Z" // 01:59 PST, a minute before the gap
+	var first map[string][]string
+	for _, tz := range []string{"UTC", "America/Los_Angeles", "Asia/Kolkata"} {
+		s := newSite(t, jirasim.Cloud, tz, 400)
+		cfg := s.config(t, start, "")
+		catalog := selectAll(t, cfg, "issues", "issue_comments", "worklogs")
+		res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+		require.Equal(t, ExitOK, res.code, res.stderr)
+		out := parseOutput(t, res.stdout)
+		got := map[string][]string{}
+		for _, stream := range []string{"issues", "issue_comments", "worklogs"} {
+			got[stream], _ = keysOf(out.records[stream], keyProps[stream])
+		}
+		startT, _ := time.Parse(time.RFC3339, start)
+		want := s.sim.Truth().Expected(startT)
+		for stream, keys := range got {
+			assert.Equal(t, want[stream], keys, "%s in %s", stream, tz)
+		}
+		if first == nil {
+			first = got
+		}
+		assert.Equal(t, first, got, "the user's zone must not change what is synced (%s)", tz)
+	}
+}
+
+// cutWriter accepts n lines and then fails like a closed pipe, which is
+// what a killed run's target has received.
+type cutWriter struct {
+	buf   strings.Builder
+	lines int
+}
+
+func (w *cutWriter) Write(p []byte) (int, error) {
+	for i, b := range p {
+		if w.lines == 0 {
+			return i, fmt.Errorf("write |1: broken pipe")
+		}
+		w.buf.WriteByte(b)
+		if b == '\n' {
+			w.lines--
+		}
+	}
+	return len(p), nil
+}
+
+func TestInterruptedRunResumes(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.Cloud, "America/Los_Angeles", 700)
+	start := "2025-11-28T00:00:00Z"
+	cfg := s.config(t, start, `, "page_size": 25`)
+	catalog := selectAll(t, cfg)
+	startT, _ := time.Parse(time.RFC3339, start)
+	want := s.sim.Truth().Expected(startT)
+
+	union := map[string]map[string]bool{}
+	stateIn := ""
+	runs := 0
+	for cut := 400; ; cut += 900 {
+		runs++
+		require.Less(t, runs, 30, "the runs must make progress")
+		args := []string{"--config", cfg, "--catalog", catalog}
+		if stateIn != "" {
+			args = append(args, "--state", writeFile(t, "state.json", stateIn))
+		}
+		w := &cutWriter{lines: cut}
+		var stderr strings.Builder
+		code := Run(t.Context(), args, strings.NewReader(""), w, &stderr)
+		out := parseOutput(t, w.buf.String())
+		for stream, recs := range out.records {
+			keys, _ := keysOf(recs, keyProps[stream])
+			if union[stream] == nil {
+				union[stream] = map[string]bool{}
+			}
+			for _, k := range keys {
+				union[stream][k] = true
+			}
+		}
+		if stateIn != "" && strings.Contains(stateIn, `"currently_syncing":"issues"`) {
+			assert.Empty(t, out.records["projects"], "a resumed run does not start over")
+		}
+		if code == ExitOK {
+			break
+		}
+		require.Equal(t, ExitRuntime, code, "a closed output ends the run with an error: %s", stderr.String())
+		assert.Contains(t, stderr.String(), "broken pipe")
+		require.NotNil(t, out.lastState, "a STATE came before the cut")
+		stateIn = mustJSON(t, out.lastState)
+	}
+	assert.Greater(t, runs, 2, "the test cut the sync at least twice")
+	for stream, keys := range want {
+		var got []string
+		for k := range union[stream] {
+			got = append(got, k)
+		}
+		slices.Sort(got)
+		assert.Equal(t, keys, got, "%s: the union of the interrupted runs is the ground truth", stream)
+	}
+}
+
+func TestResumeSkipsCompletedStreams(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.Cloud, "UTC", 100)
+	cfg := s.config(t, "2025-11-28T00:00:00Z", "")
+	catalog := selectAll(t, cfg)
+	state := `{"currently_syncing": "issues", "bookmarks": {"issues": {"updated": "2026-11-01T00:00:00.000000Z"}}}`
+	res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog, "--state", writeFile(t, "state.json", state))
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	out := parseOutput(t, res.stdout)
+	for _, stream := range []string{"projects", "versions", "components", "project_types", "project_categories", "resolutions", "roles", "users"} {
+		assert.Empty(t, out.records[stream], "%s was completed by the interrupted run", stream)
+	}
+	assert.NotEmpty(t, out.records["worklogs"])
+	for _, is := range out.records["issues"] {
+		assert.GreaterOrEqual(t, is["updated"].(string), "2026-11-01T00:00", "resumed from the bookmark, not from start_date")
+	}
+}
+
+func TestChildWithoutParentAndRequestEconomy(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.Cloud, "UTC", 300)
+	cfg := s.config(t, "2024-01-01T00:00:00Z", "")
+	catalog := selectAll(t, cfg, "issue_comments")
+	s.sim.ResetStats()
+	res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	out := parseOutput(t, res.stdout)
+	assert.Empty(t, out.records["issues"], "the parent is read, not emitted")
+	got, _ := keysOf(out.records["issue_comments"], keyProps["issue_comments"])
+	assert.Equal(t, s.sim.Truth().Expected(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))["issue_comments"], got)
+
+	// One comment request per issue whose embedded comments were truncated,
+	// and none for the others; no changelog requests at all.
+	truncated := 0
+	for _, is := range s.sim.Data().Issues {
+		if len(is.Comments) > 20 {
+			truncated += (len(is.Comments) + 99) / 100
+		}
+	}
+	stats := s.sim.Stats()
+	assert.EqualValues(t, truncated, stats["GET /rest/api/2/issue/{id}/comment"][200])
+	assert.Zero(t, stats["GET /rest/api/2/issue/{id}/changelog"][200])
+	for route := range stats {
+		assert.NotContains(t, []string{"GET /rest/api/2/search", "POST /rest/api/2/search"}, route, "the removed search is never called on Cloud")
+	}
+}
+
+func TestProjectsAndJQLFilters(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.DataCenter, "UTC", 300)
+	cfg := s.config(t, "2024-01-01T00:00:00Z", `, "projects": "BETA", "jql": "created >= \"2025-06-01\""`)
+	catalog := selectAll(t, cfg, "issues", "versions", "projects")
+	res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	out := parseOutput(t, res.stdout)
+	require.NotEmpty(t, out.records["issues"])
+	for _, is := range out.records["issues"] {
+		fields := is["fields"].(map[string]any)
+		assert.Equal(t, "BETA", fields["project"].(map[string]any)["key"])
+		assert.GreaterOrEqual(t, fields["created"].(string), "2025-06-01")
+	}
+	var beta *jirasim.Project
+	for _, p := range s.sim.Data().Projects {
+		if p.Key == "BETA" {
+			beta = p
+		}
+	}
+	require.NotNil(t, beta)
+	assert.Len(t, out.records["versions"], len(beta.Versions), "versions of BETA only")
+	assert.Len(t, out.records["projects"], len(s.sim.Data().Projects), "the projects stream itself is not filtered")
+}
+
+func TestWrongCredentialsAreFatal(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.Cloud, "UTC", 20)
+	cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": %q, "deployment_type": "cloud"}`, s.url, secret))
+	catalog := selectAll(t, cfg, "projects")
+	res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+	assert.Equal(t, ExitRuntime, res.code)
+	assert.Contains(t, res.stderr, "HTTP 401")
+	assert.NotContains(t, res.stderr, secret)
+}
