@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -391,4 +394,71 @@ func TestWrongCredentialsAreFatal(t *testing.T) {
 	assert.Equal(t, ExitRuntime, res.code)
 	assert.Contains(t, res.stderr, "HTTP 401")
 	assert.NotContains(t, res.stderr, secret)
+}
+
+// TestSmallSyncGolden pins the whole message stream of a small sync, with
+// the volatile parts (extraction times, table versions, the server's port)
+// replaced. Regenerate with UPDATE_GOLDEN=1 after reviewing the change.
+func TestSmallSyncGolden(t *testing.T) {
+	t.Parallel()
+	loc, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	frozen := time.Now()
+	sim := jirasim.New(jirasim.Options{
+		Flavor: jirasim.Cloud, TZ: loc, Email: "sim@example.com", Token: "sim-token",
+		Gen:   jirasim.GenOptions{Seed: 5, Issues: 8, Projects: 1, Users: 4, Now: syncNow},
+		Clock: func() time.Time { return frozen },
+	})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	s := &site{sim: sim, url: srv.URL}
+	cfg := s.config(t, "2025-11-28T00:00:00Z", "")
+	catalog := selectAll(t, cfg, "issues", "issue_comments", "changelogs", "issue_transitions", "worklogs", "project_types", "resolutions")
+	res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	singertest.Check(t, "sync", "--messages", writeFile(t, "out.jsonl", res.stdout), "--catalog", catalog)
+
+	got := strings.ReplaceAll(res.stdout, srv.URL, "http://jira.test")
+	got = regexpTimeExtracted.ReplaceAllString(got, `"time_extracted":"<now>"`)
+	got = regexpVersion.ReplaceAllString(got, `"version":<run start>`)
+	golden := filepath.Join(singertest.RepoRoot(t), "testdata", "golden", "sync_small.jsonl")
+	if os.Getenv("UPDATE_GOLDEN") == "1" {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err, "run UPDATE_GOLDEN=1 go test ./internal/cli to create it")
+	assert.Equal(t, string(want), got, "sync output differs from %s; review and regenerate with make golden", golden)
+}
+
+var (
+	regexpTimeExtracted = regexp.MustCompile(`"time_extracted":"[^"]+"`)
+	regexpVersion       = regexp.MustCompile(`"version":\d+`)
+)
+
+func TestForbiddenProjectIsAWarning(t *testing.T) {
+	t.Parallel()
+	loc := time.UTC
+	frozen := time.Now()
+	sim := jirasim.New(jirasim.Options{
+		Flavor: jirasim.Cloud, TZ: loc, Email: "sim@example.com", Token: "sim-token", Restricted: []string{"BETA"},
+		Gen:   jirasim.GenOptions{Seed: 11, Issues: 60, Projects: 3, Users: 10, Now: syncNow},
+		Clock: func() time.Time { return frozen },
+	})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	s := &site{sim: sim, url: srv.URL}
+	cfg := s.config(t, "2025-11-28T00:00:00Z", "")
+	catalog := selectAll(t, cfg, "versions", "components")
+	res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "level=WARN")
+	assert.Contains(t, res.stderr, "project=BETA")
+	out := parseOutput(t, res.stdout)
+	want := 0
+	for _, p := range sim.Data().Projects {
+		if p.Key != "BETA" {
+			want += len(p.Versions)
+		}
+	}
+	assert.Len(t, out.records["versions"], want, "the other projects' versions are all there")
 }

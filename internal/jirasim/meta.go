@@ -2,6 +2,7 @@ package jirasim
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -53,6 +54,11 @@ func (s *Server) projectFromPath(w http.ResponseWriter, r *http.Request) *Projec
 	p := s.projects[strings.ToUpper(r.PathValue("id"))]
 	if p == nil {
 		writeError(w, http.StatusNotFound, "No project could be found with key '"+r.PathValue("id")+"'.")
+		return nil
+	}
+	if slices.Contains(s.opts.Restricted, p.Key) {
+		writeError(w, http.StatusForbidden, "You do not have permission to browse project '"+p.Key+"'.")
+		return nil
 	}
 	return p
 }

@@ -28,6 +28,9 @@ type Options struct {
 	PAT    string
 	Faults Faults
 	Gen    GenOptions
+	// Restricted lists project keys whose versions and components the user
+	// may not browse: those endpoints answer 403, as Jira does.
+	Restricted []string
 	// Clock returns the real time; the site's clock is Gen.Now plus the time
 	// elapsed on Clock since New, plus whatever Advance added. Nil means
 	// time.Now.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -86,6 +87,25 @@ func CompareOutput(r io.Reader, want map[string][]string) ([]StreamCount, json.R
 	return out, lastState, nil
 }
 
+type simStats struct {
+	Total    int64                       `json:"total"`
+	Requests map[string]map[string]int64 `json:"requests"`
+}
+
+func fetchStats(ctx context.Context, url string) (simStats, error) {
+	var st simStats
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(url, "/")+"/__sim/stats", nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
 // summaryCommand is `jira-sim summary`: it prints what a tap run extracted
 // next to the simulator's ground truth and, with --check, fails on any
 // difference.
@@ -142,6 +162,17 @@ func summaryCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, "%-20s %9d %9d %12d  %s\n", c.Stream, c.Records, c.Distinct, c.Expected, status)
 	}
 	fmt.Fprintf(stdout, "\nfinal STATE: %s\n", state)
+	if stats, err := fetchStats(ctx, *url); err == nil {
+		fmt.Fprintf(stdout, "\nrequests to jira-sim: %d\n", stats.Total)
+		routes := slices.Sorted(maps.Keys(stats.Requests))
+		for _, r := range routes {
+			n := int64(0)
+			for _, c := range stats.Requests[r] {
+				n += c
+			}
+			fmt.Fprintf(stdout, "  %6d  %s\n", n, r)
+		}
+	}
 	if *check && !allOK {
 		fmt.Fprintln(stderr, "jira-sim summary: the sync differs from the ground truth")
 		return 1
