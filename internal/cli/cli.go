@@ -303,7 +303,7 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 	env := &streams.Env{
 		Client: client, Cloud: cloud, Log: log,
 		StartDate: cfg.StartDate, RunStart: start, Lookback: cfg.Lookback,
-		PageSize: cfg.PageSize, Projects: cfg.Projects, JQL: cfg.JQL,
+		PageSize: cfg.PageSize, Projects: cfg.Projects, JQL: cfg.JQL, RenderedFields: cfg.RenderedFields,
 	}
 	sum, err := tap.Sync(ctx, w, log, plan, st, env, time.Now)
 	args := []any{"elapsed", time.Since(start).Round(time.Millisecond)}

@@ -169,37 +169,72 @@ func TestFullSyncEqualsGroundTruth(t *testing.T) {
 
 func TestIncrementalSync(t *testing.T) {
 	t.Parallel()
-	s := newSite(t, jirasim.Cloud, "Asia/Kolkata", 300)
-	cfg := s.config(t, "2025-11-28T00:00:00Z", `, "lookback_minutes": 0`)
-	catalog := selectAll(t, cfg, "issues", "worklogs", "changelogs")
-	first := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
-	require.Equal(t, ExitOK, first.code, first.stderr)
-	state1 := parseOutput(t, first.stdout).lastState
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t, flavor, "Asia/Kolkata", 300)
+			cfg := s.config(t, "2025-11-28T00:00:00Z", "")
+			catalog := selectAll(t, cfg, "issues", "worklogs", "changelogs")
+			first := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+			require.Equal(t, ExitOK, first.code, first.stderr)
+			state1 := parseOutput(t, first.stdout).lastState
 
-	// Change things, and let the clock pass the worklog feed's minute.
-	s.sim.Advance(10 * time.Minute)
-	m := s.sim.Mutate(5, 3)
-	s.sim.Advance(2 * time.Minute)
-	stateFile := writeFile(t, "state.json", mustJSON(t, state1))
-	second := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog, "--state", stateFile)
-	require.Equal(t, ExitOK, second.code, second.stderr)
-	out2 := parseOutput(t, second.stdout)
-	gotIssues, _ := keysOf(out2.records["issues"], []string{"id"})
-	for _, id := range m.Issues {
-		assert.Contains(t, gotIssues, id, "a changed issue is synced again")
-	}
-	gotWorklogs, _ := keysOf(out2.records["worklogs"], []string{"id"})
-	for _, id := range m.Worklogs {
-		assert.Contains(t, gotWorklogs, id, "a changed worklog is synced again")
-	}
-	// Only the changed ones plus the boundary minute come back.
-	assert.LessOrEqual(t, len(gotIssues), len(m.Issues)+len(m.Worklogs)+3)
+			// Change things, and let the clock pass the worklog feed's minute.
+			s.sim.Advance(10 * time.Minute)
+			m := s.sim.Mutate(5, 3)
+			s.sim.Advance(2 * time.Minute)
+			changed := map[string]bool{}
+			for _, id := range m.Issues {
+				changed[id] = true
+			}
+			for _, w := range s.sim.Truth().Streams["worklogs"] {
+				if slices.Contains(m.Worklogs, w.Key[0]) {
+					changed[w.IssueID] = true // a worklog change updates its issue
+				}
+			}
+			stateFile := writeFile(t, "state.json", mustJSON(t, state1))
+			second := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog, "--state", stateFile)
+			require.Equal(t, ExitOK, second.code, second.stderr)
+			out2 := parseOutput(t, second.stdout)
+			gotIssues, _ := keysOf(out2.records["issues"], []string{"id"})
+			for id := range changed {
+				assert.Contains(t, gotIssues, id, "a changed issue is synced again")
+			}
+			gotWorklogs, _ := keysOf(out2.records["worklogs"], []string{"id"})
+			for _, id := range m.Worklogs {
+				assert.Contains(t, gotWorklogs, id, "a changed worklog is synced again")
+			}
+			// Beyond the changed ones, only the bookmark's minute comes back.
+			overlapFrom := bookmarkMinute(t, state1, "issues")
+			for _, is := range out2.records["issues"] {
+				if !changed[fmt.Sprint(is["id"])] {
+					assert.GreaterOrEqual(t, is["updated"].(string), overlapFrom, "issue %v is neither changed nor in the overlap", is["id"])
+				}
+			}
 
-	third := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog, "--state", writeFile(t, "state.json", mustJSON(t, parseOutput(t, second.stdout).lastState)))
-	require.Equal(t, ExitOK, third.code, third.stderr)
-	out3 := parseOutput(t, third.stdout)
-	assert.LessOrEqual(t, len(out3.records["issues"]), len(m.Issues)+len(m.Worklogs), "a run without changes re-reads at most the boundary minute")
-	singertest.Check(t, "sync", "--messages", writeFile(t, "out.jsonl", third.stdout), "--catalog", catalog, "--state-in", stateFile)
+			state2 := parseOutput(t, second.stdout).lastState
+			stateFile2 := writeFile(t, "state.json", mustJSON(t, state2))
+			third := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog, "--state", stateFile2)
+			require.Equal(t, ExitOK, third.code, third.stderr)
+			out3 := parseOutput(t, third.stdout)
+			overlapFrom = bookmarkMinute(t, state2, "issues")
+			for _, is := range out3.records["issues"] {
+				assert.GreaterOrEqual(t, is["updated"].(string), overlapFrom, "a run without changes re-reads only the overlap")
+			}
+			assert.LessOrEqual(t, len(out3.records["issues"]), len(changed))
+			singertest.Check(t, "sync", "--messages", writeFile(t, "out.jsonl", third.stdout), "--catalog", catalog, "--state-in", stateFile2)
+		})
+	}
+}
+
+// bookmarkMinute is a STATE's bookmark floored to the minute, as RFC 3339:
+// what the next run's query starts from.
+func bookmarkMinute(t *testing.T, st map[string]any, stream string) string {
+	t.Helper()
+	bm := st["bookmarks"].(map[string]any)[stream].(map[string]any)["updated"].(string)
+	ts, err := time.Parse(time.RFC3339, bm)
+	require.NoError(t, err)
+	return ts.Truncate(time.Minute).Format("2006-01-02T15:04:05.000Z")
 }
 
 func mustJSON(t *testing.T, v any) string {
@@ -216,8 +251,9 @@ func TestTimeZonesGiveTheSameRecords(t *testing.T) {
 	t.Parallel()
 	start := "2026-03-08T09:59:00Z" // 01:59 PST, a minute before the gap
 	var first map[string][]string
-	for _, tz := range []string{"UTC", "America/Los_Angeles", "Asia/Kolkata"} {
-		s := newSite(t, jirasim.Cloud, tz, 400)
+	for i, tz := range []string{"UTC", "America/Los_Angeles", "Asia/Kolkata"} {
+		flavor := []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter}[i%2]
+		s := newSite(t, flavor, tz, 400)
 		cfg := s.config(t, start, "")
 		catalog := selectAll(t, cfg, "issues", "issue_comments", "worklogs")
 		res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
@@ -261,7 +297,16 @@ func (w *cutWriter) Write(p []byte) (int, error) {
 
 func TestInterruptedRunResumes(t *testing.T) {
 	t.Parallel()
-	s := newSite(t, jirasim.Cloud, "America/Los_Angeles", 700)
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			interruptAndResume(t, flavor)
+		})
+	}
+}
+
+func interruptAndResume(t *testing.T, flavor jirasim.Flavor) {
+	s := newSite(t, flavor, "America/Los_Angeles", 700)
 	start := "2025-11-28T00:00:00Z"
 	cfg := s.config(t, start, `, "page_size": 25`)
 	catalog := selectAll(t, cfg)
@@ -363,7 +408,7 @@ func TestChildWithoutParentAndRequestEconomy(t *testing.T) {
 func TestProjectsAndJQLFilters(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, jirasim.DataCenter, "UTC", 300)
-	cfg := s.config(t, "2024-01-01T00:00:00Z", `, "projects": "BETA", "jql": "created >= \"2025-06-01\""`)
+	cfg := s.config(t, "2024-01-01T00:00:00Z", `, "projects": "BETA", "jql": "created >= \"2025-06-01\"", "rendered_fields": true`)
 	catalog := selectAll(t, cfg, "issues", "versions", "projects")
 	res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
 	require.Equal(t, ExitOK, res.code, res.stderr)
@@ -373,6 +418,7 @@ func TestProjectsAndJQLFilters(t *testing.T) {
 		fields := is["fields"].(map[string]any)
 		assert.Equal(t, "BETA", fields["project"].(map[string]any)["key"])
 		assert.GreaterOrEqual(t, fields["created"].(string), "2025-06-01")
+		assert.Contains(t, is["renderedFields"], "description", "rendered_fields asks for renderedFields")
 	}
 	var beta *jirasim.Project
 	for _, p := range s.sim.Data().Projects {

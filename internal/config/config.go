@@ -34,6 +34,7 @@ type Config struct {
 	PageSize       int           // issues per search page
 	Lookback       time.Duration // how far before the bookmark each incremental run re-reads
 	Deployment     string        // DeploymentAuto, DeploymentCloud or DeploymentDataCenter
+	RenderedFields bool          // also request issues' renderedFields (HTML)
 }
 
 // Deployment types.
@@ -62,6 +63,7 @@ const (
 	keyPageSize          = "page_size"
 	keyLookback          = "lookback_minutes"
 	keyDeployment        = "deployment_type"
+	keyRenderedFields    = "rendered_fields"
 )
 
 const (
@@ -138,6 +140,10 @@ func Settings() []Setting {
 		{
 			Name: keyDeployment, Type: "string", Default: DeploymentAuto,
 			Description: "auto (read /serverInfo), cloud or datacenter (also Server).",
+		},
+		{
+			Name: keyRenderedFields, Type: "boolean", Default: false,
+			Description: "Also request each issue's renderedFields (the HTML rendering of its text fields).",
 		},
 		{
 			Name: keyOAuthClientID, Type: "string",
@@ -282,6 +288,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int(keyPageSize, c.PageSize),
 		slog.Duration(keyLookback, c.Lookback),
 		slog.String(keyDeployment, c.Deployment),
+		slog.Bool(keyRenderedFields, c.RenderedFields),
 	)
 }
 

@@ -36,6 +36,11 @@ func loadSyncSettings(raw map[string]json.RawMessage, c *Config) error {
 		return err
 	}
 	c.Lookback = time.Duration(minutes * float64(time.Minute))
+	if v, ok := raw[keyRenderedFields]; ok && jsonType(v) != "null" {
+		if err := json.Unmarshal(v, &c.RenderedFields); err != nil {
+			return &Error{Key: keyRenderedFields, Msg: "must be true or false, got " + jsonType(v)}
+		}
+	}
 	dep, _, err := optionalString(raw, keyDeployment)
 	if err != nil {
 		return err

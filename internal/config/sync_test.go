@@ -25,6 +25,10 @@ func TestSyncSettings(t *testing.T) {
 			assert.Equal(t, 100, c.PageSize)
 			assert.Equal(t, 5*time.Minute, c.Lookback)
 			assert.Equal(t, DeploymentAuto, c.Deployment)
+			assert.False(t, c.RenderedFields)
+		}},
+		{"rendered fields", `, "rendered_fields": true`, func(t *testing.T, c *Config) {
+			assert.True(t, c.RenderedFields)
 		}},
 		{"projects as a string", `, "projects": " alpha, BETA ,,"`, func(t *testing.T, c *Config) {
 			assert.Equal(t, []string{"ALPHA", "BETA"}, c.Projects)
@@ -57,6 +61,7 @@ func TestSyncSettings(t *testing.T) {
 		{"lookback not a number", `, "lookback_minutes": "soon"`, "lookback_minutes", "not a number"},
 		{"unknown deployment", `, "deployment_type": "mainframe"`, "deployment_type", "auto, cloud, datacenter"},
 		{"jql not a string", `, "jql": ["a"]`, "jql", "string"},
+		{"rendered_fields not a boolean", `, "rendered_fields": "yes"`, "rendered_fields", "true or false"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,6 +30,8 @@ type Env struct {
 	PageSize  int
 	Projects  []string // project keys; nil means all
 	JQL       string
+	// RenderedFields adds renderedFields to each issue.
+	RenderedFields bool
 }
 
 // Group is a set of streams read together: a parent and the streams read

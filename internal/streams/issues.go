@@ -78,7 +78,11 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	ceiling := env.RunStart.Add(-env.Lookback)
 	env.Log.Info("reading issues", "jql", jql, "time_zone", loc.String())
 	seen := map[string]bool{}
-	for page, err := range env.Client.SearchIssues(ctx, env.Cloud, jql, []string{"*all"}, []string{"changelog", "transitions"}, env.PageSize) {
+	expand := []string{"changelog", "transitions"}
+	if env.RenderedFields {
+		expand = append(expand, "renderedFields")
+	}
+	for page, err := range env.Client.SearchIssues(ctx, env.Cloud, jql, []string{"*all"}, expand, env.PageSize) {
 		if err != nil {
 			return err
 		}
