@@ -72,6 +72,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Faults: Faults{Seed: *faultSeed, Latency: *latency, Jitter: *jitter, FailRate: *failRate, ThrottleRate: *throttle, CutRate: *cutRate},
 		Gen:    GenOptions{Seed: *seed, Projects: *projects, Issues: *issues, Users: *users},
 	}
+	if err := opts.Faults.Validate(); err != nil {
+		return fail("bad fault settings", "error", err)
+	}
 	if *now != "" {
 		t, err := time.Parse(time.RFC3339, *now)
 		if err != nil {

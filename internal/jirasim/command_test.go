@@ -24,6 +24,7 @@ func TestCommandRefusesBadFlags(t *testing.T) {
 		"bad zone":       {"--tz", "Mars/Olympus"},
 		"bad now":        {"--now", "yesterday"},
 		"unknown flag":   {"--nope"},
+		"rate above one": {"--fail-rate", "1.5"},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {
