@@ -1,12 +1,14 @@
 module github.com/tap-jira/tap-jira
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/andygrunwald/go-jira v1.17.0
+	github.com/cenkalti/backoff/v5 v5.0.3
 	github.com/spf13/cobra v1.10.2
 	github.com/stretchr/testify v1.12.1
 	github.com/xeipuuv/gojsonschema v1.2.0
+	golang.org/x/time v0.16.0
 )
 
 require (

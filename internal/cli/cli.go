@@ -285,7 +285,7 @@ func syncCommand(ctx context.Context, opts *options, cfg *config.Config, log *sl
 func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singer.Writer, plan []*tap.Selected, st *state.State) error {
 	client, err := jira.New(jira.Options{
 		BaseURL: cfg.BaseURL, Username: cfg.Username, Password: cfg.Password,
-		UserAgent: cfg.UserAgent, Timeout: cfg.RequestTimeout,
+		UserAgent: cfg.UserAgent, Timeout: cfg.RequestTimeout, Log: log,
 	})
 	if err != nil {
 		return err
@@ -306,7 +306,8 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 		PageSize: cfg.PageSize, Projects: cfg.Projects, JQL: cfg.JQL, RenderedFields: cfg.RenderedFields,
 	}
 	sum, err := tap.Sync(ctx, w, log, plan, st, env, time.Now)
-	args := []any{"elapsed", time.Since(start).Round(time.Millisecond)}
+	stats := client.Stats()
+	args := []any{"elapsed", time.Since(start).Round(time.Millisecond), "requests", stats.Requests, "retries", stats.Retries}
 	for _, name := range streams.Names() {
 		if n, ok := sum.Records[name]; ok {
 			args = append(args, name, n)

@@ -1,11 +1,13 @@
 package jira
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	gojira "github.com/andygrunwald/go-jira"
+	"github.com/cenkalti/backoff/v5"
 )
 
 // Options configure a Client.
@@ -24,6 +27,8 @@ type Options struct {
 	UserAgent string
 	Timeout   time.Duration     // per request; 0 means none
 	Transport http.RoundTripper // nil means http.DefaultTransport
+	Log       *slog.Logger      // retries are logged here; nil discards
+	Retry     RetryPolicy       // zero value means DefaultRetryPolicy
 }
 
 // Client reads Jira's REST API. go-jira supplies the plumbing (base URL
@@ -32,6 +37,10 @@ type Options struct {
 type Client struct {
 	api       *gojira.Client
 	userAgent string
+	log       *slog.Logger
+	retry     RetryPolicy
+	pacer     *pacer
+	counters  counters
 }
 
 // New returns a Client for the site at opts.BaseURL.
@@ -45,7 +54,15 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jira client: %w", err)
 	}
-	return &Client{api: api, userAgent: opts.UserAgent}, nil
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	retry := opts.Retry
+	if retry == (RetryPolicy{}) {
+		retry = DefaultRetryPolicy
+	}
+	return &Client{api: api, userAgent: opts.UserAgent, log: log, retry: retry, pacer: newPacer()}, nil
 }
 
 // APIError is a response Jira answered with a non-2xx status, or a 200 that
@@ -78,20 +95,59 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values, v any) 
 	return c.do(ctx, http.MethodGet, path, query, nil, v)
 }
 
+// do sends one request, retrying what Jira or the network may fail
+// transiently (see RetryPolicy), and decodes the JSON answer into v. The
+// body is read whole before decoding, so a response cut short is retried
+// like a failed request; a POST body is encoded afresh for every attempt.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, v any) error {
 	endpoint := "/" + strings.TrimLeft(path, "/")
 	rel := path
 	if len(query) > 0 {
 		rel += "?" + query.Encode()
 	}
+	attempts := 0
+	data, err := backoff.Retry(ctx, func() ([]byte, error) {
+		attempts++
+		return c.attempt(ctx, method, endpoint, rel, body)
+	}, backoff.WithBackOff(c.retry.backOff()), backoff.WithMaxTries(c.retry.MaxAttempts),
+		backoff.WithMaxElapsedTime(c.retry.MaxElapsed),
+		backoff.WithNotify(func(err error, wait time.Duration) {
+			c.counters.retries.Add(1)
+			c.log.Warn("retrying a Jira request", "endpoint", method+" "+endpoint, "error", err.Error(), "wait", wait.Round(time.Millisecond))
+		}))
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s %s: %w", method, endpoint, context.Cause(ctx))
+		}
+		if attempts > 1 {
+			return fmt.Errorf("%w (gave up after %d attempts)", err, attempts)
+		}
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s %s: decoding body: %w: %w", method, endpoint, ErrNotJSON, err)
+	}
+	return nil
+}
+
+// attempt makes one try and classifies its failure: retryable errors are
+// returned as they are (429 and 503 with a Retry-After wrapped so the wait
+// is honoured), everything else as backoff.Permanent.
+func (c *Client) attempt(ctx context.Context, method, endpoint, rel string, body any) ([]byte, error) {
+	if err := c.pacer.wait(ctx); err != nil {
+		return nil, backoff.Permanent(err)
+	}
 	req, err := c.api.NewRequestWithContext(ctx, method, rel, body)
 	if err != nil {
-		return fmt.Errorf("building request for %s: %w", endpoint, err)
+		return nil, backoff.Permanent(fmt.Errorf("building request for %s: %w", endpoint, err))
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
+	c.counters.requests.Add(1)
 	resp, err := c.api.Do(req, nil)
 	if resp != nil && resp.Body != nil {
 		defer func() {
@@ -101,22 +157,33 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		}()
 	}
 	if err != nil && (resp == nil || resp.Response == nil) {
-		return fmt.Errorf("%s %s: %w", method, endpoint, err)
+		err = fmt.Errorf("%s %s: %w", method, endpoint, err)
+		if ctx.Err() != nil {
+			return nil, backoff.Permanent(err)
+		}
+		return nil, err // connection refused or reset, timeout: transient
 	}
+	c.pacer.observe(resp.Header)
 	if apiErr := checkResponse(method, endpoint, resp.Response); apiErr != nil {
-		return apiErr
+		if !retryableStatus(apiErr.Status) {
+			return nil, backoff.Permanent(apiErr)
+		}
+		if wait, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return nil, &throttled{err: apiErr, after: &backoff.RetryAfterError{Duration: min(wait, c.retry.MaxRetryAfter)}}
+		}
+		return nil, apiErr
 	}
-	dec := json.NewDecoder(resp.Body)
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s %s: decoding body: %w: %w", method, endpoint, ErrNotJSON, err)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		// The body stopped short (a cut connection, a timeout mid-body).
+		return nil, fmt.Errorf("%s %s: reading body: %w", method, endpoint, err)
 	}
-	return nil
+	return data, nil
 }
 
 // checkResponse turns an error status, or a 200 whose X-Seraph-LoginReason
 // says the login failed, into an *APIError carrying Jira's messages.
-func checkResponse(method, endpoint string, r *http.Response) error {
+func checkResponse(method, endpoint string, r *http.Response) *APIError {
 	reason := r.Header.Get("X-Seraph-LoginReason")
 	authFailed := reason != "" && reason != "OK" && reason != "AUTHENTICATED_TRUE"
 	if r.StatusCode >= 200 && r.StatusCode <= 299 && !authFailed {

@@ -20,7 +20,7 @@ func newTestClient(t *testing.T, h http.HandlerFunc) *Client {
 	t.Cleanup(srv.Close)
 	base, err := url.Parse(srv.URL + "/jira")
 	require.NoError(t, err)
-	c, err := New(Options{BaseURL: base, Username: "me@example.com", Password: token, UserAgent: "tap-jira-test"})
+	c, err := New(Options{BaseURL: base, Username: "me@example.com", Password: token, UserAgent: "tap-jira-test", Retry: fastRetry})
 	require.NoError(t, err)
 	return c
 }
@@ -108,7 +108,7 @@ func TestNetworkErrorNamesEndpointNotSecret(t *testing.T) {
 	t.Parallel()
 	base, err := url.Parse("http://127.0.0.1:1")
 	require.NoError(t, err)
-	c, err := New(Options{BaseURL: base, Username: "u", Password: token})
+	c, err := New(Options{BaseURL: base, Username: "u", Password: token, Retry: fastRetry})
 	require.NoError(t, err)
 	var v any
 	err = c.Get(t.Context(), "rest/api/2/serverInfo", nil, &v)

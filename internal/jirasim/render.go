@@ -323,7 +323,7 @@ func statusJSON(base, name string) map[string]any {
 func transitionJSON(base string, t *Transition) map[string]any {
 	return map[string]any{
 		"id": t.ID, "name": t.Name, "to": statusJSON(base, t.ToStatus),
-		"hasScreen": false, "isGlobal": true, "isInitial": false, "isAvailable": true, "isConditional": false, "isLooped": false,
+		"hasScreen": false, "isGlobal": true, "isInitial": false, "isAvailable": true, "isConditional": false, "looped": false,
 	}
 }
 

@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/jirasim"
+)
+
+// faultySite is newSite with injected faults: 5% 5xx, 3% 429, 1% cut.
+func faultySite(t *testing.T, flavor jirasim.Flavor, issues int, seed uint64) *site {
+	t.Helper()
+	frozen := time.Now()
+	sim := jirasim.New(jirasim.Options{
+		Flavor: flavor, TZ: time.UTC, Email: "sim@example.com", Token: "sim-token",
+		Faults: jirasim.Faults{Seed: seed, FailRate: 0.05, ThrottleRate: 0.03, CutRate: 0.01},
+		Gen:    jirasim.GenOptions{Seed: 11, Issues: issues, Projects: 3, Users: 30, Now: syncNow},
+		Clock:  func() time.Time { return frozen },
+	})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return &site{sim: sim, url: srv.URL}
+}
+
+func TestFaultySiteGivesTheSameRecords(t *testing.T) {
+	t.Parallel()
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			clean := newSite(t, flavor, "UTC", 400)
+			faulty := faultySite(t, flavor, 400, 5)
+			start := "2025-11-28T00:00:00Z"
+			runBoth := func(stateIn map[string]any) (map[string][]string, map[string][]string, map[string]any, map[string]any) {
+				got := [2]map[string][]string{}
+				states := [2]map[string]any{}
+				for i, s := range []*site{clean, faulty} {
+					// Small pages: more requests, so more of them meet a fault.
+					cfg := s.config(t, start, `, "page_size": 10`)
+					args := []string{"--config", cfg, "--catalog", selectAll(t, cfg)}
+					if stateIn != nil {
+						args = append(args, "--state", writeFile(t, "state.json", mustJSON(t, stateIn)))
+					}
+					res := runTap(t, t.Context(), args...)
+					require.Equal(t, ExitOK, res.code, res.stderr)
+					out := parseOutput(t, res.stdout)
+					got[i] = map[string][]string{}
+					for stream, recs := range out.records {
+						got[i][stream], _ = keysOf(recs, keyProps[stream])
+					}
+					states[i] = out.lastState
+				}
+				return got[0], got[1], states[0], states[1]
+			}
+			want, got, cleanState, faultyState := runBoth(nil)
+			assert.Equal(t, want, got, "a full sync through faults emits what a clean one does")
+			counts := faulty.sim.FaultCounts()
+			assert.Positive(t, counts.Failed, "5xx were injected: %+v", counts)
+			assert.Positive(t, counts.Throttled, "429s were injected: %+v", counts)
+
+			for _, s := range []*site{clean, faulty} {
+				s.sim.Advance(10 * time.Minute)
+				s.sim.Mutate(6, 4)
+				s.sim.Advance(2 * time.Minute)
+			}
+			_ = cleanState
+			want2, got2, _, _ := runBoth(faultyState)
+			assert.Equal(t, want2, got2, "an incremental sync through faults emits what a clean one does")
+		})
+	}
+}
