@@ -57,6 +57,9 @@ func (e *signalError) Error() string { return "interrupted by " + e.sig.String()
 func Main() int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
+	// With SIGPIPE ignored, writing to a closed stdout returns EPIPE, which
+	// the run reports, instead of killing the process silently.
+	signal.Ignore(syscall.SIGPIPE)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
