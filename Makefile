@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/tap-jira/tap-jira/internal/cli.version=$(VERSION)
 FUZZTIME ?= 10s
 
-.PHONY: help build test lint bench fuzz golden demo demo-discover
+.PHONY: help build test lint bench fuzz golden demo demo-discover reliability
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "%-15s %s\n",$$1,$$2}'
@@ -35,6 +35,12 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/state
 	$(GO) test -run='^$$' -fuzz='^FuzzParseCatalog$$' -fuzztime=$(FUZZTIME) ./internal/singer
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTime$$' -fuzztime=$(FUZZTIME) ./internal/jira
+	$(GO) test -run='^$$' -fuzz='^FuzzResponses$$' -fuzztime=$(FUZZTIME) ./internal/jira
+	$(GO) test -run='^$$' -fuzz='^FuzzIssueShape$$' -fuzztime=$(FUZZTIME) ./internal/streams
+	$(GO) test -run='^$$' -fuzz='^FuzzParseJQL$$' -fuzztime=$(FUZZTIME) ./internal/jirasim
+
+reliability: ## only the fault, signal, EPIPE and kill -9 tests (also part of make test)
+	$(GO) test -race -count=1 -run 'Fault|Signal|ClosedOutput|Kill|Interrupted|BadSites|Retries|Cancel' ./internal/...
 
 golden: ## rewrite golden files (review the diff before committing)
 	UPDATE_GOLDEN=1 $(GO) test -count=1 ./...

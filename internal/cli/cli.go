@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -289,6 +290,7 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 	client, err := jira.New(jira.Options{
 		BaseURL: cfg.BaseURL, Username: cfg.Username, Password: cfg.Password,
 		UserAgent: cfg.UserAgent, Timeout: cfg.RequestTimeout, Log: log,
+		Retry: retryPolicy(cfg.MaxAttempts),
 	})
 	if err != nil {
 		return err
@@ -297,6 +299,10 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 	if cfg.Deployment == config.DeploymentAuto {
 		info, err := client.ServerInfo(ctx)
 		if err != nil {
+			var apiErr *jira.APIError
+			if errors.Is(err, jira.ErrNotJSON) || (errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound) {
+				return fmt.Errorf("base_url %s does not answer like a Jira site (check the URL): %w", cfg.BaseURL.Redacted(), err)
+			}
 			return err
 		}
 		cloud = info.Cloud()
@@ -322,6 +328,12 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 	}
 	log.Info("sync complete; records emitted", args...)
 	return nil
+}
+
+func retryPolicy(attempts int) jira.RetryPolicy {
+	p := jira.DefaultRetryPolicy
+	p.MaxAttempts = uint(attempts)
+	return p
 }
 
 func loadConfig(path string, log *slog.Logger) (*config.Config, error) {

@@ -236,7 +236,7 @@ func errorCases(t *testing.T) []struct {
 		{"corrupt state", []string{"--config", cfg, "--state", writeFile(t, "state.json", `{"bookmarks": {"issues": {"updated": 42}}}`)}, ExitUsage, "state"},
 		{"truncated state", []string{"--config", cfg, "--state", writeFile(t, "state.json", `{"bookmarks": {"issues": {"upd`)}, ExitUsage, "state"},
 		{"state file missing", []string{"--config", cfg, "--state", filepath.Join(t.TempDir(), "nope.json")}, ExitUsage, "reading state file"},
-		{"jira unreachable", []string{"--config", withPassword(`{"base_url": "http://127.0.0.1:1", "username": "u", "password": "` + secret + `"}`), "--catalog", writeFile(t, "catalog.json",
+		{"jira unreachable", []string{"--config", withPassword(`{"base_url": "http://127.0.0.1:1", "username": "u", "password": "` + secret + `", "max_attempts": 2}`), "--catalog", writeFile(t, "catalog.json",
 			`{"streams": [{"tap_stream_id": "issues", "schema": {}, "metadata": [{"breadcrumb": [], "metadata": {"selected": true}}]}]}`)}, ExitRuntime, "/rest/api/2/serverInfo"},
 	}
 }

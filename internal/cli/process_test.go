@@ -81,7 +81,10 @@ func TestSignalsStopCleanly(t *testing.T) {
 			records := 0
 			for records < 300 {
 				line, err := r.ReadBytes('\n')
-				require.NoError(t, err, "the sync ended before the signal: %s", stderr.String())
+				if err != nil {
+					_ = cmd.Wait()
+					t.Fatalf("the sync ended before the signal: %v\n%s", err, stderr.String())
+				}
 				out.Write(line)
 				if bytes.Contains(line, []byte(`"type":"RECORD"`)) {
 					records++
@@ -210,4 +213,3 @@ func TestKillAndResume(t *testing.T) {
 		assert.Equal(t, keys, got, "%s: the union of the killed runs is the ground truth", stream)
 	}
 }
-

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,4 +73,48 @@ func TestFaultySiteGivesTheSameRecords(t *testing.T) {
 			assert.Equal(t, want2, got2, "an incremental sync through faults emits what a clean one does")
 		})
 	}
+}
+
+func TestBadSitesAndQueries(t *testing.T) {
+	t.Parallel()
+	html := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html><body>Welcome to our intranet</body></html>"))
+	}))
+	t.Cleanup(html.Close)
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(notFound.Close)
+	sim := newSite(t, jirasim.Cloud, "UTC", 30)
+	cases := []struct {
+		name, url, extra string
+		want             []string
+	}{
+		{"an HTML site", html.URL, "", []string{"does not answer like a Jira site", "not JSON"}},
+		{"404 everywhere", notFound.URL, "", []string{"does not answer like a Jira site", "HTTP 404"}},
+		{"JQL Jira rejects", sim.url, `, "jql": "sprint in openSprints()"`, []string{"HTTP 400", "searching issues", "sprint"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := &site{url: tc.url}
+			cfg := s.config(t, "2025-11-28T00:00:00Z", tc.extra)
+			catalog := writeFile(t, "catalog.json", `{"streams": [{"tap_stream_id": "issues", "schema": {}, "metadata": [{"breadcrumb": [], "metadata": {"selected": true}}]}]}`)
+			res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+			assert.Equal(t, ExitRuntime, res.code, res.stderr)
+			for _, w := range tc.want {
+				assert.Contains(t, res.stderr, w)
+			}
+			assert.Equal(t, 1, strings.Count(res.stderr, "level=ERROR"))
+		})
+	}
+}
+
+func TestStateFromAnotherTap(t *testing.T) {
+	t.Parallel()
+	cfg := writeFile(t, "config.json", goodConfig())
+	state := `{"bookmarks": {"pull_requests": {"replication_key": "updated_at", "replication_key_value": "2026-01-01T00:00:00Z"}}}`
+	res := runTap(t, t.Context(), "--config", cfg, "--catalog", writeFile(t, "catalog.json", `{"streams": []}`), "--state", writeFile(t, "state.json", state))
+	assert.Equal(t, ExitOK, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "pull_requests")
+	assert.Contains(t, res.stderr, "level=WARN")
 }

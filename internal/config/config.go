@@ -35,6 +35,7 @@ type Config struct {
 	Lookback       time.Duration // how far before the bookmark each incremental run re-reads
 	Deployment     string        // DeploymentAuto, DeploymentCloud or DeploymentDataCenter
 	RenderedFields bool          // also request issues' renderedFields (HTML)
+	MaxAttempts    int           // tries per request, retries included
 }
 
 // Deployment types.
@@ -64,6 +65,7 @@ const (
 	keyLookback          = "lookback_minutes"
 	keyDeployment        = "deployment_type"
 	keyRenderedFields    = "rendered_fields"
+	keyMaxAttempts       = "max_attempts"
 )
 
 const (
@@ -144,6 +146,10 @@ func Settings() []Setting {
 		{
 			Name: keyRenderedFields, Type: "boolean", Default: false,
 			Description: "Also request each issue's renderedFields (the HTML rendering of its text fields).",
+		},
+		{
+			Name: keyMaxAttempts, Type: "integer", Default: defaultMaxAttempts,
+			Description: "Tries per HTTP request before the run gives up (1-20; 1 disables retries). 429, 5xx, network errors and cut responses are retried with exponential backoff and jitter, honouring Retry-After.",
 		},
 		{
 			Name: keyOAuthClientID, Type: "string",
@@ -289,6 +295,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration(keyLookback, c.Lookback),
 		slog.String(keyDeployment, c.Deployment),
 		slog.Bool(keyRenderedFields, c.RenderedFields),
+		slog.Int(keyMaxAttempts, c.MaxAttempts),
 	)
 }
 

@@ -10,6 +10,7 @@ import (
 )
 
 const (
+	defaultMaxAttempts     = 8
 	defaultPageSize        = 100
 	defaultLookbackMinutes = 5
 )
@@ -29,6 +30,9 @@ func loadSyncSettings(raw map[string]json.RawMessage, c *Config) error {
 	}
 	c.JQL = strings.TrimSpace(jql)
 	if c.PageSize, err = loadInt(raw, keyPageSize, defaultPageSize, 1, 100); err != nil {
+		return err
+	}
+	if c.MaxAttempts, err = loadInt(raw, keyMaxAttempts, defaultMaxAttempts, 1, 20); err != nil {
 		return err
 	}
 	minutes, err := loadNumber(raw, keyLookback, defaultLookbackMinutes, 0, 7*24*60)
