@@ -290,7 +290,7 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 	client, err := jira.New(jira.Options{
 		BaseURL: cfg.BaseURL, Username: cfg.Username, Password: cfg.Password,
 		UserAgent: cfg.UserAgent, Timeout: cfg.RequestTimeout, Log: log,
-		Retry: retryPolicy(cfg.MaxAttempts),
+		Retry: retryPolicy(cfg.MaxAttempts), MaxInFlight: cfg.MaxConcurrency,
 	})
 	if err != nil {
 		return err
@@ -313,6 +313,7 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 		Client: client, Cloud: cloud, Log: log,
 		StartDate: cfg.StartDate, RunStart: start, Lookback: cfg.Lookback,
 		PageSize: cfg.PageSize, Projects: cfg.Projects, JQL: cfg.JQL, RenderedFields: cfg.RenderedFields,
+		Concurrency: cfg.MaxConcurrency,
 	}
 	sum, err := tap.Sync(ctx, w, log, plan, st, env, time.Now)
 	stats := client.Stats()

@@ -508,3 +508,25 @@ func TestForbiddenProjectIsAWarning(t *testing.T) {
 	}
 	assert.Len(t, out.records["versions"], want, "the other projects' versions are all there")
 }
+
+// TestConcurrencyKeepsTheOutput compares a sequential sync with a parallel
+// one, message by message: order and STATEs must be the same.
+func TestConcurrencyKeepsTheOutput(t *testing.T) {
+	t.Parallel()
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t, flavor, "America/Los_Angeles", 700)
+			var outs []string
+			for _, n := range []int{1, 8} {
+				cfg := s.config(t, "2025-11-28T00:00:00Z", fmt.Sprintf(`, "max_concurrency": %d, "page_size": 50`, n))
+				res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg))
+				require.Equal(t, ExitOK, res.code, res.stderr)
+				got := regexpTimeExtracted.ReplaceAllString(res.stdout, `"time_extracted":"<now>"`)
+				outs = append(outs, regexpVersion.ReplaceAllString(got, `"version":<run start>`))
+			}
+			require.Equal(t, strings.Count(outs[0], "\n"), strings.Count(outs[1], "\n"))
+			assert.True(t, outs[0] == outs[1], "max_concurrency 8 must emit exactly what max_concurrency 1 does")
+		})
+	}
+}

@@ -36,6 +36,7 @@ type Config struct {
 	Deployment     string        // DeploymentAuto, DeploymentCloud or DeploymentDataCenter
 	RenderedFields bool          // also request issues' renderedFields (HTML)
 	MaxAttempts    int           // tries per request, retries included
+	MaxConcurrency int           // requests in flight at once
 }
 
 // Deployment types.
@@ -66,6 +67,7 @@ const (
 	keyDeployment        = "deployment_type"
 	keyRenderedFields    = "rendered_fields"
 	keyMaxAttempts       = "max_attempts"
+	keyMaxConcurrency    = "max_concurrency"
 )
 
 const (
@@ -150,6 +152,10 @@ func Settings() []Setting {
 		{
 			Name: keyMaxAttempts, Type: "integer", Default: defaultMaxAttempts,
 			Description: "Tries per HTTP request before the run gives up (1-20; 1 disables retries). 429, 5xx, network errors and cut responses are retried with exponential backoff and jitter, honouring Retry-After.",
+		},
+		{
+			Name: keyMaxConcurrency, Type: "integer", Default: defaultMaxConcurrency,
+			Description: "Requests to Jira in flight at once (1-32; 1 is a sequential sync). Output order and state are the same at any setting.",
 		},
 		{
 			Name: keyOAuthClientID, Type: "string",
@@ -296,6 +302,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String(keyDeployment, c.Deployment),
 		slog.Bool(keyRenderedFields, c.RenderedFields),
 		slog.Int(keyMaxAttempts, c.MaxAttempts),
+		slog.Int(keyMaxConcurrency, c.MaxConcurrency),
 	)
 }
 

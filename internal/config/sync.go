@@ -11,6 +11,7 @@ import (
 
 const (
 	defaultMaxAttempts     = 8
+	defaultMaxConcurrency  = 8
 	defaultPageSize        = 100
 	defaultLookbackMinutes = 5
 )
@@ -33,6 +34,9 @@ func loadSyncSettings(raw map[string]json.RawMessage, c *Config) error {
 		return err
 	}
 	if c.MaxAttempts, err = loadInt(raw, keyMaxAttempts, defaultMaxAttempts, 1, 20); err != nil {
+		return err
+	}
+	if c.MaxConcurrency, err = loadInt(raw, keyMaxConcurrency, defaultMaxConcurrency, 1, 32); err != nil {
 		return err
 	}
 	minutes, err := loadNumber(raw, keyLookback, defaultLookbackMinutes, 0, 7*24*60)

@@ -27,6 +27,7 @@ func TestSyncSettings(t *testing.T) {
 			assert.Equal(t, DeploymentAuto, c.Deployment)
 			assert.False(t, c.RenderedFields)
 			assert.Equal(t, 8, c.MaxAttempts)
+			assert.Equal(t, 8, c.MaxConcurrency)
 		}},
 		{"rendered fields", `, "rendered_fields": true`, func(t *testing.T, c *Config) {
 			assert.True(t, c.RenderedFields)
@@ -62,6 +63,7 @@ func TestSyncSettings(t *testing.T) {
 		{"lookback not a number", `, "lookback_minutes": "soon"`, "lookback_minutes", "not a number"},
 		{"unknown deployment", `, "deployment_type": "mainframe"`, "deployment_type", "auto, cloud, datacenter"},
 		{"jql not a string", `, "jql": ["a"]`, "jql", "string"},
+		{"max_concurrency too high", `, "max_concurrency": 100`, "max_concurrency", "between 1 and 32"},
 		{"max_attempts zero", `, "max_attempts": 0`, "max_attempts", "between 1 and 20"},
 		{"rendered_fields not a boolean", `, "rendered_fields": "yes"`, "rendered_fields", "true or false"},
 	}

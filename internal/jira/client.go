@@ -29,6 +29,9 @@ type Options struct {
 	Transport http.RoundTripper // nil means http.DefaultTransport
 	Log       *slog.Logger      // retries are logged here; nil discards
 	Retry     RetryPolicy       // zero value means DefaultRetryPolicy
+	// MaxInFlight bounds the requests sent at once by all callers together;
+	// 0 means no bound.
+	MaxInFlight int
 }
 
 // Client reads Jira's REST API. go-jira supplies the plumbing (base URL
@@ -41,6 +44,7 @@ type Client struct {
 	retry     RetryPolicy
 	pacer     *pacer
 	counters  counters
+	slots     chan struct{} // nil: unbounded
 }
 
 // New returns a Client for the site at opts.BaseURL.
@@ -62,7 +66,11 @@ func New(opts Options) (*Client, error) {
 	if retry == (RetryPolicy{}) {
 		retry = DefaultRetryPolicy
 	}
-	return &Client{api: api, userAgent: opts.UserAgent, log: log, retry: retry, pacer: newPacer()}, nil
+	c := &Client{api: api, userAgent: opts.UserAgent, log: log, retry: retry, pacer: newPacer()}
+	if opts.MaxInFlight > 0 {
+		c.slots = make(chan struct{}, opts.MaxInFlight)
+	}
+	return c, nil
 }
 
 // APIError is a response Jira answered with a non-2xx status, or a 200 that
@@ -138,6 +146,16 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 func (c *Client) attempt(ctx context.Context, method, endpoint, rel string, body any) ([]byte, error) {
 	if err := c.pacer.wait(ctx); err != nil {
 		return nil, backoff.Permanent(err)
+	}
+	if c.slots != nil {
+		// A slot is held for one try only, never while waiting to retry,
+		// so nested callers cannot deadlock.
+		select {
+		case c.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, backoff.Permanent(context.Cause(ctx))
+		}
+		defer func() { <-c.slots }()
 	}
 	req, err := c.api.NewRequestWithContext(ctx, method, rel, body)
 	if err != nil {

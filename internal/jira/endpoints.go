@@ -307,3 +307,43 @@ func (c *Client) UpdatedWorklogs(ctx context.Context, since time.Time) iter.Seq2
 		}
 	}
 }
+
+// Page sizes Jira allows.
+const (
+	SearchIDPage = 5000 // search/jql pages when only ids are asked for
+	BulkFetchMax = 100  // issues per /issue/bulkfetch
+)
+
+// BulkFetch reads up to 100 issues by id (Cloud); they come back in
+// ascending id order.
+func (c *Client) BulkFetch(ctx context.Context, ids []string, fields, expand []string) ([]Record, error) {
+	body := map[string]any{"issueIdsOrKeys": ids, "fields": fields}
+	if len(expand) > 0 {
+		body["expand"] = expand
+	}
+	var resp struct {
+		Issues      []Record `json:"issues"`
+		IssueErrors []any    `json:"issueErrors"`
+	}
+	if err := c.Post(ctx, "rest/api/2/issue/bulkfetch", body, &resp); err != nil {
+		return nil, fmt.Errorf("fetching issues: %w", err)
+	}
+	return resp.Issues, nil
+}
+
+// SearchPage reads one startAt page of the Data Center search and the
+// result's total.
+func (c *Client) SearchPage(ctx context.Context, jql string, fields, expand []string, startAt, size int) ([]Record, int, error) {
+	body := map[string]any{"jql": jql, "fields": fields, "maxResults": size, "startAt": startAt}
+	if len(expand) > 0 {
+		body["expand"] = expand
+	}
+	var page struct {
+		Issues []Record `json:"issues"`
+		Total  int      `json:"total"`
+	}
+	if err := c.Post(ctx, "rest/api/2/search", body, &page); err != nil {
+		return nil, 0, fmt.Errorf("searching issues at %d: %w", startAt, err)
+	}
+	return page.Issues, page.Total, nil
+}

@@ -32,6 +32,8 @@ type Env struct {
 	JQL       string
 	// RenderedFields adds renderedFields to each issue.
 	RenderedFields bool
+	// Concurrency bounds the pages fetched at once; 1 is sequential.
+	Concurrency int
 }
 
 // Group is a set of streams read together: a parent and the streams read

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tap-jira/tap-jira/internal/jira"
@@ -63,6 +65,11 @@ func IssuesJQL(bookmark time.Time, loc *time.Location, projects []string, extra 
 // comments, changelog histories and transitions. Embedded lists that Jira
 // truncated are completed from the per-issue endpoints; complete ones cost
 // no request.
+//
+// With Concurrency above 1, pages are fetched in parallel and emitted in
+// order: on Cloud an id-only search (5000 ids a page) feeds /issue/bulkfetch
+// batches of 100; on Data Center the startAt pages of one search. With 1,
+// one search page at a time, as a sequential tap does.
 func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	loc, err := env.Client.Myself(ctx)
 	if err != nil {
@@ -73,55 +80,189 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 		bookmark = env.StartDate
 	}
 	jql := IssuesJQL(bookmark, loc, env.Projects, env.JQL)
-	// Search is eventually consistent: never bookmark past the run's start
-	// minus the allowed lag, so the next run re-reads that window.
-	ceiling := env.RunStart.Add(-env.Lookback)
-	env.Log.Info("reading issues", "jql", jql, "time_zone", loc.String())
-	seen := map[string]bool{}
+	env.Log.Info("reading issues", "jql", jql, "time_zone", loc.String(), "concurrency", env.Concurrency)
 	expand := []string{"changelog", "transitions"}
 	if env.RenderedFields {
 		expand = append(expand, "renderedFields")
 	}
-	for page, err := range env.Client.SearchIssues(ctx, env.Cloud, jql, []string{"*all"}, expand, env.PageSize) {
+	fields := []string{"*all"}
+	b := &issueBatches{env: env, sink: sink, seen: map[string]bool{},
+		// Search is eventually consistent: never bookmark past the run's
+		// start minus the allowed lag, so the next run re-reads that window.
+		ceiling: env.RunStart.Add(-env.Lookback)}
+	n := max(1, env.Concurrency)
+	switch {
+	case n == 1:
+		pages := func(yield func([]jira.Record) bool) {
+			for page, err := range env.Client.SearchIssues(ctx, env.Cloud, jql, fields, expand, env.PageSize) {
+				if err != nil {
+					b.err = err
+					return
+				}
+				if !yield(page.Issues) {
+					return
+				}
+			}
+		}
+		err = ordered(ctx, 1, pages, b.prepare, b.emit)
+	case env.Cloud:
+		batches := func(yield func([]string) bool) {
+			for page, err := range env.Client.SearchIssues(ctx, true, jql, []string{"id"}, nil, jira.SearchIDPage) {
+				if err != nil {
+					b.err = err
+					return
+				}
+				ids := make([]string, len(page.Issues))
+				for i, is := range page.Issues {
+					ids[i] = fmt.Sprint(is["id"])
+				}
+				for chunk := range slices.Chunk(ids, min(env.PageSize, jira.BulkFetchMax)) {
+					if !yield(chunk) {
+						return
+					}
+				}
+			}
+		}
+		err = ordered(ctx, n, batches, func(ctx context.Context, ids []string) (*issueBatch, error) {
+			issues, err := env.Client.BulkFetch(ctx, ids, fields, expand)
+			if err != nil {
+				return nil, err
+			}
+			// bulkfetch answers in id order; the search's order (updated,
+			// then id) is what the bookmark relies on.
+			pos := make(map[string]int, len(ids))
+			for i, id := range ids {
+				pos[id] = i
+			}
+			slices.SortStableFunc(issues, func(a, b jira.Record) int {
+				return pos[fmt.Sprint(a["id"])] - pos[fmt.Sprint(b["id"])]
+			})
+			return b.prepare(ctx, issues)
+		}, b.emit)
+	default:
+		first, total, err := env.Client.SearchPage(ctx, jql, fields, expand, 0, env.PageSize)
 		if err != nil {
 			return err
 		}
-		var last time.Time
-		for _, is := range page.Issues {
-			id := fmt.Sprint(is["id"])
-			if seen[id] {
-				continue // a boundary issue seen on an earlier page
-			}
-			seen[id] = true
-			updated, err := issueUpdated(is)
-			if err != nil {
-				return fmt.Errorf("issue %s: %w", id, err)
-			}
-			if err := emitChildren(ctx, env, sink, id, is); err != nil {
-				return err
-			}
-			if err := sink.Record("issues", issueRecord(is, updated)); err != nil {
-				return err
-			}
-			if updated.After(last) {
-				last = updated
+		size := max(len(first), 1)
+		offsets := func(yield func(int) bool) {
+			for at := 0; at < total; at += size {
+				if !yield(at) {
+					return
+				}
 			}
 		}
-		if !last.IsZero() {
-			env.State.Advance("issues", minTime(last, ceiling))
-		}
-		if err := sink.Checkpoint(); err != nil {
-			return err
-		}
+		err = ordered(ctx, n, offsets, func(ctx context.Context, at int) (*issueBatch, error) {
+			issues := first
+			if at > 0 {
+				var err error
+				if issues, _, err = env.Client.SearchPage(ctx, jql, fields, expand, at, size); err != nil {
+					return nil, err
+				}
+			}
+			return b.prepare(ctx, issues)
+		}, b.emit)
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	return b.err
 }
 
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
+// issueBatches turns pages of issues into records, in order.
+type issueBatches struct {
+	env     *Env
+	sink    Sink
+	seen    map[string]bool // issue ids emitted this run
+	ceiling time.Time
+	err     error // from the page iterator
+}
+
+// issueBatch is a page of issues with the children Jira left out of it.
+type issueBatch struct {
+	issues    []jira.Record
+	comments  map[string][]any
+	histories map[string][]any
+}
+
+// prepare fetches, in parallel, the comments and histories a page's
+// issues are missing. It runs concurrently with other pages.
+func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issueBatch, error) {
+	batch := &issueBatch{issues: issues, comments: map[string][]any{}, histories: map[string][]any{}}
+	type job struct {
+		id       string
+		comments bool
 	}
-	return b
+	var jobs []job
+	for _, is := range issues {
+		id := fmt.Sprint(is["id"])
+		fields, _ := is["fields"].(map[string]any)
+		if b.sink.Wants("issue_comments") {
+			if _, complete := embedded(fields["comment"], "comments"); !complete {
+				jobs = append(jobs, job{id, true})
+			}
+		}
+		if b.sink.Wants("changelogs") {
+			if _, complete := embedded(is["changelog"], "histories"); !complete {
+				jobs = append(jobs, job{id, false})
+			}
+		}
+	}
+	var mu sync.Mutex
+	err := each(ctx, b.env.Concurrency, jobs, func(ctx context.Context, j job) error {
+		var recs []jira.Record
+		var err error
+		if j.comments {
+			recs, err = b.env.Client.IssueComments(ctx, j.id)
+		} else {
+			recs, err = b.env.Client.IssueChangelog(ctx, b.env.Cloud, j.id)
+		}
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if j.comments {
+			batch.comments[j.id] = records(recs)
+		} else {
+			batch.histories[j.id] = records(recs)
+		}
+		return nil
+	})
+	return batch, err
+}
+
+// emit writes a page's issues and children, then moves the bookmark and
+// checkpoints. The bookmark is the latest update among the page's issues
+// that is not past the ceiling: an issue updated after the run started may
+// have moved ahead of others not read yet, so its time proves nothing
+// about them.
+func (b *issueBatches) emit(batch *issueBatch) error {
+	var mark time.Time
+	for _, is := range batch.issues {
+		id := fmt.Sprint(is["id"])
+		if b.seen[id] {
+			continue // a boundary issue seen on an earlier page
+		}
+		b.seen[id] = true
+		updated, err := issueUpdated(is)
+		if err != nil {
+			return fmt.Errorf("issue %s: %w", id, err)
+		}
+		if err := emitChildren(b.sink, id, is, batch); err != nil {
+			return err
+		}
+		if err := b.sink.Record("issues", issueRecord(is, updated)); err != nil {
+			return err
+		}
+		if !updated.After(b.ceiling) && updated.After(mark) {
+			mark = updated
+		}
+	}
+	if !mark.IsZero() {
+		b.env.State.Advance("issues", mark)
+	}
+	return b.sink.Checkpoint()
 }
 
 func issueUpdated(is jira.Record) (time.Time, error) {
@@ -172,29 +313,21 @@ func numberOf(v any) (int, error) {
 	return int(i), err
 }
 
-func emitChildren(ctx context.Context, env *Env, sink Sink, issueID string, is jira.Record) error {
+func emitChildren(sink Sink, issueID string, is jira.Record, batch *issueBatch) error {
 	fields, _ := is["fields"].(map[string]any)
 	if sink.Wants("issue_comments") {
-		items, complete := embedded(fields["comment"], "comments")
-		if !complete {
-			recs, err := env.Client.IssueComments(ctx, issueID)
-			if err != nil {
-				return err
-			}
-			items = records(recs)
+		items, ok := batch.comments[issueID]
+		if !ok {
+			items, _ = embedded(fields["comment"], "comments")
 		}
 		if err := emitAll(sink, "issue_comments", issueID, items); err != nil {
 			return err
 		}
 	}
 	if sink.Wants("changelogs") {
-		items, complete := embedded(is["changelog"], "histories")
-		if !complete {
-			recs, err := env.Client.IssueChangelog(ctx, env.Cloud, issueID)
-			if err != nil {
-				return err
-			}
-			items = records(recs)
+		items, ok := batch.histories[issueID]
+		if !ok {
+			items, _ = embedded(is["changelog"], "histories")
 		}
 		if err := emitAll(sink, "changelogs", issueID, items); err != nil {
 			return err

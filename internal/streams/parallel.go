@@ -1,0 +1,72 @@
+package streams
+
+import (
+	"context"
+	"iter"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// ordered fetches items with at most n fetches in flight and hands the
+// results to emit one at a time, in the order of items. Output order, and so
+// the meaning of every STATE, is the same as a sequential run's; at most
+// about 2n results are held at once. The first error stops everything.
+func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func(context.Context, T) (R, error), emit func(R) error) error {
+	n = max(1, n)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		r   R
+		err error
+	}
+	queue := make(chan chan result, n)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(n + 1) // n fetches plus the producer
+	g.Go(func() error {
+		defer close(queue)
+		for item := range items {
+			ch := make(chan result, 1)
+			select {
+			case queue <- ch:
+			case <-gctx.Done():
+				return nil
+			}
+			g.Go(func() error {
+				r, err := fetch(gctx, item)
+				ch <- result{r, err}
+				return nil // reported in order by the consumer
+			})
+		}
+		return nil
+	})
+	var firstErr error
+	for ch := range queue {
+		if firstErr != nil {
+			continue // drain so the producer can finish
+		}
+		res := <-ch
+		if res.err == nil {
+			res.err = emit(res.r)
+		}
+		if res.err != nil {
+			firstErr = res.err
+			cancel()
+		}
+	}
+	_ = g.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return firstErr
+}
+
+// each runs f for every item with at most n in flight and returns the
+// first error.
+func each[T any](ctx context.Context, n int, items []T, f func(context.Context, T) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, n))
+	for _, it := range items {
+		g.Go(func() error { return f(gctx, it) })
+	}
+	return g.Wait()
+}
