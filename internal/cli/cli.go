@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -86,6 +87,7 @@ type options struct {
 	showVersion bool
 	logLevel    string
 	logFormat   string
+	cpuProfile  string
 }
 
 // usageError is a mistake in the command line itself.
@@ -118,6 +120,13 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 				return err
 			}
 			log = l
+			if opts.cpuProfile != "" {
+				stop, err := startCPUProfile(opts.cpuProfile)
+				if err != nil {
+					return &usageError{msg: fmt.Sprintf("--cpu-profile: %v", err)}
+				}
+				defer stop()
+			}
 			return run(cmd.Context(), &opts, log, stdout)
 		},
 	}
@@ -137,6 +146,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	f.BoolVar(&opts.showVersion, "version", false, "print the version and exit")
 	f.StringVar(&opts.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&opts.logFormat, "log-format", envOr("LOG_FORMAT", "text"), "text or json (default from LOG_FORMAT)")
+	f.StringVar(&opts.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the run to this file (for performance work)")
+	_ = f.MarkHidden("cpu-profile")
 
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
@@ -150,6 +161,21 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	log.Error("tap-jira stopped", "error", err.Error(), "exit_code", code)
 	return code
+}
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 func envOr(key, fallback string) string {

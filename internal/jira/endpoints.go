@@ -248,49 +248,39 @@ func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string)
 	return all, nil
 }
 
-// WorklogPage is one page of the worklog change feed with the details of
-// its worklogs.
-type WorklogPage struct {
-	Worklogs []Record
+// FeedPage is one page of the worklog change feed.
+type FeedPage struct {
+	IDs []json.Number
 	// Until is the feed's high-water mark for this page: the next page, and
 	// the next run, start from it.
 	Until time.Time
 }
 
-// UpdatedWorklogs follows /worklog/updated from since (inclusive) until
-// lastPage, and fetches each page's worklogs with /worklog/list. Jira leaves
-// out worklogs changed in the last minute; they come in a later run.
-func (c *Client) UpdatedWorklogs(ctx context.Context, since time.Time) iter.Seq2[WorklogPage, error] {
-	return func(yield func(WorklogPage, error) bool) {
+// WorklogFeed follows /worklog/updated from since (inclusive) until
+// lastPage. Jira leaves out worklogs changed in the last minute; they come
+// in a later run.
+func (c *Client) WorklogFeed(ctx context.Context, since time.Time) iter.Seq2[FeedPage, error] {
+	return func(yield func(FeedPage, error) bool) {
 		sinceMS := since.UnixMilli()
 		for {
 			var feed struct {
 				Values []struct {
 					WorklogID json.Number `json:"worklogId"`
 				} `json:"values"`
-				Since    int64  `json:"since"`
-				Until    int64  `json:"until"`
-				NextPage string `json:"nextPage"`
-				LastPage bool   `json:"lastPage"`
+				Until    int64 `json:"until"`
+				LastPage bool  `json:"lastPage"`
 			}
 			q := url.Values{"since": {strconv.FormatInt(sinceMS, 10)}}
 			if err := c.Get(ctx, "rest/api/2/worklog/updated", q, &feed); err != nil {
-				yield(WorklogPage{}, fmt.Errorf("reading the worklog feed: %w", err))
+				yield(FeedPage{}, fmt.Errorf("reading the worklog feed: %w", err))
 				return
 			}
 			ids := make([]json.Number, len(feed.Values))
 			for i, v := range feed.Values {
 				ids[i] = v.WorklogID
 			}
-			var worklogs []Record
-			if len(ids) > 0 {
-				if err := c.Post(ctx, "rest/api/2/worklog/list", map[string]any{"ids": ids}, &worklogs); err != nil {
-					yield(WorklogPage{}, fmt.Errorf("reading worklogs: %w", err))
-					return
-				}
-			}
 			until := time.UnixMilli(max(feed.Until, sinceMS)).UTC()
-			if !yield(WorklogPage{Worklogs: worklogs, Until: until}, nil) {
+			if !yield(FeedPage{IDs: ids, Until: until}, nil) {
 				return
 			}
 			if feed.LastPage || len(feed.Values) == 0 {
@@ -300,12 +290,24 @@ func (c *Client) UpdatedWorklogs(ctx context.Context, since time.Time) iter.Seq2
 				// A full page sharing one millisecond: following nextPage
 				// would return it forever, and skipping ahead would lose
 				// worklogs. Stop loudly instead.
-				yield(WorklogPage{}, fmt.Errorf("reading the worklog feed: more than %d worklogs share the update time %d ms; the feed cannot advance", len(feed.Values), sinceMS))
+				yield(FeedPage{}, fmt.Errorf("reading the worklog feed: more than %d worklogs share the update time %d ms; the feed cannot advance", len(feed.Values), sinceMS))
 				return
 			}
 			sinceMS = feed.Until
 		}
 	}
+}
+
+// WorklogList reads the worklogs with these ids (at most 1000).
+func (c *Client) WorklogList(ctx context.Context, ids []json.Number) ([]Record, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var worklogs []Record
+	if err := c.Post(ctx, "rest/api/2/worklog/list", map[string]any{"ids": ids}, &worklogs); err != nil {
+		return nil, fmt.Errorf("reading worklogs: %w", err)
+	}
+	return worklogs, nil
 }
 
 // Page sizes Jira allows.

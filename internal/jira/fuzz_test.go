@@ -67,7 +67,10 @@ func FuzzResponses(f *testing.F) {
 		case 5, 6:
 			_, _ = c.IssueChangelog(ctx, which%10 == 5, "1")
 		case 7:
-			for range c.UpdatedWorklogs(ctx, time.UnixMilli(0)) {
+			for page, err := range c.WorklogFeed(ctx, time.UnixMilli(0)) {
+				if err == nil {
+					_, _ = c.WorklogList(ctx, page.IDs)
+				}
 			}
 		case 8:
 			_, _ = c.Myself(ctx)

@@ -23,6 +23,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "summary" {
 		return summaryCommand(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "bench" {
+		return benchCommand(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("jira-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (

@@ -15,7 +15,21 @@ import (
 type Sink interface {
 	Wants(stream string) bool
 	Record(stream string, rec jira.Record) error
+	// Prepare shapes and validates a record ahead of writing it; it is safe
+	// for concurrent use, so pages can be prepared in parallel.
+	Prepare(stream string, rec jira.Record) (Prepared, error)
+	// Write writes a record Prepare returned.
+	Write(p Prepared) error
 	Checkpoint() error
+}
+
+// Prepared is a record ready to be written; Skip marks a stream that is not
+// selected (read for its children only).
+type Prepared struct {
+	Stream string
+	Record jira.Record
+	Key    string
+	Skip   bool
 }
 
 // Env is what extraction needs from the run.

@@ -178,17 +178,73 @@ type issueBatches struct {
 	err     error // from the page iterator
 }
 
-// issueBatch is a page of issues with the children Jira left out of it.
+// issueBatch is a page of issues made ready to write: each issue with its
+// children, in the search's order.
 type issueBatch struct {
-	issues    []jira.Record
-	comments  map[string][]any
-	histories map[string][]any
+	items []issueItem
 }
 
-// prepare fetches, in parallel, the comments and histories a page's
-// issues are missing. It runs concurrently with other pages.
+type issueItem struct {
+	id      string
+	updated time.Time
+	recs    []Prepared // children first, then the issue
+}
+
+// prepare fetches, in parallel, the comments and histories a page's issues
+// are missing, then shapes and validates every record of the page. It runs
+// concurrently with other pages; only writing is sequential.
 func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issueBatch, error) {
-	batch := &issueBatch{issues: issues, comments: map[string][]any{}, histories: map[string][]any{}}
+	comments, histories, err := b.missingChildren(ctx, issues)
+	if err != nil {
+		return nil, err
+	}
+	batch := &issueBatch{items: make([]issueItem, 0, len(issues))}
+	for _, is := range issues {
+		id := fmt.Sprint(is["id"])
+		updated, err := issueUpdated(is)
+		if err != nil {
+			return nil, fmt.Errorf("issue %s: %w", id, err)
+		}
+		item := issueItem{id: id, updated: updated}
+		fields, _ := is["fields"].(map[string]any)
+		if b.sink.Wants("issue_comments") {
+			items, ok := comments[id]
+			if !ok {
+				items, _ = embedded(fields["comment"], "comments")
+			}
+			if item.recs, err = prepareAll(b.sink, item.recs, "issue_comments", id, items); err != nil {
+				return nil, err
+			}
+		}
+		if b.sink.Wants("changelogs") {
+			items, ok := histories[id]
+			if !ok {
+				items, _ = embedded(is["changelog"], "histories")
+			}
+			if item.recs, err = prepareAll(b.sink, item.recs, "changelogs", id, items); err != nil {
+				return nil, err
+			}
+		}
+		if b.sink.Wants("issue_transitions") {
+			items, _ := is["transitions"].([]any)
+			if item.recs, err = prepareAll(b.sink, item.recs, "issue_transitions", id, items); err != nil {
+				return nil, err
+			}
+		}
+		p, err := b.sink.Prepare("issues", issueRecord(is, updated))
+		if err != nil {
+			return nil, err
+		}
+		item.recs = append(item.recs, p)
+		batch.items = append(batch.items, item)
+	}
+	return batch, nil
+}
+
+// missingChildren fetches the complete lists of the issues whose embedded
+// comments or histories Jira truncated.
+func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record) (comments, histories map[string][]any, err error) {
+	comments, histories = map[string][]any{}, map[string][]any{}
 	type job struct {
 		id       string
 		comments bool
@@ -209,7 +265,7 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 		}
 	}
 	var mu sync.Mutex
-	err := each(ctx, b.env.Concurrency, jobs, func(ctx context.Context, j job) error {
+	err = each(ctx, b.env.Concurrency, jobs, func(ctx context.Context, j job) error {
 		var recs []jira.Record
 		var err error
 		if j.comments {
@@ -223,40 +279,33 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 		mu.Lock()
 		defer mu.Unlock()
 		if j.comments {
-			batch.comments[j.id] = records(recs)
+			comments[j.id] = records(recs)
 		} else {
-			batch.histories[j.id] = records(recs)
+			histories[j.id] = records(recs)
 		}
 		return nil
 	})
-	return batch, err
+	return comments, histories, err
 }
 
-// emit writes a page's issues and children, then moves the bookmark and
-// checkpoints. The bookmark is the latest update among the page's issues
-// that is not past the ceiling: an issue updated after the run started may
-// have moved ahead of others not read yet, so its time proves nothing
-// about them.
+// emit writes a page's records, then moves the bookmark and checkpoints.
+// The bookmark is the latest update among the page's issues that is not
+// past the ceiling: an issue updated after the run started may have moved
+// ahead of others not read yet, so its time proves nothing about them.
 func (b *issueBatches) emit(batch *issueBatch) error {
 	var mark time.Time
-	for _, is := range batch.issues {
-		id := fmt.Sprint(is["id"])
-		if b.seen[id] {
+	for _, it := range batch.items {
+		if b.seen[it.id] {
 			continue // a boundary issue seen on an earlier page
 		}
-		b.seen[id] = true
-		updated, err := issueUpdated(is)
-		if err != nil {
-			return fmt.Errorf("issue %s: %w", id, err)
+		b.seen[it.id] = true
+		for _, p := range it.recs {
+			if err := b.sink.Write(p); err != nil {
+				return err
+			}
 		}
-		if err := emitChildren(b.sink, id, is, batch); err != nil {
-			return err
-		}
-		if err := b.sink.Record("issues", issueRecord(is, updated)); err != nil {
-			return err
-		}
-		if !updated.After(b.ceiling) && updated.After(mark) {
-			mark = updated
+		if !it.updated.After(b.ceiling) && it.updated.After(mark) {
+			mark = it.updated
 		}
 	}
 	if !mark.IsZero() {
@@ -313,35 +362,6 @@ func numberOf(v any) (int, error) {
 	return int(i), err
 }
 
-func emitChildren(sink Sink, issueID string, is jira.Record, batch *issueBatch) error {
-	fields, _ := is["fields"].(map[string]any)
-	if sink.Wants("issue_comments") {
-		items, ok := batch.comments[issueID]
-		if !ok {
-			items, _ = embedded(fields["comment"], "comments")
-		}
-		if err := emitAll(sink, "issue_comments", issueID, items); err != nil {
-			return err
-		}
-	}
-	if sink.Wants("changelogs") {
-		items, ok := batch.histories[issueID]
-		if !ok {
-			items, _ = embedded(is["changelog"], "histories")
-		}
-		if err := emitAll(sink, "changelogs", issueID, items); err != nil {
-			return err
-		}
-	}
-	if sink.Wants("issue_transitions") {
-		items, _ := is["transitions"].([]any)
-		if err := emitAll(sink, "issue_transitions", issueID, items); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func records(recs []jira.Record) []any {
 	out := make([]any, len(recs))
 	for i, r := range recs {
@@ -350,46 +370,79 @@ func records(recs []jira.Record) []any {
 	return out
 }
 
-func emitAll(sink Sink, stream, issueID string, items []any) error {
+// prepareAll prepares a child list, each record tagged with its issue.
+func prepareAll(sink Sink, out []Prepared, stream, issueID string, items []any) ([]Prepared, error) {
 	for _, it := range items {
 		rec, ok := it.(map[string]any)
 		if !ok {
-			return fmt.Errorf("issue %s: a %s entry is not an object", issueID, stream)
+			return nil, fmt.Errorf("issue %s: a %s entry is not an object", issueID, stream)
 		}
 		rec["issueId"] = issueID
-		if err := sink.Record(stream, rec); err != nil {
-			return err
+		p, err := sink.Prepare(stream, rec)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, p)
 	}
-	return nil
+	return out, nil
 }
 
 // syncWorklogs follows the worklog change feed from the bookmark. The feed
 // holds back the last minute, so its high-water mark is safe to bookmark.
+// Feed pages are read ahead while earlier pages' worklogs are fetched.
 func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 	since := env.State.Updated("worklogs")
 	if since.IsZero() {
 		since = env.StartDate
 	}
 	seen := map[string]bool{}
-	for page, err := range env.Client.UpdatedWorklogs(ctx, since) {
-		if err != nil {
-			return err
+	var feedErr error
+	pages := func(yield func(jira.FeedPage) bool) {
+		for page, err := range env.Client.WorklogFeed(ctx, since) {
+			if err != nil {
+				feedErr = err
+				return
+			}
+			if !yield(page) {
+				return
+			}
 		}
-		for _, wl := range page.Worklogs {
-			id := fmt.Sprint(wl["id"])
-			if seen[id] {
+	}
+	type listed struct {
+		worklogs []Prepared
+		ids      []string
+		until    time.Time
+	}
+	err := ordered(ctx, env.Concurrency, pages, func(ctx context.Context, p jira.FeedPage) (listed, error) {
+		wls, err := env.Client.WorklogList(ctx, p.IDs)
+		if err != nil {
+			return listed{}, err
+		}
+		l := listed{until: p.Until}
+		for _, wl := range wls {
+			prep, err := sink.Prepare("worklogs", wl)
+			if err != nil {
+				return listed{}, err
+			}
+			l.worklogs = append(l.worklogs, prep)
+			l.ids = append(l.ids, fmt.Sprint(wl["id"]))
+		}
+		return l, nil
+	}, func(l listed) error {
+		for i, wl := range l.worklogs {
+			if seen[l.ids[i]] {
 				continue // the feed repeats the item at a page boundary
 			}
-			seen[id] = true
-			if err := sink.Record("worklogs", wl); err != nil {
+			seen[l.ids[i]] = true
+			if err := sink.Write(wl); err != nil {
 				return err
 			}
 		}
-		env.State.Advance("worklogs", page.Until)
-		if err := sink.Checkpoint(); err != nil {
-			return err
-		}
+		env.State.Advance("worklogs", l.until)
+		return sink.Checkpoint()
+	})
+	if err != nil {
+		return err
 	}
-	return nil
+	return feedErr
 }

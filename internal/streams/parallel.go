@@ -10,7 +10,8 @@ import (
 // ordered fetches items with at most n fetches in flight and hands the
 // results to emit one at a time, in the order of items. Output order, and so
 // the meaning of every STATE, is the same as a sequential run's; at most
-// about 2n results are held at once. The first error stops everything.
+// maxBuffered+1 results wait at once, so memory does not grow with n or
+// with the stream. The first error stops everything.
 func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func(context.Context, T) (R, error), emit func(R) error) error {
 	n = max(1, n)
 	ctx, cancel := context.WithCancel(ctx)
@@ -19,7 +20,9 @@ func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func
 		r   R
 		err error
 	}
-	queue := make(chan chan result, n)
+	// Results wait here until their turn; a few are enough to keep the
+	// writer busy, and each holds a page of decoded records.
+	queue := make(chan chan result, min(n, maxBuffered))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(n + 1) // n fetches plus the producer
 	g.Go(func() error {
@@ -59,6 +62,9 @@ func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func
 	}
 	return firstErr
 }
+
+// maxBuffered bounds the pages fetched ahead of the writer.
+const maxBuffered = 3
 
 // each runs f for every item with at most n in flight and returns the
 // first error.

@@ -47,14 +47,22 @@ func syncProjects(ctx context.Context, env *Env, sink Sink) error {
 			return err
 		}
 	}
-	for _, p := range inScope {
+	// Each project's versions and components are read in parallel with
+	// other projects', and written in project order.
+	type lists struct {
+		project         ref
+		versions, comps []jira.Record
+	}
+	return ordered(ctx, env.Concurrency, slices.Values(inScope), func(ctx context.Context, p ref) (lists, error) {
+		l := lists{project: p}
 		if sink.Wants("versions") {
 			err := forEachPage(env.Client.Paged(ctx, "rest/api/2/project/"+p.id+"/version", url.Values{"orderBy": {"sequence"}}, 50), func(v jira.Record) error {
 				normalizeVersion(v)
-				return sink.Record("versions", v)
+				l.versions = append(l.versions, v)
+				return nil
 			})
 			if err := permissionWarning(env, err, "versions", p.key); err != nil {
-				return err
+				return l, err
 			}
 		}
 		if sink.Wants("components") {
@@ -67,16 +75,28 @@ func syncProjects(ctx context.Context, env *Env, sink Sink) error {
 					yield(recs, err)
 				}
 			}
-			err := forEachPage(pages, func(c jira.Record) error { return sink.Record("components", c) })
+			err := forEachPage(pages, func(c jira.Record) error {
+				l.comps = append(l.comps, c)
+				return nil
+			})
 			if err := permissionWarning(env, err, "components", p.key); err != nil {
+				return l, err
+			}
+		}
+		return l, nil
+	}, func(l lists) error {
+		for _, v := range l.versions {
+			if err := sink.Record("versions", v); err != nil {
 				return err
 			}
 		}
-		if err := sink.Checkpoint(); err != nil {
-			return err
+		for _, c := range l.comps {
+			if err := sink.Record("components", c); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return sink.Checkpoint()
+	})
 }
 
 func forEachPage(pages iter.Seq2[[]jira.Record, error], f func(jira.Record) error) error {

@@ -87,6 +87,10 @@ func (r *recorder) Record(stream string, _ jira.Record) error {
 	return nil
 }
 func (r *recorder) Checkpoint() error { return nil }
+func (r *recorder) Prepare(stream string, rec jira.Record) (Prepared, error) {
+	return Prepared{Stream: stream, Record: rec}, nil
+}
+func (r *recorder) Write(p Prepared) error { return r.Record(p.Stream, p.Record) }
 
 // FuzzIssueShape runs the per-issue shaping on arbitrary JSON: whatever Jira
 // sends, it errors or succeeds, never panics.
@@ -105,7 +109,7 @@ func FuzzIssueShape(f *testing.F) {
 		embedded(fields["comment"], "comments")
 		embedded(is["changelog"], "histories")
 		items, _ := is["transitions"].([]any)
-		_ = emitAll(&recorder{n: map[string]int{}}, "issue_transitions", "1", items)
+		_, _ = prepareAll(&recorder{n: map[string]int{}}, nil, "issue_transitions", "1", items)
 		if updated, err := issueUpdated(is); err == nil {
 			rec := issueRecord(is, updated)
 			if rec["updated"] != jira.FormatTime(updated) {

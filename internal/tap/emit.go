@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tap-jira/tap-jira/internal/jira"
@@ -27,6 +28,7 @@ type Selected struct {
 	declared  map[string]bool // top-level properties of the bundled schema
 	warned    map[string]bool // undeclared keys already reported
 	version   int64           // table version of a full-table stream's records; 0 for none
+	mu        sync.Mutex      // guards warned: Prepare runs concurrently
 }
 
 // Plan resolves a catalog against the tap's streams: the selected streams in
@@ -109,15 +111,30 @@ var ErrInvalidRecord = errors.New("invalid record")
 
 // Record writes one record of a selected stream. record is modified in place.
 func (e *Emitter) Record(s *Selected, record map[string]any) error {
-	name := s.Stream.Name
+	key, err := e.Prepare(s, record)
+	if err != nil {
+		return err
+	}
+	return e.Write(s, record, key)
+}
+
+// Prepare makes a record ready to write: undeclared top-level keys out,
+// timestamps in RFC 3339 UTC, key present, schema valid, deselected fields
+// out. It returns the record's key for messages. It is safe to call from
+// several goroutines at once, so this work can run in parallel with the
+// requests for other pages.
+func (e *Emitter) Prepare(s *Selected, record map[string]any) (string, error) {
 	// The SCHEMA is the contract with the target: a top-level key it does
 	// not declare would be refused or silently mistyped downstream. Say so
 	// once per key instead of dropping it silently.
 	for k := range record {
 		if !s.declared[k] {
-			if !s.warned[k] {
-				s.warned[k] = true
-				e.log.Warn("field not in the stream's schema; left out of records", "stream", name, "field", k)
+			s.mu.Lock()
+			first := !s.warned[k]
+			s.warned[k] = true
+			s.mu.Unlock()
+			if first {
+				e.log.Warn("field not in the stream's schema; left out of records", "stream", s.Stream.Name, "field", k)
 			}
 			delete(record, k)
 		}
@@ -125,19 +142,25 @@ func (e *Emitter) Record(s *Selected, record map[string]any) error {
 	jira.NormalizeTimes(record)
 	key, err := recordKey(s.Stream, record)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := s.schema.Validate(record, key); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+		return "", fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
 	s.Selection.Apply(record)
+	return key, nil
+}
+
+// Write writes a prepared record.
+func (e *Emitter) Write(s *Selected, record map[string]any, key string) error {
+	var err error
 	if s.version != 0 {
-		err = e.w.WriteVersionedRecord(name, record, s.version, e.now())
+		err = e.w.WriteVersionedRecord(s.Stream.Name, record, s.version, e.now())
 	} else {
-		err = e.w.WriteRecord(name, record, e.now())
+		err = e.w.WriteRecord(s.Stream.Name, record, e.now())
 	}
 	if err != nil {
-		return fmt.Errorf("writing %s record %s: %w", name, key, err)
+		return fmt.Errorf("writing %s record %s: %w", s.Stream.Name, key, err)
 	}
 	return nil
 }

@@ -102,6 +102,26 @@ type sink struct {
 
 func (s *sink) Wants(stream string) bool { return s.selected[stream] != nil }
 
+func (s *sink) Prepare(stream string, rec jira.Record) (streams.Prepared, error) {
+	sel := s.selected[stream]
+	if sel == nil {
+		return streams.Prepared{Stream: stream, Skip: true}, nil
+	}
+	key, err := s.em.Prepare(sel, rec)
+	return streams.Prepared{Stream: stream, Record: rec, Key: key}, err
+}
+
+func (s *sink) Write(p streams.Prepared) error {
+	if p.Skip {
+		return nil
+	}
+	if err := s.em.Write(s.selected[p.Stream], p.Record, p.Key); err != nil {
+		return err
+	}
+	s.counts[p.Stream]++
+	return nil
+}
+
 func (s *sink) Record(stream string, rec jira.Record) error {
 	sel := s.selected[stream]
 	if sel == nil {

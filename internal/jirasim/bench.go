@@ -1,0 +1,157 @@
+package jirasim
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// benchCommand is `jira-sim bench`: whole-sync benchmarks of a tap-jira
+// binary against a simulated site with Cloud-like latency, printed side by
+// side for each site size and concurrency.
+func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("jira-sim bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tap := fs.String("tap", "bin/tap-jira", "the tap-jira binary")
+	sizes := fs.String("issues", "20000,100000", "site sizes, comma-separated")
+	concs := fs.String("concurrency", "1,8", "max_concurrency values, comma-separated")
+	seqMax := fs.Int("sequential-max", 20000, "skip max_concurrency=1 on sites bigger than this (it only shows memory)")
+	latency := fs.Duration("latency", 50*time.Millisecond, "latency per request")
+	jitter := fs.Duration("jitter", 10*time.Millisecond, "jitter around --latency")
+	flavor := fs.String("flavor", "cloud", "cloud or datacenter")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fmt.Fprintf(stdout, "whole-sync benchmark: %s, latency %v ±%v, all 13 streams, start_date one year back\n\n", *flavor, *latency, *jitter)
+	fmt.Fprintf(stdout, "%8s %5s %9s %9s %10s %9s %12s %9s %10s\n", "issues", "conc", "wall", "records", "records/s", "requests", "req/1k iss.", "peak RSS", "CPU/record")
+	for _, sz := range strings.Split(*sizes, ",") {
+		issues, err := strconv.Atoi(strings.TrimSpace(sz))
+		if err != nil {
+			fmt.Fprintln(stderr, "jira-sim bench: bad --issues:", sz)
+			return 2
+		}
+		sim := New(Options{
+			Flavor: Flavor(*flavor), TZ: mustZone("America/Los_Angeles"), Email: "bench@example.com", Token: "bench-token",
+			Faults: Faults{Seed: 1, Latency: *latency, Jitter: *jitter},
+			Gen:    GenOptions{Seed: 42, Issues: issues, Projects: 10, Users: 200},
+		})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintln(stderr, "jira-sim bench:", err)
+			return 1
+		}
+		srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		url := "http://" + ln.Addr().String()
+		for _, cs := range strings.Split(*concs, ",") {
+			conc, err := strconv.Atoi(strings.TrimSpace(cs))
+			if err != nil {
+				fmt.Fprintln(stderr, "jira-sim bench: bad --concurrency:", cs)
+				return 2
+			}
+			if conc == 1 && issues > *seqMax {
+				continue
+			}
+			sim.ResetStats()
+			r, err := benchRun(ctx, *tap, url, conc)
+			if err != nil {
+				fmt.Fprintln(stderr, "jira-sim bench:", err)
+				return 1
+			}
+			total := int64(0)
+			for _, byStatus := range sim.Stats() {
+				for _, n := range byStatus {
+					total += n
+				}
+			}
+			synced := len(sim.Truth().Expected(r.start)["issues"])
+			fmt.Fprintf(stdout, "%8d %5d %9s %9d %10.0f %9d %12.1f %8.0fM %9.1fµs\n",
+				issues, conc, r.wall.Round(10*time.Millisecond), r.records, float64(r.records)/r.wall.Seconds(), total,
+				float64(total)*1000/float64(max(synced, 1)), float64(r.maxRSS)/1024, float64(r.cpu.Microseconds())/float64(max(r.records, 1)))
+		}
+		_ = srv.Close()
+	}
+	return 0
+}
+
+type benchResult struct {
+	start   time.Time
+	wall    time.Duration
+	records int
+	maxRSS  int64 // KiB
+	cpu     time.Duration
+}
+
+// benchRun runs one full sync of every stream and counts what came out
+// without keeping it.
+func benchRun(ctx context.Context, tap, url string, conc int) (benchResult, error) {
+	dir, err := os.MkdirTemp("", "tap-jira-bench")
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer os.RemoveAll(dir)
+	start := time.Now().UTC().AddDate(-1, 0, 0).Truncate(time.Hour)
+	cfg := filepath.Join(dir, "config.json")
+	conf := fmt.Sprintf(`{"base_url": %q, "username": "bench@example.com", "password": "bench-token", "start_date": %q, "max_concurrency": %d}`,
+		url, start.Format(time.RFC3339), conc)
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		return benchResult{}, err
+	}
+	catalog, err := exec.CommandContext(ctx, tap, "--config", cfg, "--discover").Output()
+	if err != nil {
+		return benchResult{}, fmt.Errorf("discovering: %w", err)
+	}
+	selected := bytes.ReplaceAll(catalog, []byte(`"selected-by-default": false`), []byte(`"selected": true, "selected-by-default": false`))
+	cat := filepath.Join(dir, "catalog.json")
+	if err := os.WriteFile(cat, selected, 0o600); err != nil {
+		return benchResult{}, err
+	}
+	cmd := exec.CommandContext(ctx, tap, "--config", cfg, "--catalog", cat, "--log-level", "warn")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return benchResult{}, err
+	}
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		return benchResult{}, err
+	}
+	records := 0
+	sc := bufio.NewScanner(out)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		if bytes.HasPrefix(sc.Bytes(), []byte(`{"type":"RECORD"`)) {
+			records++
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return benchResult{}, fmt.Errorf("tap-jira failed: %w\n%s", err, stderr.String())
+	}
+	res := benchResult{start: start, wall: time.Since(began), records: records}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		res.maxRSS = ru.Maxrss
+	}
+	res.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return res, nil
+}
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
