@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 )
 
@@ -28,14 +29,6 @@ type schemaMessage struct {
 	Schema             any      `json:"schema"`
 	KeyProperties      []string `json:"key_properties"`
 	BookmarkProperties []string `json:"bookmark_properties,omitempty"`
-}
-
-type recordMessage struct {
-	Type          string `json:"type"`
-	Stream        string `json:"stream"`
-	Record        any    `json:"record"`
-	Version       *int64 `json:"version,omitempty"`
-	TimeExtracted string `json:"time_extracted"`
 }
 
 type stateMessage struct {
@@ -103,24 +96,43 @@ func (w *Writer) WriteSchema(stream string, schema any, keyProperties, bookmarkP
 
 // WriteRecord writes a RECORD message stamped with the time it was extracted.
 func (w *Writer) WriteRecord(stream string, record any, extracted time.Time) error {
-	return w.write(recordMessage{
-		Type:          TypeRecord,
-		Stream:        stream,
-		Record:        record,
-		TimeExtracted: extracted.UTC().Format(TimeLayout),
-	})
+	return w.writeRecord(stream, record, nil, extracted)
 }
 
 // WriteVersionedRecord writes a RECORD message that belongs to a table version
 // announced with ACTIVATE_VERSION.
 func (w *Writer) WriteVersionedRecord(stream string, record any, version int64, extracted time.Time) error {
-	return w.write(recordMessage{
-		Type:          TypeRecord,
-		Stream:        stream,
-		Record:        record,
-		Version:       &version,
-		TimeExtracted: extracted.UTC().Format(TimeLayout),
-	})
+	return w.writeRecord(stream, record, &version, extracted)
+}
+
+// writeRecord builds the RECORD line by hand, in the field order of
+// recordMessage: records are nearly all of the output, and appendJSON
+// encodes them without reflection.
+func (w *Writer) writeRecord(stream string, record any, version *int64, extracted time.Time) error {
+	if w.err != nil {
+		return w.err
+	}
+	b := append(w.scratch.b[:0], `{"type":"RECORD","stream":`...)
+	b = appendString(b, stream)
+	b = append(b, `,"record":`...)
+	b, err := appendJSON(b, record)
+	if err != nil {
+		w.scratch.b = b[:0]
+		return fmt.Errorf("encoding singer message: %w", err)
+	}
+	if version != nil {
+		b = append(b, `,"version":`...)
+		b = strconv.AppendInt(b, *version, 10)
+	}
+	b = append(b, `,"time_extracted":"`...)
+	b = extracted.UTC().AppendFormat(b, TimeLayout)
+	b = append(b, "\"}\n"...)
+	w.scratch.b = b
+	if _, err := w.out.Write(b); err != nil {
+		w.err = &OutputError{Err: err}
+		return w.err
+	}
+	return nil
 }
 
 // WriteState writes a STATE message. Callers flush records first; see Flush.

@@ -1,0 +1,87 @@
+package singer
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// stdEncode is what appendJSON must reproduce byte for byte.
+func stdEncode(t testing.TB, v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
+}
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	cases := []any{
+		nil, true, false, "", "plain", `quote " backslash \ slash /`, "<b>&amp;</b>", "tab\tnl\nret\rbs\bff\f\x01\x1f\x7f",
+		"line\u2028sep\u2029", "bad utf8 \xff\xfe end", "emoji 🚀 日本語 עברית",
+		json.Number("0"), json.Number("-12.5e+10"), json.Number("12345678901234567890"), json.Number(""),
+		[]any{}, []any{json.Number("1"), "a", nil, []any{true}}, map[string]any{},
+		map[string]any{"z": 1.5, "a": map[string]any{"é": "x", "A": []any{}}, "": nil, "k\"ey": "v"},
+		[]string{"a"}, map[string]string{"b": "c"}, int64(7),
+	}
+	for _, v := range cases {
+		want, err := stdEncode(t, v)
+		require.NoError(t, err)
+		got, err := appendJSON(nil, v)
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got), "%#v", v)
+	}
+	for _, bad := range []any{math.NaN(), json.Number("1x"), json.Number("01"), json.Number("--1"), json.Number("1."), json.Number(".5")} {
+		_, werr := stdEncode(t, bad)
+		_, gerr := appendJSON(nil, bad)
+		assert.Equal(t, werr != nil, gerr != nil, "%#v", bad)
+	}
+}
+
+func FuzzAppendJSON(f *testing.F) {
+	f.Add([]byte(`{"a":[1,"x",null,true,{"b":"\u2028<>&"}],"n":-1.5e3}`))
+	f.Add([]byte(`"\ud800"`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) != nil {
+			return
+		}
+		want, werr := stdEncode(t, v)
+		got, gerr := appendJSON(nil, v)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("errors differ: %v vs %v", werr, gerr)
+		}
+		if werr == nil && !bytes.Equal(want, got) {
+			t.Fatalf("encoding differs:\n%s\n%s", want, got)
+		}
+	})
+}
+
+func BenchmarkEncodeRecord(b *testing.B) {
+	var rec map[string]any
+	dec := json.NewDecoder(bytes.NewReader([]byte(`{"id":"10001","fields":{"summary":"a & b — 日本","labels":["x","y"],"n":3.5,"user":{"displayName":"Zoë","active":true,"avatarUrls":{"16x16":"https://x/a?s=16","48x48":"https://x/a?s=48"}}},"updated":"2026-01-02T03:04:05.000Z"}`)))
+	dec.UseNumber()
+	require.NoError(b, dec.Decode(&rec))
+	b.Run("appendJSON", func(b *testing.B) {
+		var buf []byte
+		for b.Loop() {
+			buf, _ = appendJSON(buf[:0], rec)
+		}
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		for b.Loop() {
+			buf.Reset()
+			_ = enc.Encode(rec)
+		}
+	})
+}
