@@ -26,14 +26,16 @@ lint: ## gofmt must print nothing, go vet must pass, nothing but the Singer writ
 	@if grep -rnE 'fmt\.Print(ln|f)?\(|os\.Stdout' --include='*.go' internal | grep -v '_test.go' | grep -v '^internal/cli/' | grep -v '^internal/singer/'; then \
 	  echo "only internal/singer and internal/cli may write to stdout"; exit 1; fi
 
-bench: ## Go benchmarks (b.Loop), 10 runs each, into bench.txt; compare two runs with benchstat
-	$(GO) test -run='^$$' -bench=. -benchmem -count=10 ./... | tee bench.txt
+bench: build ## Go benchmarks (b.Loop, 10 runs each, into bench.txt; compare runs with benchstat), then the whole-sync benchmark against jira-sim
+	$(GO) test -run='^$$' -bench=. -benchmem -count=10 ./internal/singer ./internal/tap ./internal/schema ./internal/jira | tee bench.txt
+	./bin/jira-sim bench --tap bin/tap-jira --issues 20000,100000 --concurrency 1,8
 	@echo "compare: go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da old.txt bench.txt"
 
 fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./internal/config
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/state
 	$(GO) test -run='^$$' -fuzz='^FuzzParseCatalog$$' -fuzztime=$(FUZZTIME) ./internal/singer
+	$(GO) test -run='^$$' -fuzz='^FuzzAppendJSON$$' -fuzztime=$(FUZZTIME) ./internal/singer
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTime$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzResponses$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzIssueShape$$' -fuzztime=$(FUZZTIME) ./internal/streams

@@ -421,7 +421,7 @@ func expandKey(m map[string]bool) string {
 }
 
 // maxRendered bounds the rendered-issue cache.
-const maxRendered = 40000
+const maxRendered = 250000
 
 // issueJSON renders an issue, cached until the issue changes. Callers hold
 // s.mu (read).
