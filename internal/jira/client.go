@@ -132,12 +132,81 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		}
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
+	if err := decodeInto(data, v); err != nil {
 		return fmt.Errorf("%s %s: decoding body: %w: %w", method, endpoint, ErrNotJSON, err)
 	}
 	return nil
+}
+
+// decodeInto decodes a body with UseNumber. The shapes the hot paths use (an
+// object, a list of objects) go through decodeTree; typed envelopes through
+// encoding/json.
+func decodeInto(data []byte, v any) error {
+	switch t := v.(type) {
+	case *map[string]any:
+		tree, err := decodeTree(data)
+		if err != nil {
+			return err
+		}
+		m, ok := tree.(map[string]any)
+		if !ok {
+			return fmt.Errorf("expected a JSON object, got %s", kindOf(tree))
+		}
+		*t = m
+		return nil
+	case *[]Record:
+		tree, err := decodeTree(data)
+		if err != nil {
+			return err
+		}
+		list, err := objects(tree)
+		if err != nil {
+			return err
+		}
+		*t = list
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// objects reads a JSON list of objects (or null, an empty list).
+func objects(v any) ([]Record, error) {
+	if v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("expected a list, got %s", kindOf(v))
+	}
+	out := make([]Record, len(list))
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("expected a list of objects, item %d is %s", i, kindOf(e))
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // attempt makes one try and classifies its failure: retryable errors are

@@ -145,24 +145,26 @@ func (c *Client) SearchIssues(ctx context.Context, cloud bool, jql string, field
 				if token != "" {
 					body["nextPageToken"] = token
 				}
-				var page struct {
-					Issues        []Record `json:"issues"`
-					NextPageToken string   `json:"nextPageToken"`
-					IsLast        *bool    `json:"isLast"`
-				}
+				var page map[string]any
 				if err := c.Post(ctx, "rest/api/2/search/jql", body, &page); err != nil {
 					yield(SearchPage{}, fmt.Errorf("searching issues: %w", err))
 					return
 				}
-				if !yield(SearchPage{Issues: page.Issues}, nil) {
+				issues, err := objects(page["issues"])
+				if err != nil {
+					yield(SearchPage{}, fmt.Errorf("searching issues: %w: %w", ErrNotJSON, err))
+					return
+				}
+				if !yield(SearchPage{Issues: issues}, nil) {
 					return
 				}
 				// No token means the last page, whatever isLast says; a
 				// token that does not change would loop forever.
-				if page.NextPageToken == "" || page.NextPageToken == token || len(page.Issues) == 0 {
+				next, _ := page["nextPageToken"].(string)
+				if next == "" || next == token || len(issues) == 0 {
 					return
 				}
-				token = page.NextPageToken
+				token = next
 			}
 		}
 		startAt := 0
@@ -171,19 +173,16 @@ func (c *Client) SearchIssues(ctx context.Context, cloud bool, jql string, field
 			if len(expand) > 0 {
 				body["expand"] = expand
 			}
-			var page struct {
-				Issues []Record `json:"issues"`
-				Total  int      `json:"total"`
-			}
-			if err := c.Post(ctx, "rest/api/2/search", body, &page); err != nil {
+			issues, total, err := c.searchDC(ctx, body)
+			if err != nil {
 				yield(SearchPage{}, fmt.Errorf("searching issues: %w", err))
 				return
 			}
-			if !yield(SearchPage{Issues: page.Issues}, nil) {
+			if !yield(SearchPage{Issues: issues}, nil) {
 				return
 			}
-			startAt += len(page.Issues)
-			if len(page.Issues) == 0 || startAt >= page.Total {
+			startAt += len(issues)
+			if len(issues) == 0 || startAt >= total {
 				return
 			}
 		}
@@ -323,14 +322,19 @@ func (c *Client) BulkFetch(ctx context.Context, ids []string, fields, expand []s
 	if len(expand) > 0 {
 		body["expand"] = expand
 	}
-	var resp struct {
-		Issues      []Record `json:"issues"`
-		IssueErrors []any    `json:"issueErrors"`
-	}
+	var resp map[string]any
 	if err := c.Post(ctx, "rest/api/2/issue/bulkfetch", body, &resp); err != nil {
 		return nil, fmt.Errorf("fetching issues: %w", err)
 	}
-	return resp.Issues, nil
+	issues, err := objects(resp["issues"])
+	if err != nil {
+		return nil, fmt.Errorf("fetching issues: %w: %w", ErrNotJSON, err)
+	}
+	if errs, _ := resp["issueErrors"].([]any); len(errs) > 0 {
+		// Deleted or hidden since the id search: nothing to emit for them.
+		c.log.Warn("Jira could not return some issues found by the search", "count", len(errs))
+	}
+	return issues, nil
 }
 
 // SearchPage reads one startAt page of the Data Center search and the
@@ -340,12 +344,35 @@ func (c *Client) SearchPage(ctx context.Context, jql string, fields, expand []st
 	if len(expand) > 0 {
 		body["expand"] = expand
 	}
-	var page struct {
-		Issues []Record `json:"issues"`
-		Total  int      `json:"total"`
-	}
-	if err := c.Post(ctx, "rest/api/2/search", body, &page); err != nil {
+	issues, total, err := c.searchDC(ctx, body)
+	if err != nil {
 		return nil, 0, fmt.Errorf("searching issues at %d: %w", startAt, err)
 	}
-	return page.Issues, page.Total, nil
+	return issues, total, nil
+}
+
+// searchDC posts a Data Center search and reads its issues and total.
+func (c *Client) searchDC(ctx context.Context, body map[string]any) ([]Record, int, error) {
+	var page map[string]any
+	if err := c.Post(ctx, "rest/api/2/search", body, &page); err != nil {
+		return nil, 0, err
+	}
+	issues, err := objects(page["issues"])
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", ErrNotJSON, err)
+	}
+	total, err := numberOf(page["total"])
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: total: %w", ErrNotJSON, err)
+	}
+	return issues, total, nil
+}
+
+func numberOf(v any) (int, error) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, fmt.Errorf("expected a number, got %s", kindOf(v))
+	}
+	i, err := n.Int64()
+	return int(i), err
 }

@@ -1,0 +1,324 @@
+package jira
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// decodeTree decodes one JSON document into the values encoding/json
+// produces for an `any` target with UseNumber: map[string]any, []any,
+// string, json.Number, bool and nil. It accepts and rejects exactly what
+// encoding/json does (fuzzed against it), in one pass and without
+// reflection: decoding Jira's pages is the tap's largest CPU cost.
+func decodeTree(data []byte) (any, error) {
+	d := decoder{data: data}
+	d.skipSpace()
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	d.skipSpace()
+	if d.i != len(d.data) {
+		return nil, d.errorf("invalid character after top-level value")
+	}
+	return v, nil
+}
+
+// maxDepth matches encoding/json's nesting limit.
+const maxDepth = 10000
+
+type decoder struct {
+	data []byte
+	i    int
+}
+
+var errEnd = errors.New("unexpected end of JSON input")
+
+func (d *decoder) errorf(format string, args ...any) error {
+	return fmt.Errorf("%s at offset %d", fmt.Sprintf(format, args...), d.i)
+}
+
+func (d *decoder) skipSpace() {
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) value(depth int) (any, error) {
+	if d.i >= len(d.data) {
+		return nil, errEnd
+	}
+	if depth > maxDepth {
+		return nil, d.errorf("exceeded max depth")
+	}
+	switch c := d.data[d.i]; {
+	case c == '{':
+		return d.object(depth + 1)
+	case c == '[':
+		return d.array(depth + 1)
+	case c == '"':
+		return d.str()
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.number()
+	case c == 't':
+		return true, d.literal("true")
+	case c == 'f':
+		return false, d.literal("false")
+	case c == 'n':
+		return nil, d.literal("null")
+	default:
+		return nil, d.errorf("invalid character %q looking for beginning of value", c)
+	}
+}
+
+func (d *decoder) literal(lit string) error {
+	for k := 0; k < len(lit); k++ {
+		if d.i >= len(d.data) {
+			return errEnd
+		}
+		if d.data[d.i] != lit[k] {
+			return d.errorf("invalid character in literal %s", lit)
+		}
+		d.i++
+	}
+	return nil
+}
+
+func (d *decoder) object(depth int) (any, error) {
+	d.i++ // {
+	m := map[string]any{}
+	d.skipSpace()
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		return m, nil
+	}
+	for {
+		d.skipSpace()
+		if d.i >= len(d.data) {
+			return nil, errEnd
+		}
+		if d.data[d.i] != '"' {
+			return nil, d.errorf("invalid character looking for beginning of object key string")
+		}
+		k, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		d.skipSpace()
+		if d.i >= len(d.data) {
+			return nil, errEnd
+		}
+		if d.data[d.i] != ':' {
+			return nil, d.errorf("invalid character after object key")
+		}
+		d.i++
+		d.skipSpace()
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v // a repeated key keeps the last value, as encoding/json does
+		d.skipSpace()
+		if d.i >= len(d.data) {
+			return nil, errEnd
+		}
+		switch d.data[d.i] {
+		case ',':
+			d.i++
+		case '}':
+			d.i++
+			return m, nil
+		default:
+			return nil, d.errorf("invalid character after object key:value pair")
+		}
+	}
+}
+
+func (d *decoder) array(depth int) (any, error) {
+	d.i++ // [
+	a := []any{}
+	d.skipSpace()
+	if d.i < len(d.data) && d.data[d.i] == ']' {
+		d.i++
+		return a, nil
+	}
+	for {
+		d.skipSpace()
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		d.skipSpace()
+		if d.i >= len(d.data) {
+			return nil, errEnd
+		}
+		switch d.data[d.i] {
+		case ',':
+			d.i++
+		case ']':
+			d.i++
+			return a, nil
+		default:
+			return nil, d.errorf("invalid character after array element")
+		}
+	}
+}
+
+func (d *decoder) number() (any, error) {
+	start := d.i
+	if d.data[d.i] == '-' {
+		d.i++
+	}
+	digits := func() int {
+		j := d.i
+		for d.i < len(d.data) && d.data[d.i] >= '0' && d.data[d.i] <= '9' {
+			d.i++
+		}
+		return d.i - j
+	}
+	if d.i >= len(d.data) {
+		return nil, errEnd
+	}
+	if d.data[d.i] == '0' {
+		d.i++
+	} else if digits() == 0 {
+		return nil, d.errorf("invalid character in numeric literal")
+	}
+	if d.i < len(d.data) && d.data[d.i] == '.' {
+		d.i++
+		if d.i >= len(d.data) {
+			return nil, errEnd
+		}
+		if digits() == 0 {
+			return nil, d.errorf("invalid character after decimal point in numeric literal")
+		}
+	}
+	if d.i < len(d.data) && (d.data[d.i] == 'e' || d.data[d.i] == 'E') {
+		d.i++
+		if d.i < len(d.data) && (d.data[d.i] == '+' || d.data[d.i] == '-') {
+			d.i++
+		}
+		if d.i >= len(d.data) {
+			return nil, errEnd
+		}
+		if digits() == 0 {
+			return nil, d.errorf("invalid character in exponent of numeric literal")
+		}
+	}
+	return json.Number(d.data[start:d.i]), nil
+}
+
+// str reads a string at d.i (on its opening quote), unescaping as
+// encoding/json does: invalid UTF-8 and lone surrogates become U+FFFD.
+func (d *decoder) str() (string, error) {
+	d.i++ // opening quote
+	start := d.i
+	// Fast path: no escapes, plain ASCII or valid UTF-8.
+	for d.i < len(d.data) {
+		c := d.data[d.i]
+		if c == '"' {
+			s := d.data[start:d.i]
+			d.i++
+			if utf8.Valid(s) {
+				return string(s), nil
+			}
+			return string([]rune(string(s))), nil // U+FFFD for invalid bytes
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", d.errorf("invalid character in string literal")
+		}
+		d.i++
+	}
+	buf := make([]byte, 0, d.i-start+16)
+	buf = append(buf, d.data[start:d.i]...)
+	for {
+		if d.i >= len(d.data) {
+			return "", errEnd
+		}
+		c := d.data[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			if utf8.Valid(buf) {
+				return string(buf), nil
+			}
+			return string([]rune(string(buf))), nil
+		case c < 0x20:
+			return "", d.errorf("invalid character in string literal")
+		case c != '\\':
+			buf = append(buf, c)
+			d.i++
+			continue
+		}
+		d.i++ // backslash
+		if d.i >= len(d.data) {
+			return "", errEnd
+		}
+		e := d.data[d.i]
+		d.i++
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				return "", d.errorf("invalid character in \\u hexadecimal character escape")
+			}
+			if utf16.IsSurrogate(r) {
+				// A high surrogate followed by \u and a low one make a pair.
+				if d.i+6 <= len(d.data) && d.data[d.i] == '\\' && d.data[d.i+1] == 'u' {
+					save := d.i
+					d.i += 2
+					r2, ok := d.hex4()
+					if ok {
+						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+							buf = utf8.AppendRune(buf, dec)
+							continue
+						}
+					}
+					d.i = save
+				}
+				r = utf8.RuneError
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", d.errorf("invalid character in string escape code")
+		}
+	}
+}
+
+func (d *decoder) hex4() (rune, bool) {
+	if d.i+4 > len(d.data) {
+		d.i = len(d.data)
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(d.data[d.i:d.i+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	d.i += 4
+	return rune(n), true
+}

@@ -1,0 +1,126 @@
+package jira
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/jirasim"
+)
+
+func stdDecode(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, json.Unmarshal(data, &v) // reports the trailing data
+	}
+	// encoding/json's Decoder accepts trailing whitespace only.
+	if err := json.Unmarshal(data, new(any)); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func TestDecodeTreeMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	cases := []string{
+		`{}`, `[]`, `null`, `true`, ` false `, `0`, `-0.5e-3`, `12345678901234567890`, `"x"`,
+		`{"a":[1,{"b":null}],"c":"\u00e9\ud83d\ude80\n\t\"\\\/","a":2}`,
+		`"lone \ud800 surrogate"`, `"reversed \udc00\ud800"`, "\"bad \xff utf8\"", `"\u2028"`,
+		`{"a":1,}`, `[1,]`, `01`, `1.`, `-`, `.5`, `1e`, `"\x"`, "\"ctl \x01\"", `{"a" 1}`, `{1:2}`, `[1 2]`,
+		`{"a":1} x`, `tru`, `nul`, ``, `   `, `"unterminated`, `{"a":`, `"\u12"`, `"\uZZZZ"`,
+	}
+	for _, c := range cases {
+		want, werr := stdDecode([]byte(c))
+		got, gerr := decodeTree([]byte(c))
+		require.Equal(t, werr != nil, gerr != nil, "%q: encoding/json %v, decodeTree %v", c, werr, gerr)
+		if werr == nil {
+			assert.Equal(t, want, got, c)
+		}
+	}
+}
+
+func TestDecodeTreeOnJiraPages(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzResponses", "sim-*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		// The corpus file's last line is []byte("..."): a Go string literal.
+		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+		lit := strings.TrimSuffix(strings.TrimPrefix(lines[len(lines)-1], "[]byte("), ")")
+		body, err := strconv.Unquote(lit)
+		require.NoError(t, err, f)
+		want, werr := stdDecode([]byte(body))
+		got, gerr := decodeTree([]byte(body))
+		require.Equal(t, werr != nil, gerr != nil, f)
+		assert.Equal(t, want, got, f)
+	}
+}
+
+func FuzzDecodeTree(f *testing.F) {
+	for _, s := range []string{`{"a":[1,"x",null,true,{"b":"\u00e9"}],"n":-1.5e3}`, `"\ud83d\ude80"`, `[01]`, `{"a":1,"a":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, werr := stdDecode(data)
+		got, gerr := decodeTree(data)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("acceptance differs on %q: encoding/json %v, decodeTree %v", data, werr, gerr)
+		}
+		if werr == nil {
+			if !assert.ObjectsAreEqual(want, got) {
+				t.Fatalf("values differ on %q:\n%#v\n%#v", data, want, got)
+			}
+		}
+	})
+}
+
+func BenchmarkDecodePage(b *testing.B) {
+	sim := jirasim.New(jirasim.Options{Email: "e", Token: "t", Gen: jirasim.GenOptions{Seed: 1, Issues: 200, Projects: 2, Users: 20}})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/rest/api/2/search/jql?jql="+url.QueryEscape(`updated >= "2000-01-01"`)+"&fields=*all&expand=changelog,transitions&maxResults=50", nil)
+	req.SetBasicAuth("e", "t")
+	resp, err := srv.Client().Do(req)
+	require.NoError(b, err)
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(b, err)
+	b.Run("decodeTree", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := decodeTree(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.UseNumber()
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
