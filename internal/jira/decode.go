@@ -28,6 +28,15 @@ func decodeTree(data []byte) (any, error) {
 	return v, nil
 }
 
+// DecodeRecord decodes one JSON object as the tap decodes Jira's pages.
+func DecodeRecord(data []byte) (Record, error) {
+	var m map[string]any
+	if err := decodeInto(data, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // maxDepth matches encoding/json's nesting limit.
 const maxDepth = 10000
 

@@ -64,7 +64,7 @@ func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func
 }
 
 // maxBuffered bounds the pages fetched ahead of the writer.
-const maxBuffered = 3
+const maxBuffered = 8
 
 // each runs f for every item with at most n in flight and returns the
 // first error.
