@@ -31,6 +31,7 @@ type Schema struct {
 	name     string
 	doc      map[string]any
 	compiled *gojsonschema.Schema
+	fast     *fastNode // accepts the common valid record without gojsonschema
 }
 
 // Compile compiles doc (a JSON Schema decoded with UseNumber, as map[string]any) for stream name.
@@ -69,7 +70,7 @@ func Compile(name string, doc map[string]any) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema %s: compile: %w", name, err)
 	}
-	return &Schema{name: name, doc: norm, compiled: compiled}, nil
+	return &Schema{name: name, doc: norm, compiled: compiled, fast: compileFast(norm)}, nil
 }
 
 // bundled compiles the embedded schemas once per process.
@@ -165,6 +166,9 @@ func (s *Schema) Doc() map[string]any {
 func (s *Schema) Validate(record map[string]any, key string) error {
 	if record == nil {
 		return &ValidationError{Stream: s.name, Key: key, Message: "Invalid type. Expected: object, given: null"}
+	}
+	if s.fast.valid(record) {
+		return nil
 	}
 	if !plainJSON(record) {
 		return s.goTypeError(record, key)

@@ -1,0 +1,170 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/xeipuuv/gojsonschema"
+)
+
+// slowValid is gojsonschema's verdict alone, the judge the fast walk must
+// never contradict when it says "valid".
+func slowValid(t testing.TB, s *Schema, rec map[string]any) bool {
+	t.Helper()
+	res, err := s.compiled.Validate(gojsonschema.NewRawLoader(rec))
+	require.NoError(t, err)
+	return res.Valid()
+}
+
+func decodeRecord(t testing.TB, data []byte) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	require.NoError(t, dec.Decode(&m))
+	return m
+}
+
+func TestFastWalkAcceptsTheSamples(t *testing.T) {
+	t.Parallel()
+	all, err := Bundled()
+	require.NoError(t, err)
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		s := all[name]
+		data, err := os.ReadFile(filepath.Join("testdata", "samples", name+".json"))
+		require.NoError(t, err)
+		rec := decodeRecord(t, data)
+		assert.True(t, s.fast.valid(rec), "%s: the fast walk must take a valid sample, or it buys nothing", name)
+		assert.True(t, slowValid(t, s, rec), name)
+	}
+}
+
+func TestFastWalkIsNeverLooserThanGojsonschema(t *testing.T) {
+	t.Parallel()
+	all, err := Bundled()
+	require.NoError(t, err)
+	s := all["issues"]
+	cases := map[string]string{
+		"jira offset":        `{"id":"1","updated":"2026-01-02T03:04:05.000+0000"}`,
+		"null key":           `{"id":null,"updated":"2026-01-02T03:04:05.000Z"}`,
+		"number as string":   `{"id":"1","updated":"2026-01-02T03:04:05.000Z","fields":{"timespent":"60"}}`,
+		"fraction integer":   `{"id":"1","updated":"2026-01-02T03:04:05.000Z","fields":{"timespent":1.5}}`,
+		"integral fraction":  `{"id":"1","updated":"2026-01-02T03:04:05.000Z","fields":{"timespent":60.0}}`,
+		"labels not strings": `{"id":"1","updated":"2026-01-02T03:04:05.000Z","fields":{"labels":[1]}}`,
+		"bad uri":            `{"id":"1","updated":"2026-01-02T03:04:05.000Z","self":"not a uri"}`,
+		"date only":          `{"id":"1","updated":"2026-01-02"}`,
+	}
+	for name, doc := range cases {
+		rec := decodeRecord(t, []byte(doc))
+		if s.fast.valid(rec) {
+			assert.True(t, slowValid(t, s, rec), "%s: fast said valid, gojsonschema did not", name)
+		}
+		// Whatever the walk says, Validate gives gojsonschema's verdict.
+		assert.Equal(t, slowValid(t, s, rec), s.Validate(rec, "id=1") == nil, name)
+	}
+}
+
+// FuzzFastWalk feeds records of any shape to every stream's schema: when
+// the fast walk accepts one, gojsonschema must accept it too.
+func FuzzFastWalk(f *testing.F) {
+	f.Add(uint8(8), []byte(`{"id":"1","updated":"2026-01-02T03:04:05.000Z","fields":{"labels":["a"],"timespent":60}}`))
+	f.Add(uint8(12), []byte(`{"id":"5","updated":"2026-01-02T03:04:05Z","timeSpentSeconds":-0,"started":"15:04:05"}`))
+	f.Add(uint8(0), []byte(`{"id":"1","self":"h:","lead":{"active":true}}`))
+	all, err := Bundled()
+	if err != nil {
+		f.Fatal(err)
+	}
+	names := slices.Sorted(maps.Keys(all))
+	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var rec map[string]any
+		if dec.Decode(&rec) != nil || rec == nil {
+			return
+		}
+		s := all[names[int(which)%len(names)]]
+		if s.fast.valid(rec) && !slowValid(t, s, rec) {
+			t.Fatalf("%s: fast walk accepted a record gojsonschema rejects: %s", s.name, data)
+		}
+	})
+}
+
+// TestFastWalkOnMutatedSamples replaces random values deep inside each
+// sample with values of other types and formats; whenever the fast walk
+// accepts the result, gojsonschema must too.
+func TestFastWalkOnMutatedSamples(t *testing.T) {
+	t.Parallel()
+	all, err := Bundled()
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(1, 2))
+	replacements := []any{nil, true, "x", "2026-01-02", "2026-01-02T03:04:05Z", "2026-01-02T03:04:05.000+0000", "15:04:05",
+		"http://x", "not a uri", json.Number("1"), json.Number("1.5"), json.Number("2.0"), json.Number("-7"),
+		map[string]any{}, []any{}, []any{json.Number("1")}, map[string]any{"self": "x"}}
+	accepted, checked := 0, 0
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		s := all[name]
+		data, err := os.ReadFile(filepath.Join("testdata", "samples", name+".json"))
+		require.NoError(t, err)
+		for range 400 {
+			rec := decodeRecord(t, data)
+			mutate(rng, rec, replacements[rng.IntN(len(replacements))])
+			checked++
+			if s.fast.valid(rec) {
+				accepted++
+				require.True(t, slowValid(t, s, rec), "%s: fast walk accepted %v", name, rec)
+			}
+		}
+	}
+	t.Logf("%d of %d mutated records taken by the fast walk", accepted, checked)
+	assert.Positive(t, accepted)
+	assert.Less(t, accepted, checked, "some mutations must be invalid, or the test proves nothing")
+}
+
+// mutate replaces one value at a random depth with v.
+func mutate(rng *rand.Rand, node any, v any) {
+	for {
+		switch t := node.(type) {
+		case map[string]any:
+			if len(t) == 0 {
+				return
+			}
+			keys := slices.Sorted(maps.Keys(t))
+			k := keys[rng.IntN(len(keys))]
+			child := t[k]
+			if _, deeper := child.(map[string]any); deeper && rng.IntN(3) > 0 {
+				node = child
+				continue
+			}
+			if _, deeper := child.([]any); deeper && rng.IntN(3) > 0 {
+				node = child
+				continue
+			}
+			t[k] = v
+			return
+		case []any:
+			if len(t) == 0 {
+				return
+			}
+			i := rng.IntN(len(t))
+			switch t[i].(type) {
+			case map[string]any, []any:
+				if rng.IntN(3) > 0 {
+					node = t[i]
+					continue
+				}
+			}
+			t[i] = v
+			return
+		default:
+			return
+		}
+	}
+}
