@@ -233,15 +233,19 @@ func (d *decoder) str() (string, error) {
 	d.i++ // opening quote
 	start := d.i
 	// Fast path: no escapes, plain ASCII or valid UTF-8.
+	ascii := true
 	for d.i < len(d.data) {
 		c := d.data[d.i]
 		if c == '"' {
 			s := d.data[start:d.i]
 			d.i++
-			if utf8.Valid(s) {
+			if ascii || utf8.Valid(s) {
 				return string(s), nil
 			}
 			return string([]rune(string(s))), nil // U+FFFD for invalid bytes
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
 		}
 		if c == '\\' {
 			break
