@@ -162,7 +162,8 @@ func (s *Schema) Doc() map[string]any {
 // are. The message never contains the offending value, which may be personal
 // data. Any other Go type in the record (int, float64, []string, ...) is
 // reported as a violation too: gojsonschema would silently accept numbers that
-// are not json.Number and panic on typed slices.
+// are not json.Number and panic on typed slices. A record the fast walk
+// accepts (see fastNode) skips gojsonschema: it would accept it too.
 func (s *Schema) Validate(record map[string]any, key string) error {
 	if record == nil {
 		return &ValidationError{Stream: s.name, Key: key, Message: "Invalid type. Expected: object, given: null"}
