@@ -140,9 +140,11 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 			return b.prepare(ctx, issues)
 		}, b.emit)
 	default:
-		first, total, err := env.Client.SearchPage(ctx, jql, fields, expand, 0, env.PageSize)
-		if err != nil {
-			return err
+		// Named apart from err: the switch's result must reach the check
+		// below, not a shadow.
+		first, total, ferr := env.Client.SearchPage(ctx, jql, fields, expand, 0, env.PageSize)
+		if ferr != nil {
+			return ferr
 		}
 		size := max(len(first), 1)
 		offsets := func(yield func(int) bool) {
