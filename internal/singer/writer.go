@@ -58,6 +58,7 @@ func (e *OutputError) Unwrap() error { return e.Err }
 // so an encoding error never leaves half a line behind.
 type Writer struct {
 	out     *bufio.Writer
+	head    []byte // a RECORD's envelope
 	scratch *lineBuffer
 	enc     *json.Encoder
 	err     error // sticky: once the output failed, every later call fails
@@ -105,32 +106,61 @@ func (w *Writer) WriteVersionedRecord(stream string, record any, version int64, 
 	return w.writeRecord(stream, record, &version, extracted)
 }
 
-// writeRecord builds the RECORD line by hand, in the field order of
-// recordMessage: records are nearly all of the output, and appendJSON
-// encodes them without reflection.
+// EncodeRecord encodes a record as a RECORD message carries it, so callers
+// can encode in parallel and write with WriteEncodedRecord.
+func EncodeRecord(record any) ([]byte, error) {
+	b, err := appendJSON(nil, record)
+	if err != nil {
+		return nil, fmt.Errorf("encoding record: %w", err)
+	}
+	return b, nil
+}
+
+// WriteEncodedRecord writes a RECORD message around a record EncodeRecord
+// encoded; version is nil for records outside a table version.
+func (w *Writer) WriteEncodedRecord(stream string, record []byte, version *int64, extracted time.Time) error {
+	if w.err != nil {
+		return w.err
+	}
+	return w.finishRecord(stream, record, version, extracted)
+}
+
+// writeRecord builds the RECORD line by hand, in the field order of a
+// RECORD message: records are nearly all of the output, and appendJSON
+// encodes them without reflection. The record is encoded whole before any
+// byte is written, so an encoding error leaves no partial line.
 func (w *Writer) writeRecord(stream string, record any, version *int64, extracted time.Time) error {
 	if w.err != nil {
 		return w.err
 	}
-	b := append(w.scratch.b[:0], `{"type":"RECORD","stream":`...)
-	b = appendString(b, stream)
-	b = append(b, `,"record":`...)
-	b, err := appendJSON(b, record)
+	b, err := appendJSON(w.scratch.b[:0], record)
+	w.scratch.b = b[:0]
 	if err != nil {
-		w.scratch.b = b[:0]
 		return fmt.Errorf("encoding singer message: %w", err)
 	}
+	return w.finishRecord(stream, b, version, extracted)
+}
+
+// finishRecord writes the envelope and the encoded record, piece by piece
+// into the buffer: no copy of the record is made.
+func (w *Writer) finishRecord(stream string, rec []byte, version *int64, extracted time.Time) error {
+	h := append(w.head[:0], `{"type":"RECORD","stream":`...)
+	h = appendString(h, stream)
+	h = append(h, `,"record":`...)
+	t := len(h)
 	if version != nil {
-		b = append(b, `,"version":`...)
-		b = strconv.AppendInt(b, *version, 10)
+		h = append(h, `,"version":`...)
+		h = strconv.AppendInt(h, *version, 10)
 	}
-	b = append(b, `,"time_extracted":"`...)
-	b = extracted.UTC().AppendFormat(b, TimeLayout)
-	b = append(b, "\"}\n"...)
-	w.scratch.b = b
-	if _, err := w.out.Write(b); err != nil {
-		w.err = &OutputError{Err: err}
-		return w.err
+	h = append(h, `,"time_extracted":"`...)
+	h = extracted.UTC().AppendFormat(h, TimeLayout)
+	h = append(h, "\"}\n"...)
+	w.head = h[:0]
+	for _, part := range [][]byte{h[:t], rec, h[t:]} {
+		if _, err := w.out.Write(part); err != nil {
+			w.err = &OutputError{Err: err}
+			return w.err
+		}
 	}
 	return nil
 }

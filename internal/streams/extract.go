@@ -26,10 +26,10 @@ type Sink interface {
 // Prepared is a record ready to be written; Skip marks a stream that is not
 // selected (read for its children only).
 type Prepared struct {
-	Stream string
-	Record jira.Record
-	Key    string
-	Skip   bool
+	Stream  string
+	Encoded []byte // the record as its RECORD message carries it
+	Key     string
+	Skip    bool
 }
 
 // Env is what extraction needs from the run.

@@ -111,19 +111,20 @@ var ErrInvalidRecord = errors.New("invalid record")
 
 // Record writes one record of a selected stream. record is modified in place.
 func (e *Emitter) Record(s *Selected, record map[string]any) error {
-	key, err := e.Prepare(s, record)
+	key, encoded, err := e.Prepare(s, record)
 	if err != nil {
 		return err
 	}
-	return e.Write(s, record, key)
+	return e.Write(s, encoded, key)
 }
 
 // Prepare makes a record ready to write: undeclared top-level keys out,
 // timestamps in RFC 3339 UTC, key present, schema valid, deselected fields
-// out. It returns the record's key for messages. It is safe to call from
-// several goroutines at once, so this work can run in parallel with the
-// requests for other pages.
-func (e *Emitter) Prepare(s *Selected, record map[string]any) (string, error) {
+// out, encoded. It returns the record's key for messages and its JSON. It
+// is safe to call from several goroutines at once, so this work runs in
+// parallel with the requests for other pages and leaves the writer only
+// copying bytes.
+func (e *Emitter) Prepare(s *Selected, record map[string]any) (string, []byte, error) {
 	// The SCHEMA is the contract with the target: a top-level key it does
 	// not declare would be refused or silently mistyped downstream. Say so
 	// once per key instead of dropping it silently.
@@ -142,24 +143,26 @@ func (e *Emitter) Prepare(s *Selected, record map[string]any) (string, error) {
 	jira.NormalizeTimes(record)
 	key, err := recordKey(s.Stream, record)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := s.schema.Validate(record, key); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+		return "", nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
 	s.Selection.Apply(record)
-	return key, nil
+	encoded, err := singer.EncodeRecord(record)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s record %s: %w", s.Stream.Name, key, err)
+	}
+	return key, encoded, nil
 }
 
 // Write writes a prepared record.
-func (e *Emitter) Write(s *Selected, record map[string]any, key string) error {
-	var err error
+func (e *Emitter) Write(s *Selected, encoded []byte, key string) error {
+	var version *int64
 	if s.version != 0 {
-		err = e.w.WriteVersionedRecord(s.Stream.Name, record, s.version, e.now())
-	} else {
-		err = e.w.WriteRecord(s.Stream.Name, record, e.now())
+		version = &s.version
 	}
-	if err != nil {
+	if err := e.w.WriteEncodedRecord(s.Stream.Name, encoded, version, e.now()); err != nil {
 		return fmt.Errorf("writing %s record %s: %w", s.Stream.Name, key, err)
 	}
 	return nil

@@ -107,15 +107,15 @@ func (s *sink) Prepare(stream string, rec jira.Record) (streams.Prepared, error)
 	if sel == nil {
 		return streams.Prepared{Stream: stream, Skip: true}, nil
 	}
-	key, err := s.em.Prepare(sel, rec)
-	return streams.Prepared{Stream: stream, Record: rec, Key: key}, err
+	key, encoded, err := s.em.Prepare(sel, rec)
+	return streams.Prepared{Stream: stream, Encoded: encoded, Key: key}, err
 }
 
 func (s *sink) Write(p streams.Prepared) error {
 	if p.Skip {
 		return nil
 	}
-	if err := s.em.Write(s.selected[p.Stream], p.Record, p.Key); err != nil {
+	if err := s.em.Write(s.selected[p.Stream], p.Encoded, p.Key); err != nil {
 		return err
 	}
 	s.counts[p.Stream]++
