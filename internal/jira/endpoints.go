@@ -361,14 +361,15 @@ func (c *Client) searchDC(ctx context.Context, body map[string]any) ([]Record, i
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %w", ErrNotJSON, err)
 	}
-	total, err := numberOf(page["total"])
+	total, err := IntOf(page["total"])
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: total: %w", ErrNotJSON, err)
 	}
 	return issues, total, nil
 }
 
-func numberOf(v any) (int, error) {
+// IntOf reads a decoded JSON number as an int.
+func IntOf(v any) (int, error) {
 	n, ok := v.(json.Number)
 	if !ok {
 		return 0, fmt.Errorf("expected a number, got %s", kindOf(v))

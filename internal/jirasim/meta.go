@@ -63,72 +63,46 @@ func (s *Server) projectFromPath(w http.ResponseWriter, r *http.Request) *Projec
 	return p
 }
 
-func (s *Server) projectVersionsPaged(w http.ResponseWriter, r *http.Request) {
-	startAt, n, ok := paging(w, r, 50, 50)
-	if !ok {
-		return
+// projectItems serves one project's versions or components, paged as a
+// PageBean or as a bare array.
+func (s *Server) projectItems(paged bool, items func(base string, p *Project) []any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		startAt, n := 0, 0
+		if paged {
+			var ok bool
+			if startAt, n, ok = paging(w, r, 50, 50); !ok {
+				return
+			}
+		}
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		p := s.projectFromPath(w, r)
+		if p == nil {
+			return
+		}
+		all := items(baseURL(r), p)
+		if !paged {
+			writeJSON(w, http.StatusOK, all)
+			return
+		}
+		pageBean(w, r, startAt, n, len(all), append([]any{}, window(all, startAt, n)...))
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	p := s.projectFromPath(w, r)
-	if p == nil {
-		return
-	}
-	base := baseURL(r)
-	values := []any{}
-	for _, v := range window(p.Versions, startAt, n) {
-		values = append(values, versionJSON(base, p, v))
-	}
-	pageBean(w, r, startAt, n, len(p.Versions), values)
 }
 
-func (s *Server) projectVersions(w http.ResponseWriter, r *http.Request) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	p := s.projectFromPath(w, r)
-	if p == nil {
-		return
-	}
-	base := baseURL(r)
+func versionItems(base string, p *Project) []any {
 	out := []any{}
 	for _, v := range p.Versions {
 		out = append(out, versionJSON(base, p, v))
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
-func (s *Server) projectComponentsPaged(w http.ResponseWriter, r *http.Request) {
-	startAt, n, ok := paging(w, r, 50, 50)
-	if !ok {
-		return
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	p := s.projectFromPath(w, r)
-	if p == nil {
-		return
-	}
-	base := baseURL(r)
-	values := []any{}
-	for _, c := range window(p.Components, startAt, n) {
-		values = append(values, s.componentJSON(base, p, c))
-	}
-	pageBean(w, r, startAt, n, len(p.Components), values)
-}
-
-func (s *Server) projectComponents(w http.ResponseWriter, r *http.Request) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	p := s.projectFromPath(w, r)
-	if p == nil {
-		return
-	}
-	base := baseURL(r)
+func (s *Server) componentItems(base string, p *Project) []any {
 	out := []any{}
 	for _, c := range p.Components {
 		out = append(out, s.componentJSON(base, p, c))
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 func (s *Server) projectCategories(w http.ResponseWriter, r *http.Request) {

@@ -2,7 +2,6 @@ package streams
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -348,20 +347,11 @@ func embedded(container any, list string) ([]any, bool) {
 		return nil, false
 	}
 	items, _ := m[list].([]any)
-	total, err := numberOf(m["total"])
+	total, err := jira.IntOf(m["total"])
 	if err != nil {
 		return items, false
 	}
 	return items, total <= len(items)
-}
-
-func numberOf(v any) (int, error) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, fmt.Errorf("not a number: %v", v)
-	}
-	i, err := n.Int64()
-	return int(i), err
 }
 
 func records(recs []jira.Record) []any {
