@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"io"
 	"math/rand/v2"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"slices"
@@ -41,16 +40,9 @@ func tapProcess(t *testing.T, args ...string) *exec.Cmd {
 // slowSite adds latency so a sync lasts long enough to be interrupted.
 func slowSite(t *testing.T, issues int) *site {
 	t.Helper()
-	frozen := time.Now()
-	sim := jirasim.New(jirasim.Options{
-		Flavor: jirasim.Cloud, TZ: time.UTC, Email: "sim@example.com", Token: "sim-token",
+	return startSite(t, jirasim.Options{Flavor: jirasim.Cloud, TZ: time.UTC,
 		Faults: jirasim.Faults{Latency: 8 * time.Millisecond},
-		Gen:    jirasim.GenOptions{Seed: 11, Issues: issues, Projects: 3, Users: 30, Now: syncNow},
-		Clock:  func() time.Time { return frozen },
-	})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	return &site{sim: sim, url: srv.URL}
+		Gen:    jirasim.GenOptions{Seed: 11, Issues: issues, Projects: 3, Users: 30}})
 }
 
 // completeLines returns the whole lines of out; a last line without its

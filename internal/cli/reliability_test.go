@@ -16,16 +16,9 @@ import (
 // faultySite is newSite with injected faults: 5% 5xx, 3% 429, 1% cut.
 func faultySite(t *testing.T, flavor jirasim.Flavor, issues int, seed uint64) *site {
 	t.Helper()
-	frozen := time.Now()
-	sim := jirasim.New(jirasim.Options{
-		Flavor: flavor, TZ: time.UTC, Email: "sim@example.com", Token: "sim-token",
+	return startSite(t, jirasim.Options{Flavor: flavor, TZ: time.UTC,
 		Faults: jirasim.Faults{Seed: seed, FailRate: 0.05, ThrottleRate: 0.03, CutRate: 0.01},
-		Gen:    jirasim.GenOptions{Seed: 11, Issues: issues, Projects: 3, Users: 30, Now: syncNow},
-		Clock:  func() time.Time { return frozen },
-	})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	return &site{sim: sim, url: srv.URL}
+		Gen:    jirasim.GenOptions{Seed: 11, Issues: issues, Projects: 3, Users: 30}})
 }
 
 func TestFaultySiteGivesTheSameRecords(t *testing.T) {

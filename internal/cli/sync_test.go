@@ -31,12 +31,21 @@ func newSite(t *testing.T, flavor jirasim.Flavor, tz string, issues int) *site {
 	t.Helper()
 	loc, err := time.LoadLocation(tz)
 	require.NoError(t, err)
+	return startSite(t, jirasim.Options{Flavor: flavor, TZ: loc,
+		Gen: jirasim.GenOptions{Seed: 11, Issues: issues, Projects: 3, Users: 30}})
+}
+
+// startSite serves a simulated site for one test: the tests' credentials, a
+// frozen clock at syncNow (tests move it with Advance), closed at cleanup.
+func startSite(t *testing.T, opts jirasim.Options) *site {
+	t.Helper()
+	opts.Email, opts.Token = "sim@example.com", "sim-token"
+	if opts.Gen.Now.IsZero() {
+		opts.Gen.Now = syncNow
+	}
 	frozen := time.Now()
-	sim := jirasim.New(jirasim.Options{
-		Flavor: flavor, TZ: loc, Email: "sim@example.com", Token: "sim-token",
-		Gen:   jirasim.GenOptions{Seed: 11, Issues: issues, Projects: 3, Users: 30, Now: syncNow},
-		Clock: func() time.Time { return frozen },
-	})
+	opts.Clock = func() time.Time { return frozen }
+	sim := jirasim.New(opts)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	return &site{sim: sim, url: srv.URL}
@@ -449,22 +458,15 @@ func TestSmallSyncGolden(t *testing.T) {
 	t.Parallel()
 	loc, err := time.LoadLocation("Europe/Berlin")
 	require.NoError(t, err)
-	frozen := time.Now()
-	sim := jirasim.New(jirasim.Options{
-		Flavor: jirasim.Cloud, TZ: loc, Email: "sim@example.com", Token: "sim-token",
-		Gen:   jirasim.GenOptions{Seed: 5, Issues: 8, Projects: 1, Users: 4, Now: syncNow},
-		Clock: func() time.Time { return frozen },
-	})
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	s := &site{sim: sim, url: srv.URL}
+	s := startSite(t, jirasim.Options{Flavor: jirasim.Cloud, TZ: loc,
+		Gen: jirasim.GenOptions{Seed: 5, Issues: 8, Projects: 1, Users: 4}})
 	cfg := s.config(t, "2025-11-28T00:00:00Z", "")
 	catalog := selectAll(t, cfg, "issues", "issue_comments", "changelogs", "issue_transitions", "worklogs", "project_types", "resolutions")
 	res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	singertest.Check(t, "sync", "--messages", writeFile(t, "out.jsonl", res.stdout), "--catalog", catalog)
 
-	got := strings.ReplaceAll(res.stdout, srv.URL, "http://jira.test")
+	got := strings.ReplaceAll(res.stdout, s.url, "http://jira.test")
 	got = regexpTimeExtracted.ReplaceAllString(got, `"time_extracted":"<now>"`)
 	got = regexpVersion.ReplaceAllString(got, `"version":<run start>`)
 	golden := filepath.Join(singertest.RepoRoot(t), "testdata", "golden", "sync_small.jsonl")
@@ -483,16 +485,9 @@ var (
 
 func TestForbiddenProjectIsAWarning(t *testing.T) {
 	t.Parallel()
-	loc := time.UTC
-	frozen := time.Now()
-	sim := jirasim.New(jirasim.Options{
-		Flavor: jirasim.Cloud, TZ: loc, Email: "sim@example.com", Token: "sim-token", Restricted: []string{"BETA"},
-		Gen:   jirasim.GenOptions{Seed: 11, Issues: 60, Projects: 3, Users: 10, Now: syncNow},
-		Clock: func() time.Time { return frozen },
-	})
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	s := &site{sim: sim, url: srv.URL}
+	s := startSite(t, jirasim.Options{Flavor: jirasim.Cloud, TZ: time.UTC, Restricted: []string{"BETA"},
+		Gen: jirasim.GenOptions{Seed: 11, Issues: 60, Projects: 3, Users: 10}})
+	sim := s.sim
 	cfg := s.config(t, "2025-11-28T00:00:00Z", "")
 	catalog := selectAll(t, cfg, "versions", "components")
 	res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
