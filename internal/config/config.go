@@ -35,8 +35,11 @@ type Config struct {
 	Lookback       time.Duration // how far before the bookmark each incremental run re-reads
 	Deployment     string        // DeploymentAuto, DeploymentCloud or DeploymentDataCenter
 	RenderedFields bool          // also request issues' renderedFields (HTML)
-	MaxAttempts    int           // tries per request, retries included
-	MaxConcurrency int           // requests in flight at once
+	// FlattenCustomFields makes discovery give each custom field a
+	// top-level issues column instead of a property of fields.
+	FlattenCustomFields bool
+	MaxAttempts         int // tries per request, retries included
+	MaxConcurrency      int // requests in flight at once
 }
 
 // Deployment types.
@@ -66,6 +69,7 @@ const (
 	keyLookback          = "lookback_minutes"
 	keyDeployment        = "deployment_type"
 	keyRenderedFields    = "rendered_fields"
+	keyFlattenCustom     = "flatten_custom_fields"
 	keyMaxAttempts       = "max_attempts"
 	keyMaxConcurrency    = "max_concurrency"
 )
@@ -148,6 +152,10 @@ func Settings() []Setting {
 		{
 			Name: keyRenderedFields, Type: "boolean", Default: false,
 			Description: "Also request each issue's renderedFields (the HTML rendering of its text fields).",
+		},
+		{
+			Name: keyFlattenCustom, Type: "boolean", Default: false,
+			Description: "Discovery gives each custom field a typed top-level `issues` column named from its display name and id (e.g. `story_points_10016`) instead of a property of `fields`. Sync follows the catalog's layout.",
 		},
 		{
 			Name: keyMaxAttempts, Type: "integer", Default: defaultMaxAttempts,
@@ -301,6 +309,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration(keyLookback, c.Lookback),
 		slog.String(keyDeployment, c.Deployment),
 		slog.Bool(keyRenderedFields, c.RenderedFields),
+		slog.Bool(keyFlattenCustom, c.FlattenCustomFields),
 		slog.Int(keyMaxAttempts, c.MaxAttempts),
 		slog.Int(keyMaxConcurrency, c.MaxConcurrency),
 	)

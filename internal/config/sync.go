@@ -49,6 +49,11 @@ func loadSyncSettings(raw map[string]json.RawMessage, c *Config) error {
 			return &Error{Key: keyRenderedFields, Msg: "must be true or false, got " + jsonType(v)}
 		}
 	}
+	if v, ok := raw[keyFlattenCustom]; ok && jsonType(v) != "null" {
+		if err := json.Unmarshal(v, &c.FlattenCustomFields); err != nil {
+			return &Error{Key: keyFlattenCustom, Msg: "must be true or false, got " + jsonType(v)}
+		}
+	}
 	dep, _, err := optionalString(raw, keyDeployment)
 	if err != nil {
 		return err

@@ -26,11 +26,15 @@ func TestSyncSettings(t *testing.T) {
 			assert.Equal(t, 5*time.Minute, c.Lookback)
 			assert.Equal(t, DeploymentAuto, c.Deployment)
 			assert.False(t, c.RenderedFields)
+			assert.False(t, c.FlattenCustomFields)
 			assert.Equal(t, 8, c.MaxAttempts)
 			assert.Equal(t, 8, c.MaxConcurrency)
 		}},
 		{"rendered fields", `, "rendered_fields": true`, func(t *testing.T, c *Config) {
 			assert.True(t, c.RenderedFields)
+		}},
+		{"flattened custom fields", `, "flatten_custom_fields": true`, func(t *testing.T, c *Config) {
+			assert.True(t, c.FlattenCustomFields)
 		}},
 		{"projects as a string", `, "projects": " alpha, BETA ,,"`, func(t *testing.T, c *Config) {
 			assert.Equal(t, []string{"ALPHA", "BETA"}, c.Projects)
@@ -66,6 +70,7 @@ func TestSyncSettings(t *testing.T) {
 		{"max_concurrency too high", `, "max_concurrency": 100`, "max_concurrency", "between 1 and 32"},
 		{"max_attempts zero", `, "max_attempts": 0`, "max_attempts", "between 1 and 20"},
 		{"rendered_fields not a boolean", `, "rendered_fields": "yes"`, "rendered_fields", "true or false"},
+		{"flatten_custom_fields not a boolean", `, "flatten_custom_fields": 1`, "flatten_custom_fields", "true or false"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
