@@ -263,7 +263,7 @@ func run(ctx context.Context, opts *options, log *slog.Logger, stdout io.Writer)
 		return fmt.Errorf("loading bundled schemas: %w", err)
 	}
 	if opts.discover {
-		cat, err := tap.Discover(schemas)
+		cat, err := discover(ctx, cfg, log, schemas)
 		if err != nil {
 			return err
 		}
@@ -328,11 +328,7 @@ func syncCommand(ctx context.Context, opts *options, cfg *config.Config, log *sl
 }
 
 func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singer.Writer, plan []*tap.Selected, st *state.State) error {
-	client, err := jira.New(jira.Options{
-		BaseURL: cfg.BaseURL, Username: cfg.Username, Password: cfg.Password,
-		UserAgent: cfg.UserAgent, Timeout: cfg.RequestTimeout, Log: log,
-		Retry: retryPolicy(cfg.MaxAttempts), MaxInFlight: cfg.MaxConcurrency,
-	})
+	client, err := newClient(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 // walk costs a fraction of gojsonschema's.
 type fastNode struct {
 	types       typeSet
-	format      string // "", "date-time" or "uri"
+	format      string // "", "date-time", "date" or "uri"
 	properties  map[string]*fastNode
 	items       *fastNode
 	unsupported bool // a keyword the walk does not know: always "not sure"
@@ -49,7 +49,7 @@ func compileFast(doc map[string]any) *fastNode {
 			n.types = ts
 		case "format":
 			f, _ := v.(string)
-			if f != "date-time" && f != "uri" {
+			if f != "date-time" && f != "date" && f != "uri" {
 				n.unsupported = true
 			}
 			n.format = f
@@ -142,6 +142,10 @@ func (n *fastNode) valid(v any) bool {
 		switch n.format {
 		case "date-time":
 			return isDateTime(t)
+		case "date":
+			// gojsonschema's date check; custom date fields use it.
+			_, err := time.Parse(time.DateOnly, t)
+			return err == nil
 		case "uri":
 			return isURI(t)
 		}

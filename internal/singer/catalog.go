@@ -44,6 +44,70 @@ type Metadata struct {
 	ReplicationMethod       string   `json:"replication-method,omitempty"`
 	ReplicationKey          string   `json:"replication-key,omitempty"`
 	ParentTapStreamID       string   `json:"parent-tap-stream-id,omitempty"`
+	// Extra holds the keys outside Singer's vocabulary (a tap's own, such
+	// as tap-jira's "tap-jira.name"), kept through parsing and writing.
+	Extra map[string]any `json:"-"`
+}
+
+// metadataFields is Metadata without its methods, for the default encoding.
+type metadataFields Metadata
+
+// singerKeys are the keys Metadata's fields carry.
+var singerKeys = map[string]bool{
+	"inclusion": true, "selected": true, "selected-by-default": true, "table-key-properties": true,
+	"forced-replication-method": true, "valid-replication-keys": true, "replication-method": true,
+	"replication-key": true, "parent-tap-stream-id": true,
+}
+
+// MarshalJSON writes the Singer keys in field order, then Extra's keys
+// sorted, so output is stable.
+func (m Metadata) MarshalJSON() ([]byte, error) {
+	base, err := json.Marshal(metadataFields(m))
+	if err != nil || len(m.Extra) == 0 {
+		return base, err
+	}
+	var extra bytes.Buffer
+	enc := json.NewEncoder(&extra)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m.Extra); err != nil {
+		return nil, err
+	}
+	more := bytes.TrimSpace(extra.Bytes())
+	if len(more) <= 2 {
+		return base, nil
+	}
+	out := base[:len(base)-1]
+	if len(base) > 2 {
+		out = append(out, ',')
+	}
+	out = append(out, more[1:]...)
+	return out, nil
+}
+
+// UnmarshalJSON reads the Singer keys into the fields and keeps the others
+// in Extra.
+func (m *Metadata) UnmarshalJSON(data []byte) error {
+	var f metadataFields
+	if err := json.Unmarshal(data, &f); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var all map[string]any
+	if err := dec.Decode(&all); err != nil {
+		return err
+	}
+	for k, v := range all {
+		if singerKeys[k] {
+			continue
+		}
+		if f.Extra == nil {
+			f.Extra = map[string]any{}
+		}
+		f.Extra[k] = v
+	}
+	*m = Metadata(f)
+	return nil
 }
 
 // Inclusion values.

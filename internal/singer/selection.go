@@ -100,3 +100,21 @@ func (s *Selection) applySchema(schema map[string]any, at []string) {
 		}
 	}
 }
+
+// Keeps reports whether the field at breadcrumb is emitted: neither it nor
+// a field above it is deselected. Deselections below it do not count.
+func (s *Selection) Keeps(breadcrumb []string) bool {
+	for i := 1; i <= len(breadcrumb); i++ {
+		if s.drop[breadcrumbKey(breadcrumb[:i])] {
+			return false
+		}
+	}
+	return true
+}
+
+// Narrows reports whether the field at breadcrumb, or one below it, is
+// deselected.
+func (s *Selection) Narrows(breadcrumb []string) bool {
+	key := breadcrumbKey(breadcrumb)
+	return s.drop[key] || s.walk[key]
+}

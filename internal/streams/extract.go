@@ -46,6 +46,8 @@ type Env struct {
 	JQL       string
 	// RenderedFields adds renderedFields to each issue.
 	RenderedFields bool
+	// IssueFields is the fields= of issue requests; nil means *all.
+	IssueFields []string
 	// Concurrency bounds the pages fetched at once; 1 is sequential.
 	Concurrency int
 }

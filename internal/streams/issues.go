@@ -85,6 +85,9 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 		expand = append(expand, "renderedFields")
 	}
 	fields := []string{"*all"}
+	if env.IssueFields != nil {
+		fields = env.IssueFields
+	}
 	b := &issueBatches{env: env, sink: sink, seen: map[string]bool{},
 		// Search is eventually consistent: never bookmark past the run's
 		// start minus the allowed lag, so the next run re-reads that window.

@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/tap-jira/tap-jira/internal/jira"
 	"github.com/tap-jira/tap-jira/internal/schema"
 	"github.com/tap-jira/tap-jira/internal/singer"
 	"github.com/tap-jira/tap-jira/internal/streams"
 )
 
-// Discover builds the catalog of every stream from the bundled schemas. It
-// needs no network: the schemas are static.
-func Discover(schemas map[string]*schema.Schema) (*singer.Catalog, error) {
+// Discover builds the catalog of every stream from the bundled schemas and
+// the site's issue fields (GET /field; nil leaves the issues schema static).
+// Each custom field is typed into the issues schema, under fields or, with
+// flatten, as a top-level column, and its metadata entry carries its id,
+// display name and Jira schema.
+func Discover(schemas map[string]*schema.Schema, fields []jira.Field, flatten bool) (*singer.Catalog, error) {
 	cat := &singer.Catalog{Streams: []*singer.CatalogStream{}}
 	for _, st := range streams.All() {
 		sch, ok := schemas[st.Name]
@@ -22,10 +26,18 @@ func Discover(schemas map[string]*schema.Schema) (*singer.Catalog, error) {
 			return nil, fmt.Errorf("building catalog: no schema for stream %q", st.Name)
 		}
 		doc := sch.Doc()
+		var custom []singer.MetadataEntry
+		if st.Name == issueStream {
+			var err error
+			if custom, err = addCustomFields(doc, fields, flatten); err != nil {
+				return nil, fmt.Errorf("building catalog: %w", err)
+			}
+		}
 		md, err := metadata(st, doc)
 		if err != nil {
 			return nil, fmt.Errorf("building catalog: %w", err)
 		}
+		md = mergeMetadata(md, custom)
 		cat.Streams = append(cat.Streams, &singer.CatalogStream{
 			TapStreamID:   st.Name,
 			Stream:        st.Name,
@@ -66,4 +78,19 @@ func metadata(st streams.Stream, doc map[string]any) ([]singer.MetadataEntry, er
 	}
 	singer.SortMetadata(entries)
 	return entries, nil
+}
+
+// mergeMetadata adds entries to md: an entry for a breadcrumb md already
+// has lends it its Extra keys, the others are appended.
+func mergeMetadata(md, entries []singer.MetadataEntry) []singer.MetadataEntry {
+	for _, e := range entries {
+		i := slices.IndexFunc(md, func(m singer.MetadataEntry) bool { return slices.Equal(m.Breadcrumb, e.Breadcrumb) })
+		if i >= 0 {
+			md[i].Metadata.Extra = e.Metadata.Extra
+			continue
+		}
+		md = append(md, e)
+	}
+	singer.SortMetadata(md)
+	return md
 }

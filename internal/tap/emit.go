@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,8 @@ type Selected struct {
 	warned    map[string]bool // undeclared keys already reported
 	version   int64           // table version of a full-table stream's records; 0 for none
 	mu        sync.Mutex      // guards warned: Prepare runs concurrently
+	custom    []customColumn  // issues: the catalog's custom fields
+	flattened bool            // issues: some custom field has its own column
 }
 
 // Plan resolves a catalog against the tap's streams: the selected streams in
@@ -60,6 +63,13 @@ func Plan(cat *singer.Catalog, schemas map[string]*schema.Schema, log *slog.Logg
 		if !ok {
 			return nil, fmt.Errorf("planning sync: no schema for stream %q", st.Name)
 		}
+		var custom []customColumn
+		if st.Name == issueStream {
+			var err error
+			if sch, custom, err = issuesSchema(sch, cs); err != nil {
+				return nil, err
+			}
+		}
 		declared := map[string]bool{}
 		if props, ok := sch.Doc()["properties"].(map[string]any); ok {
 			for k := range props {
@@ -72,9 +82,29 @@ func Plan(cat *singer.Catalog, schemas map[string]*schema.Schema, log *slog.Logg
 			schema:    sch,
 			declared:  declared,
 			warned:    map[string]bool{},
+			custom:    custom,
+			flattened: slices.ContainsFunc(custom, func(c customColumn) bool { return c.Column != "" }),
 		})
 	}
 	return plan, nil
+}
+
+// issuesSchema is the bundled issues schema with the custom fields the
+// catalog declares, typed as the catalog types them.
+func issuesSchema(bundled *schema.Schema, cs *singer.CatalogStream) (*schema.Schema, []customColumn, error) {
+	doc := bundled.Doc()
+	custom, err := catalogCustomFields(cs, doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(custom) == 0 {
+		return bundled, nil, nil
+	}
+	sch, err := schema.Compile(issueStream, doc)
+	if err != nil {
+		return nil, nil, &UsageError{Msg: fmt.Sprintf("catalog: the schemas of the issues stream's custom fields: %v", err)}
+	}
+	return sch, custom, nil
 }
 
 // Emitter turns raw Jira records into RECORD messages: it normalizes
@@ -125,6 +155,9 @@ func (e *Emitter) Record(s *Selected, record map[string]any) error {
 // parallel with the requests for other pages and leaves the writer only
 // copying bytes.
 func (e *Emitter) Prepare(s *Selected, record map[string]any) (string, []byte, error) {
+	if s.flattened {
+		flattenCustom(record, s.custom)
+	}
 	// The SCHEMA is the contract with the target: a top-level key it does
 	// not declare would be refused or silently mistyped downstream. Say so
 	// once per key instead of dropping it silently.

@@ -46,7 +46,7 @@ func sample(t *testing.T, stream string) map[string]any {
 // discovered returns the discovery catalog with the given streams selected.
 func discovered(t *testing.T, selected ...string) *singer.Catalog {
 	t.Helper()
-	cat, err := Discover(bundled(t))
+	cat, err := Discover(bundled(t), nil, false)
 	require.NoError(t, err)
 	for _, name := range selected {
 		s := cat.Stream(name)
@@ -288,7 +288,7 @@ func writeCatalog(t *testing.T, cat *singer.Catalog) string {
 func BenchmarkRecord(b *testing.B) {
 	schemas, err := schema.Bundled()
 	require.NoError(b, err)
-	cat, err := Discover(schemas)
+	cat, err := Discover(schemas, nil, false)
 	require.NoError(b, err)
 	for _, s := range cat.Streams {
 		s.Root().Selected = new(true)

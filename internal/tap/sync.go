@@ -35,6 +35,7 @@ func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selec
 	em := NewEmitter(w, log, now)
 	sk := &sink{em: em, w: w, st: st, selected: selected, counts: map[string]int{}}
 	env.State = st
+	env.IssueFields = issueFields(selected)
 	version := env.RunStart.UnixMilli()
 
 	groups := streams.Groups()

@@ -1,0 +1,56 @@
+package tap
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/tap-jira/tap-jira/internal/singer"
+)
+
+// issueFields is the fields= of the run's issue requests: nil (Jira's
+// *all) unless the catalog leaves some issue field out, else the fields
+// the selected properties need, plus what the tap itself reads: updated
+// (the bookmark) and comment when issue_comments is selected. Changelog
+// and transitions come through expand, not fields.
+func issueFields(selected map[string]*Selected) []string {
+	need := []string{"updated"}
+	if selected["issue_comments"] != nil {
+		need = append(need, "comment")
+	}
+	is := selected[issueStream]
+	if is == nil {
+		// Read only for its children: their parts are all it needs.
+		return need
+	}
+	sel := is.Selection
+	fieldsBC := singer.PropertyBreadcrumb("fields")
+	narrowed := sel.Narrows(fieldsBC)
+	for _, c := range is.custom {
+		if c.Column != "" && !sel.Keeps(singer.PropertyBreadcrumb(c.Column)) {
+			narrowed = true
+		}
+	}
+	if !narrowed {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, f := range need {
+		set[f] = true
+	}
+	if sel.Keeps(fieldsBC) {
+		props, _ := is.schema.Doc()["properties"].(map[string]any)
+		fieldsDoc, _ := props["fields"].(map[string]any)
+		nested, _ := fieldsDoc["properties"].(map[string]any)
+		for id := range nested {
+			if sel.Keeps([]string{"properties", "fields", "properties", id}) {
+				set[id] = true
+			}
+		}
+	}
+	for _, c := range is.custom {
+		if c.Column != "" && sel.Keeps(singer.PropertyBreadcrumb(c.Column)) {
+			set[c.ID] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
