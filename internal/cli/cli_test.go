@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tap-jira/tap-jira/internal/jirasim"
 	"github.com/tap-jira/tap-jira/internal/singer/singertest"
 )
 
@@ -45,9 +46,16 @@ func goodConfig() string {
 	         "start_date": "2025-11-28T00:00:00Z", "user_agent": "tap-jira-test"}`
 }
 
+// discoverConfig is a config for a small simulated site, whose /field
+// lists custom fields of every type jira-sim has.
+func discoverConfig(t *testing.T) string {
+	t.Helper()
+	return newSite(t, jirasim.Cloud, "UTC", 10).config(t, "2025-11-28T00:00:00Z", "")
+}
+
 func TestDiscoverGolden(t *testing.T) {
 	t.Parallel()
-	res := runTap(t, t.Context(), "--config", writeFile(t, "config.json", goodConfig()), "--discover")
+	res := runTap(t, t.Context(), "--config", discoverConfig(t), "--discover")
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	golden := filepath.Join(singertest.RepoRoot(t), "testdata", "golden", "discover.json")
 	if os.Getenv("UPDATE_GOLDEN") == "1" {
@@ -64,7 +72,7 @@ func TestDiscoverGolden(t *testing.T) {
 // here independently of the code that builds it.
 func TestDiscoverFollowsSingerRules(t *testing.T) {
 	t.Parallel()
-	res := runTap(t, t.Context(), "--config", writeFile(t, "config.json", goodConfig()), "--discover")
+	res := runTap(t, t.Context(), "--config", discoverConfig(t), "--discover")
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	var cat struct {
 		Streams []struct {
@@ -116,6 +124,12 @@ func TestDiscoverFollowsSingerRules(t *testing.T) {
 					root = m.Metadata
 					continue
 				}
+				if w.name == "issues" && len(m.Breadcrumb) == 4 {
+					// A custom field inside fields (see TestDiscoverCustomFields).
+					require.Equal(t, []string{"properties", "fields", "properties"}, m.Breadcrumb[:3])
+					assert.Contains(t, props["fields"].(map[string]any)["properties"], m.Breadcrumb[3])
+					continue
+				}
 				require.Len(t, m.Breadcrumb, 2)
 				require.Equal(t, "properties", m.Breadcrumb[0])
 				require.Contains(t, props, m.Breadcrumb[1])
@@ -157,14 +171,15 @@ func toAny(s []string) []any {
 	return out
 }
 
-func TestDiscoverNeedsNoNetwork(t *testing.T) {
+func TestDiscoverNeedsJira(t *testing.T) {
 	t.Parallel()
-	// A base_url nobody answers at: discovery of the static catalog must not
-	// try to reach it.
-	cfg := `{"base_url": "http://127.0.0.1:1", "username": "u", "password": "p"}`
+	// Discovery reads the site's fields: a base_url nobody answers at is a
+	// runtime error naming the endpoint, not a silently static catalog.
+	cfg := `{"base_url": "http://127.0.0.1:1", "username": "u", "password": "p", "max_attempts": 1}`
 	res := runTap(t, t.Context(), "--config", writeFile(t, "config.json", cfg), "--discover")
-	require.Equal(t, ExitOK, res.code, res.stderr)
-	assert.True(t, json.Valid([]byte(res.stdout)))
+	assert.Equal(t, ExitRuntime, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "/rest/api/2/field")
+	assert.Empty(t, res.stdout)
 }
 
 func TestVersionAndAbout(t *testing.T) {
@@ -265,7 +280,7 @@ func TestPasswordNeverLogged(t *testing.T) {
 		args []string
 		code int
 		want string
-	}{"discover", []string{"--config", writeFile(t, "config.json", goodConfig()+"\n"), "--discover"}, ExitOK, ""})
+	}{"discover", []string{"--config", secretSiteConfig(t), "--discover"}, ExitOK, ""})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -285,7 +300,7 @@ func TestPasswordNeverLogged(t *testing.T) {
 
 func TestNothingSelected(t *testing.T) {
 	t.Parallel()
-	cfg := writeFile(t, "config.json", goodConfig())
+	cfg := discoverConfig(t)
 	res := runTap(t, t.Context(), "--config", cfg, "--discover")
 	require.Equal(t, ExitOK, res.code)
 	catalog := writeFile(t, "catalog.json", res.stdout)
@@ -313,8 +328,8 @@ func TestNothingSelected(t *testing.T) {
 
 func TestWarningsForUnknownKeys(t *testing.T) {
 	t.Parallel()
-	cfg := `{"base_url": "https://x.atlassian.net", "username": "u", "password": "` + secret + `", "target_schema": "jira"}`
-	res := runTap(t, t.Context(), "--config", writeFile(t, "config.json", cfg), "--discover")
+	cfg := newSite(t, jirasim.Cloud, "UTC", 10).config(t, "2025-11-28T00:00:00Z", `, "target_schema": "jira"`)
+	res := runTap(t, t.Context(), "--config", cfg, "--discover")
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	assert.Contains(t, res.stderr, "level=WARN")
 	assert.Contains(t, res.stderr, "target_schema")

@@ -444,7 +444,7 @@ func TestWrongCredentialsAreFatal(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, jirasim.Cloud, "UTC", 20)
 	cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": %q, "deployment_type": "cloud"}`, s.url, secret))
-	catalog := selectAll(t, cfg, "projects")
+	catalog := selectAll(t, s.config(t, "2025-11-28T00:00:00Z", ""), "projects")
 	res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
 	assert.Equal(t, ExitRuntime, res.code)
 	assert.Contains(t, res.stderr, "HTTP 401")

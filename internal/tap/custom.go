@@ -2,6 +2,7 @@ package tap
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -77,9 +78,16 @@ func addCustomFields(doc map[string]any, fields []jira.Field, flatten bool) ([]s
 // jiraSchema is /field's schema of a field, as the metadata records it.
 func jiraSchema(s jira.FieldSchema) map[string]any {
 	out := map[string]any{}
-	for k, v := range map[string]string{"type": s.Type, "items": s.Items, "custom": s.Custom, "customId": s.CustomID, "system": s.System} {
+	for k, v := range map[string]string{"type": s.Type, "items": s.Items, "custom": s.Custom, "system": s.System} {
 		if v != "" {
 			out[k] = v
+		}
+	}
+	if s.CustomID != "" {
+		// A number, as Jira sends it, unless Jira sent something else.
+		out["customId"] = s.CustomID
+		if strings.Trim(s.CustomID, "0123456789") == "" {
+			out["customId"] = json.Number(s.CustomID)
 		}
 	}
 	return out
