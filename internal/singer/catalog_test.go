@@ -103,3 +103,26 @@ func FuzzParseCatalog(f *testing.F) {
 		}
 	})
 }
+
+func TestMetadataKeepsTapKeys(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, in, out string }{
+		{"only Singer keys", `{"selected":true,"inclusion":"available"}`, `{"inclusion":"available","selected":true}`},
+		{"a tap's keys after Singer's, sorted", `{"tap-jira.name":"Story <Points> & Co","inclusion":"available","tap-jira.field-id":"customfield_1","x":{"n":1.50}}`,
+			`{"inclusion":"available","tap-jira.field-id":"customfield_1","tap-jira.name":"Story <Points> & Co","x":{"n":1.50}}`},
+		{"only a tap's keys", `{"tap-jira.name":"A"}`, `{"tap-jira.name":"A"}`},
+		{"empty", `{}`, `{}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var m Metadata
+			require.NoError(t, json.Unmarshal([]byte(tc.in), &m))
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			require.NoError(t, enc.Encode(m))
+			assert.Equal(t, tc.out, strings.TrimSpace(buf.String()))
+		})
+	}
+}

@@ -96,3 +96,35 @@ func decode(t *testing.T, s string) map[string]any {
 	require.NoError(t, dec.Decode(&m))
 	return m
 }
+
+func TestSelectionKeepsAndNarrows(t *testing.T) {
+	t.Parallel()
+	var entries []MetadataEntry
+	require.NoError(t, json.Unmarshal([]byte(`[
+		{"breadcrumb": ["properties", "self"], "metadata": {"selected": false}},
+		{"breadcrumb": ["properties", "fields", "properties", "assignee", "properties", "avatarUrls"], "metadata": {"selected": false}},
+		{"breadcrumb": ["properties", "fields", "properties", "labels"], "metadata": {"inclusion": "unsupported"}},
+		{"breadcrumb": ["properties", "id"], "metadata": {"selected": false, "inclusion": "automatic"}},
+		{"breadcrumb": ["properties", "key"], "metadata": {"selected": true}}]`), &entries))
+	s := NewSelection(entries)
+	cases := []struct {
+		bc             []string
+		keeps, narrows bool
+	}{
+		{[]string{"properties", "self"}, false, true},
+		{[]string{"properties", "self", "properties", "x"}, false, false},
+		{[]string{"properties", "fields"}, true, true},
+		{[]string{"properties", "fields", "properties", "assignee"}, true, true},
+		{[]string{"properties", "fields", "properties", "labels"}, false, true},
+		{[]string{"properties", "fields", "properties", "summary"}, true, false},
+		{[]string{"properties", "id"}, true, false},
+		{[]string{"properties", "key"}, true, false},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.bc, "/"), func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, tc.keeps, s.Keeps(tc.bc), "Keeps")
+			assert.Equal(t, tc.narrows, s.Narrows(tc.bc), "Narrows")
+		})
+	}
+}
