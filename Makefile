@@ -50,6 +50,9 @@ reliability: ## only the fault, signal, EPIPE and kill -9 tests (also part of ma
 golden: ## rewrite golden files (review the diff before committing)
 	UPDATE_GOLDEN=1 $(GO) test -count=1 ./...
 
-demo-discover: build ## print the catalog and the about document with the sample config
-	./bin/tap-jira --config testdata/config.sample.json --discover
+demo-discover: build ## print the catalog (discovery reads /field, here from a local jira-sim) and the about document
+	@dir=$$(mktemp -d); ./bin/jira-sim --port-file $$dir/port --issues 10 --email demo@example.com --token demo-token 2>/dev/null & pid=$$!; \
+	  for i in $$(seq 1 100); do [ -s $$dir/port ] && break; sleep 0.1; done; \
+	  printf '{"base_url": "http://127.0.0.1:%s", "username": "demo@example.com", "password": "demo-token"}' "$$(cat $$dir/port)" >$$dir/config.json; \
+	  ./bin/tap-jira --config $$dir/config.json --discover; status=$$?; kill $$pid; rm -rf $$dir; exit $$status
 	./bin/tap-jira --about
