@@ -135,6 +135,11 @@ func TestCustomFieldsInTheCatalogAndRecords(t *testing.T) {
 				f["customfield_10060"] = "0|i0000f:"
 				f["customfield_10070"] = []any{map[string]any{"id": json.Number("1")}, "legacy string form"}
 				f["customfield_10080"] = "x"
+				// From Jira's bytes, as the tap reads records.
+				raw, err := json.Marshal(rec)
+				require.NoError(t, err)
+				rec, err = jira.DecodeRecord(raw)
+				require.NoError(t, err)
 				return rec
 			}
 			_, encoded, err := em.Prepare(is, good())
@@ -377,6 +382,13 @@ func FuzzCustomFields(f *testing.F) {
 		rec := map[string]any{"id": "1", "updated": "2026-01-02T03:04:05.000Z", "fields": map[string]any{}}
 		for _, c := range is.custom {
 			rec["fields"].(map[string]any)[c.ID] = nil
+		}
+		encoded, err := json.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec, err = jira.DecodeRecord(encoded); err != nil {
+			t.Fatal(err)
 		}
 		em := NewEmitter(singer.NewWriter(&bytes.Buffer{}), slog.New(slog.DiscardHandler), fixedNow)
 		if _, _, err := em.Prepare(is, rec); err != nil {
