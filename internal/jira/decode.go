@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
 )
 
 // decodeTree decodes one JSON document into the values encoding/json
@@ -264,6 +266,10 @@ func (d *decoder) str() (string, error) {
 	// Fast path: no escapes, plain ASCII or valid UTF-8.
 	ascii := true
 	for d.i < len(d.data) {
+		d.i += jsonscan.Plain(d.s[d.i:])
+		if d.i >= len(d.data) {
+			break
+		}
 		c := d.data[d.i]
 		if !strStop[c] {
 			d.i++

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
 )
 
 // appendJSON appends v encoded exactly as encoding/json does with
@@ -159,6 +161,12 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look: most strings are
+		// long runs of plain ASCII.
+		i += jsonscan.Plain(s[i:])
+		if i >= len(s) {
+			break
+		}
 		b := s[i]
 		if plain[b] {
 			i++
