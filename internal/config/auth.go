@@ -99,7 +99,10 @@ func loadAuth(raw map[string]json.RawMessage, c *Config) (warnings []string, err
 	if err != nil {
 		return warnings, err
 	}
-	c.BaseURL = gateway.JoinPath("ex", "jira", cloudID)
+	// cloudIDPattern leaves nothing to escape in the path.
+	gateway.Path += "/ex/jira/" + cloudID
+	gateway.RawPath = ""
+	c.BaseURL = gateway
 	return warnings, nil
 }
 

@@ -32,7 +32,7 @@ type Config struct {
 	PersonalAccessToken string
 	CloudID             string // Atlassian cloud ID (gateway modes)
 	// OAuth holds the OAuth 2.0 (3LO) settings; nil unless Auth is AuthOAuth.
-	OAuth *OAuth
+	OAuth          *OAuth
 	StartDate      time.Time     // UTC
 	UserAgent      string        // sent on every request
 	RequestTimeout time.Duration // per HTTP request

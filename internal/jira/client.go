@@ -29,7 +29,7 @@ type Options struct {
 	Token string
 	// OAuth, when set, authenticates with its OAuth 2.0 access tokens
 	// instead of Username and Password.
-	OAuth *TokenSource
+	OAuth     *TokenSource
 	UserAgent string
 	Timeout   time.Duration     // per request; 0 means none
 	Transport http.RoundTripper // nil means http.DefaultTransport
