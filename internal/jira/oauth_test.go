@@ -135,7 +135,7 @@ func TestTokenSourceLifecycle(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		access string        // the config's access token
+		access string          // the config's access token
 		steps  []time.Duration // clock moves before each Token call
 		want   []string        // the token each call returns
 		grants int
