@@ -39,7 +39,8 @@ func newClient(ctx context.Context, cfg *config.Config, log *slog.Logger) (*jira
 			UserAgent: cfg.UserAgent, Timeout: cfg.RequestTimeout, Retry: opts.Retry, Log: log,
 		})
 		if err != nil {
-			return nil, err
+			// Only the token file can be wrong here: the user must fix it.
+			return nil, &config.Error{Key: "oauth_token_file", Msg: err.Error()}
 		}
 		opts.OAuth = src
 	default: // basic auth, against the site or (scoped tokens) the gateway

@@ -25,10 +25,12 @@ type OAuthOptions struct {
 	// TTL is the access tokens' lifetime: announced as expires_in and
 	// enforced on the site's clock (see Advance). 0 means one hour.
 	TTL time.Duration
-	// MaxUses, when positive, refuses an access token once it has served
-	// that many requests, whatever its expiry said: a token that dies
-	// early, as a revoked or clock-skewed one does.
-	MaxUses int
+	// ExpireEvery, when positive, expires every access token issued so far
+	// after each ExpireEvery requests served with one, whatever expires_in
+	// said: tokens that die mid-run, as on a clock that runs fast, with the
+	// request count as the clock. A token issued after such a moment lives
+	// until the next.
+	ExpireEvery int
 	// FailFirst answers the first FailFirst token requests 503.
 	FailFirst int
 }
@@ -46,7 +48,7 @@ type OAuthStats struct {
 
 type simToken struct {
 	expires time.Time
-	uses    int
+	epoch   int // the ExpireEvery period it was issued in
 	expired bool
 }
 
@@ -88,7 +90,7 @@ func (s *Server) acceptAccessToken(tok string) bool {
 	if t == nil {
 		return false
 	}
-	if !s.Now().Before(t.expires) || (s.opts.OAuth.MaxUses > 0 && t.uses >= s.opts.OAuth.MaxUses) {
+	if !s.Now().Before(t.expires) || t.epoch != s.epoch {
 		if !t.expired {
 			t.expired = true
 			s.oauthStats.ExpiredTokens++
@@ -96,7 +98,12 @@ func (s *Server) acceptAccessToken(tok string) bool {
 		s.oauthStats.ExpiredRefusals++
 		return false
 	}
-	t.uses++
+	if n := s.opts.OAuth.ExpireEvery; n > 0 {
+		s.served++
+		if s.served%n == 0 {
+			s.epoch++
+		}
+	}
 	return true
 }
 
@@ -165,7 +172,7 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 	access := fmt.Sprintf("sim-access-%d-%s", n, o.ClientID)
 	refresh := fmt.Sprintf("sim-refresh-%d-%s", n, o.ClientID)
 	s.refreshTokens[refresh] = true
-	s.accessTokens[access] = &simToken{expires: s.Now().Add(o.TTL)}
+	s.accessTokens[access] = &simToken{expires: s.Now().Add(o.TTL), epoch: s.epoch}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":  access,
 		"token_type":    "Bearer",

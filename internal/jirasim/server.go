@@ -82,6 +82,8 @@ type Server struct {
 	oauthStats    OAuthStats
 	accessTokens  map[string]*simToken
 	refreshTokens map[string]bool // the valid ones
+	served        int             // requests served with an access token
+	epoch         int             // bumped every OAuth.ExpireEvery of them
 }
 
 // New generates the site and returns its server.
@@ -225,7 +227,7 @@ func (s *Server) routes() http.Handler {
 // real Jira.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isControl(r) || strings.HasSuffix(r.URL.Path, "/serverInfo") || r.URL.Path == "/oauth/token" || s.authorized(r) {
+		if isControl(r) || strings.HasSuffix(r.URL.Path, "/serverInfo") || strings.HasPrefix(r.URL.Path, "/oauth/") || s.authorized(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
