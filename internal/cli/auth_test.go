@@ -253,7 +253,7 @@ func TestAuthTokenExpiresMidRun(t *testing.T) {
 		assert.Equal(t, keys, got, stream)
 	}
 	st := s.sim.OAuthStats()
-	require.GreaterOrEqual(t, st.ExpiredTokens, 3, "the test made tokens expire mid-run: %+v", st)
+	require.GreaterOrEqual(t, st.ExpiredTokens, 2, "the test made tokens expire mid-run: %+v", st)
 	assert.Equal(t, st.ExpiredTokens+1, st.Grants, "one refresh at the start, then one per expired token: %+v", st)
 	assert.Zero(t, st.Refused, "no refresh token was spent twice")
 	t.Logf("OAuth: %+v", st)
