@@ -185,7 +185,7 @@ func TestAuthWrongCredentials(t *testing.T) {
 	}{
 		{"cloud wrong API token", jirasim.Cloud, nil, func(s *site) map[string]any {
 			return with(basicKeys(s), "password", "wrong-"+secret)
-		}, []string{"HTTP 401", "check username and password"}},
+		}, []string{"authentication failed: Jira refused the credentials (check username and password", "HTTP 401"}},
 		{"scoped token sent to the site", jirasim.Cloud, nil, func(s *site) map[string]any {
 			return with(basicKeys(s), "password", simScopedToken)
 		}, []string{"HTTP 401", "check username and password"}},

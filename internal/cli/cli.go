@@ -390,7 +390,7 @@ func authHint(cfg *config.Config, err error) error {
 	default:
 		return err
 	}
-	return fmt.Errorf("jira refused the credentials (check %s): %w", keys, err)
+	return fmt.Errorf("authentication failed: Jira refused the credentials (check %s): %w", keys, err)
 }
 
 func retryPolicy(attempts int) jira.RetryPolicy {
