@@ -582,3 +582,31 @@ func TestDiscoverWhenFieldsAreUnreadable(t *testing.T) {
 		})
 	}
 }
+
+// TestDiscoverWithEveryAuthMethod: discovery reads /field with the
+// config's credentials, whatever the method.
+func TestDiscoverWithEveryAuthMethod(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		flavor jirasim.Flavor
+		oauth  *jirasim.OAuthOptions
+		keys   func(s *site) map[string]any
+	}{
+		{"cloud email and API token", jirasim.Cloud, nil, basicKeys},
+		{"cloud scoped API token through the gateway", jirasim.Cloud, nil, scopedKeys},
+		{"cloud OAuth 2.0", jirasim.Cloud, &jirasim.OAuthOptions{}, oauthKeys},
+		{"data center personal access token", jirasim.DataCenter, nil, patKeys},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := authSite(t, tc.flavor, tc.oauth)
+			cat, _ := discoverCatalog(t, authConfig(t, tc.keys(s)))
+			nested := cat.Streams[issuesEntry(t, cat)].Schema["properties"].(map[string]any)["fields"].(map[string]any)["properties"].(map[string]any)
+			for _, w := range wantCustom {
+				assert.Contains(t, nested, w.id)
+			}
+		})
+	}
+}
