@@ -354,7 +354,7 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 		Client: client, Cloud: cloud, Log: log,
 		StartDate: cfg.StartDate, RunStart: start, Lookback: cfg.Lookback,
 		PageSize: cfg.PageSize, Projects: cfg.Projects, JQL: cfg.JQL, RenderedFields: cfg.RenderedFields,
-		Concurrency: cfg.MaxConcurrency,
+		Concurrency: cfg.MaxConcurrency, ReconcileDeletedIssues: cfg.ReconcileDeletedIssues,
 	}
 	sum, err := tap.Sync(ctx, w, log, plan, st, env, time.Now)
 	stats := client.Stats()

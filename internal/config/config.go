@@ -37,6 +37,8 @@ type Config struct {
 	RenderedFields bool          // also request issues' renderedFields (HTML)
 	MaxAttempts    int           // tries per request, retries included
 	MaxConcurrency int           // requests in flight at once
+	// ReconcileDeletedIssues scans issue ids each run to emit deletions.
+	ReconcileDeletedIssues bool
 }
 
 // Deployment types.
@@ -68,6 +70,7 @@ const (
 	keyRenderedFields    = "rendered_fields"
 	keyMaxAttempts       = "max_attempts"
 	keyMaxConcurrency    = "max_concurrency"
+	keyReconcileDeleted  = "reconcile_deleted_issues"
 )
 
 const (
@@ -156,6 +159,10 @@ func Settings() []Setting {
 		{
 			Name: keyMaxConcurrency, Type: "integer", Default: defaultMaxConcurrency,
 			Description: "Requests to Jira in flight at once (1-32; 1 is a sequential sync). Output order and state are the same at any setting.",
+		},
+		{
+			Name: keyReconcileDeleted, Type: "boolean", Default: false,
+			Description: "Find deleted issues: after the issues sync, scan the ids of the issues in scope (5000 a request on Cloud) and emit an issues record with _sdc_deleted_at for each one remembered from the last run that Jira no longer returns. The remembered ids live in the issues bookmark. See Deletes in the README.",
 		},
 		{
 			Name: keyOAuthClientID, Type: "string",
@@ -303,6 +310,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool(keyRenderedFields, c.RenderedFields),
 		slog.Int(keyMaxAttempts, c.MaxAttempts),
 		slog.Int(keyMaxConcurrency, c.MaxConcurrency),
+		slog.Bool(keyReconcileDeleted, c.ReconcileDeletedIssues),
 	)
 }
 
