@@ -95,6 +95,7 @@ func TestDiscoverFollowsSingerRules(t *testing.T) {
 		{"issue_comments", "FULL_TABLE", "", "issues", []string{"id"}},
 		{"changelogs", "FULL_TABLE", "", "issues", []string{"id"}},
 		{"issue_transitions", "FULL_TABLE", "", "issues", []string{"id", "issueId"}},
+		{"issue_status_history", "FULL_TABLE", "", "issues", []string{"issueId", "changelogId"}},
 		{"worklogs", "INCREMENTAL", "updated", "", []string{"id"}},
 	}
 	require.Len(t, cat.Streams, len(want))
