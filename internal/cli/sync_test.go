@@ -167,6 +167,13 @@ func TestFullSyncEqualsGroundTruth(t *testing.T) {
 				assert.Equal(t, keys, got, "%s: the sync must emit exactly the ground truth", stream)
 				assert.Zero(t, dups, "%s: duplicates within a run", stream)
 			}
+			truth := s.sim.Truth()
+			got, dups := keysOf(out.records["issue_status_history"], keyProps["issue_status_history"])
+			assert.Equal(t, truth.ExpectedStatusHistory(startT), got, "issue_status_history")
+			assert.Zero(t, dups)
+			got, dups = keysOf(out.deleted["worklogs"], keyProps["worklogs"])
+			assert.Equal(t, truth.ExpectedDeleted(startT)["worklogs"], got, "deleted worklogs")
+			assert.Zero(t, dups)
 			// the traps were in range
 			counts := map[string]int{}
 			for _, r := range out.records["issue_comments"] {
