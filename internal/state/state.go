@@ -399,11 +399,13 @@ func (s *State) KnownIDs(stream, scope string) *IDSet {
 
 // SetKnownIDs remembers ids for scope; nil forgets them.
 func (s *State) SetKnownIDs(stream, scope string, ids *IDSet) {
-	b := s.bookmark(stream)
 	if ids == nil {
-		delete(b.Extra, KeyKnownIDs)
+		if b := s.Bookmarks[stream]; b != nil {
+			delete(b.Extra, KeyKnownIDs)
+		}
 		return
 	}
+	b := s.bookmark(stream)
 	if b.Extra == nil {
 		b.Extra = map[string]any{}
 	}
