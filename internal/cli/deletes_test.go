@@ -303,3 +303,31 @@ func jsonUnmarshalFile(path string, v any) error {
 	}
 	return json.Unmarshal(b, v)
 }
+
+// TestDeselectedDeletedAtOptsOut: without _sdc_deleted_at a deletion record
+// would be an upsert emptying the row, so deselecting it means no deletion
+// records at all.
+func TestDeselectedDeletedAtOptsOut(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.Cloud, "UTC", 100)
+	cfg := s.config(t, "2025-11-28T00:00:00Z", "")
+	for _, tc := range []struct {
+		name     string
+		catalog  string
+		deletion bool
+	}{
+		{"selected", selectAll(t, cfg, "worklogs"), true},
+		{"deselected", deselect(t, selectAll(t, cfg, "worklogs"), "worklogs", "_sdc_deleted_at"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res := runTap(t, t.Context(), "--config", cfg, "--catalog", tc.catalog)
+			require.Equal(t, ExitOK, res.code, res.stderr)
+			out := parseOutput(t, res.stdout)
+			assert.Equal(t, tc.deletion, len(out.deleted["worklogs"]) > 0)
+			for _, r := range out.records["worklogs"] {
+				assert.Contains(t, r, "author", "only live worklogs: %v", r)
+			}
+		})
+	}
+}

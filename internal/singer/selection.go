@@ -33,6 +33,11 @@ func NewSelection(entries []MetadataEntry) *Selection {
 // skip Apply on the hot path.
 func (s *Selection) Empty() bool { return len(s.drop) == 0 }
 
+// Keeps reports whether records keep the top-level field name.
+func (s *Selection) Keeps(name string) bool {
+	return !s.drop[breadcrumbKey(PropertyBreadcrumb(name))]
+}
+
 // Apply removes deselected fields from record in place.
 func (s *Selection) Apply(record map[string]any) {
 	if s.Empty() {

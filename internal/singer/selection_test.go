@@ -96,3 +96,15 @@ func decode(t *testing.T, s string) map[string]any {
 	require.NoError(t, dec.Decode(&m))
 	return m
 }
+
+func TestSelectionKeeps(t *testing.T) {
+	t.Parallel()
+	sel := NewSelection([]MetadataEntry{
+		{Breadcrumb: PropertyBreadcrumb("gone"), Metadata: Metadata{Selected: new(false)}},
+		{Breadcrumb: PropertyBreadcrumb("auto"), Metadata: Metadata{Selected: new(false), Inclusion: InclusionAutomatic}},
+		{Breadcrumb: PropertyBreadcrumb("kept"), Metadata: Metadata{Selected: new(true)}},
+	})
+	for field, want := range map[string]bool{"gone": false, "auto": true, "kept": true, "undeclared": true} {
+		assert.Equal(t, want, sel.Keeps(field), field)
+	}
+}

@@ -102,9 +102,16 @@ type sink struct {
 
 func (s *sink) Wants(stream string) bool { return s.selected[stream] != nil }
 
+// optedOut reports a deletion record of a stream whose catalog deselects
+// _sdc_deleted_at: without its marker it would read as an upsert that
+// empties the row, so deselecting the field opts out of deletions.
+func optedOut(sel *Selected, rec jira.Record) bool {
+	return rec[streams.DeletedAt] != nil && !sel.Selection.Keeps(streams.DeletedAt)
+}
+
 func (s *sink) Prepare(stream string, rec jira.Record) (streams.Prepared, error) {
 	sel := s.selected[stream]
-	if sel == nil {
+	if sel == nil || optedOut(sel, rec) {
 		return streams.Prepared{Stream: stream, Skip: true}, nil
 	}
 	key, encoded, err := s.em.Prepare(sel, rec)
@@ -124,8 +131,8 @@ func (s *sink) Write(p streams.Prepared) error {
 
 func (s *sink) Record(stream string, rec jira.Record) error {
 	sel := s.selected[stream]
-	if sel == nil {
-		return nil // read for its children, not emitted
+	if sel == nil || optedOut(sel, rec) {
+		return nil // read for its children, or a deletion opted out of
 	}
 	if err := s.em.Record(sel, rec); err != nil {
 		return err
