@@ -42,6 +42,8 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeTree$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzIssueShape$$' -fuzztime=$(FUZZTIME) ./internal/streams
 	$(GO) test -run='^$$' -fuzz='^FuzzFastWalk$$' -fuzztime=$(FUZZTIME) ./internal/schema
+	$(GO) test -run='^$$' -fuzz='^FuzzUTCMillis$$' -fuzztime=$(FUZZTIME) ./internal/schema
+	$(GO) test -run='^$$' -fuzz='^FuzzPlain$$' -fuzztime=$(FUZZTIME) ./internal/jsonscan
 	$(GO) test -run='^$$' -fuzz='^FuzzParseJQL$$' -fuzztime=$(FUZZTIME) ./internal/jirasim
 
 reliability: ## only the fault, signal, EPIPE and kill -9 tests (also part of make test)

@@ -138,13 +138,15 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	return nil
 }
 
-// decodeInto decodes a body with UseNumber. The shapes the hot paths use (an
-// object, a list of objects) go through decodeTree; typed envelopes through
-// encoding/json.
+// decodeInto decodes a body with UseNumber. An object or a list of objects
+// goes through decodeTree, which also normalizes timestamps; anything that
+// carries records must be decoded that way (the emitter relies on it).
+// Small typed envelopes without records (/myself, /serverInfo, the worklog
+// feed) go through encoding/json.
 func decodeInto(data []byte, v any) error {
 	switch t := v.(type) {
 	case *map[string]any:
-		tree, err := decodeTree(data)
+		tree, err := decodeTree(data, true)
 		if err != nil {
 			return err
 		}
@@ -155,7 +157,7 @@ func decodeInto(data []byte, v any) error {
 		*t = m
 		return nil
 	case *[]Record:
-		tree, err := decodeTree(data)
+		tree, err := decodeTree(data, true)
 		if err != nil {
 			return err
 		}

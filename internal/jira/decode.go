@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
 )
 
 // decodeTree decodes one JSON document into the values encoding/json
@@ -14,8 +16,18 @@ import (
 // string, json.Number, bool and nil. It accepts and rejects exactly what
 // encoding/json does (fuzzed against it), in one pass and without
 // reflection: decoding Jira's pages is the tap's largest CPU cost.
-func decodeTree(data []byte) (any, error) {
-	d := decoder{data: data}
+//
+// With normalize, every string that is a timestamp with an offset comes out
+// as NormalizeTime makes it (RFC 3339 UTC), as NormalizeTimes would leave
+// the tree, without a second walk over it.
+//
+// Strings and numbers without escapes are substrings of one copy of data
+// made up front, so they cost no allocation of their own; in exchange any
+// one of them keeps the whole document alive. Callers that keep a value
+// beyond the page it came from (a set of ids seen during a run) must
+// strings.Clone it.
+func decodeTree(data []byte, normalize bool) (any, error) {
+	d := decoder{data: data, s: string(data), normalize: normalize}
 	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
@@ -42,8 +54,21 @@ const maxDepth = 10000
 
 type decoder struct {
 	data []byte
+	s    string // the same bytes, for allocation-free substrings
 	i    int
+
+	normalize bool // rewrite timestamps to RFC 3339 UTC as they are read
 }
+
+// strStop marks the bytes that end the fast scan of a string: the closing
+// quote, a backslash, control characters and the first byte of any
+// multi-byte UTF-8 sequence.
+var strStop = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf
+	}
+	return t
+}()
 
 var errEnd = errors.New("unexpected end of JSON input")
 
@@ -75,7 +100,13 @@ func (d *decoder) value(depth int) (any, error) {
 	case c == '[':
 		return d.array(depth + 1)
 	case c == '"':
-		return d.str()
+		str, err := d.str()
+		if err == nil && d.normalize {
+			if n, ok := NormalizeTime(str); ok {
+				str = n
+			}
+		}
+		return str, err
 	case c == '-' || (c >= '0' && c <= '9'):
 		return d.number()
 	case c == 't':
@@ -224,7 +255,7 @@ func (d *decoder) number() (any, error) {
 			return nil, d.errorf("invalid character in exponent of numeric literal")
 		}
 	}
-	return json.Number(d.data[start:d.i]), nil
+	return json.Number(d.s[start:d.i]), nil
 }
 
 // str reads a string at d.i (on its opening quote), unescaping as
@@ -235,25 +266,32 @@ func (d *decoder) str() (string, error) {
 	// Fast path: no escapes, plain ASCII or valid UTF-8.
 	ascii := true
 	for d.i < len(d.data) {
+		d.i += jsonscan.Plain(d.s[d.i:])
+		if d.i >= len(d.data) {
+			break
+		}
 		c := d.data[d.i]
-		if c == '"' {
-			s := d.data[start:d.i]
+		if !strStop[c] {
 			d.i++
-			if ascii || utf8.Valid(s) {
-				return string(s), nil
+			continue
+		}
+		if c == '"' {
+			end := d.i
+			d.i++
+			if ascii || utf8.Valid(d.data[start:end]) {
+				return d.s[start:end], nil
 			}
-			return string([]rune(string(s))), nil // U+FFFD for invalid bytes
+			return string([]rune(d.s[start:end])), nil // U+FFFD for invalid bytes
 		}
 		if c >= utf8.RuneSelf {
 			ascii = false
+			d.i++
+			continue
 		}
 		if c == '\\' {
 			break
 		}
-		if c < 0x20 {
-			return "", d.errorf("invalid character in string literal")
-		}
-		d.i++
+		return "", d.errorf("invalid character in string literal")
 	}
 	buf := make([]byte, 0, d.i-start+16)
 	buf = append(buf, d.data[start:d.i]...)

@@ -47,7 +47,7 @@ func TestDecodeTreeMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, c := range cases {
 		want, werr := stdDecode([]byte(c))
-		got, gerr := decodeTree([]byte(c))
+		got, gerr := decodeTree([]byte(c), false)
 		require.Equal(t, werr != nil, gerr != nil, "%q: encoding/json %v, decodeTree %v", c, werr, gerr)
 		if werr == nil {
 			assert.Equal(t, want, got, c)
@@ -69,7 +69,7 @@ func TestDecodeTreeOnJiraPages(t *testing.T) {
 		body, err := strconv.Unquote(lit)
 		require.NoError(t, err, f)
 		want, werr := stdDecode([]byte(body))
-		got, gerr := decodeTree([]byte(body))
+		got, gerr := decodeTree([]byte(body), false)
 		require.Equal(t, werr != nil, gerr != nil, f)
 		assert.Equal(t, want, got, f)
 	}
@@ -81,7 +81,7 @@ func FuzzDecodeTree(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		want, werr := stdDecode(data)
-		got, gerr := decodeTree(data)
+		got, gerr := decodeTree(data, false)
 		if (werr != nil) != (gerr != nil) {
 			t.Fatalf("acceptance differs on %q: encoding/json %v, decodeTree %v", data, werr, gerr)
 		}
@@ -89,8 +89,39 @@ func FuzzDecodeTree(f *testing.F) {
 			if !assert.ObjectsAreEqual(want, got) {
 				t.Fatalf("values differ on %q:\n%#v\n%#v", data, want, got)
 			}
+			// Normalizing while decoding is the same as NormalizeTimes
+			// after it (a timestamp-shaped key is left alone by both).
+			norm, err := decodeTree(data, true)
+			if err != nil {
+				t.Fatalf("normalizing decode failed on %q: %v", data, err)
+			}
+			if m, ok := want.(map[string]any); ok {
+				NormalizeTimes(m)
+			} else if a, ok := want.([]any); ok {
+				NormalizeTimes(a)
+			} else if s, ok := want.(string); ok {
+				want, _ = NormalizeTime(s)
+			}
+			if !assert.ObjectsAreEqual(want, norm) {
+				t.Fatalf("normalized values differ on %q:\n%#v\n%#v", data, want, norm)
+			}
 		}
 	})
+}
+
+func TestDecodeNormalizesTimestamps(t *testing.T) {
+	t.Parallel()
+	in := `{"updated":"2026-11-27T10:15:30.123-0800","2026-01-02T03:04:05.000+0100":["2026-01-02T03:04:05.000+0100",{"d":"2026-01-02"}],"n":"not a time"}`
+	got, err := decodeTree([]byte(in), true)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{
+		"updated":                      "2026-11-27T18:15:30.123Z",
+		"2026-01-02T03:04:05.000+0100": []any{"2026-01-02T02:04:05.000Z", map[string]any{"d": "2026-01-02"}},
+		"n":                            "not a time",
+	}, got)
+	raw, err := decodeTree([]byte(in), false)
+	require.NoError(t, err)
+	assert.Equal(t, "2026-11-27T10:15:30.123-0800", raw.(map[string]any)["updated"], "without normalize the value is Jira's")
 }
 
 func BenchmarkDecodePage(b *testing.B) {
@@ -107,7 +138,7 @@ func BenchmarkDecodePage(b *testing.B) {
 	b.Run("decodeTree", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
-			if _, err := decodeTree(data); err != nil {
+			if _, err := decodeTree(data, false); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -31,12 +31,29 @@ func (c *Client) List(ctx context.Context, path string, query url.Values) ([]Rec
 	return out, nil
 }
 
-type pageBean struct {
-	Values     []Record `json:"values"`
-	StartAt    int      `json:"startAt"`
-	MaxResults int      `json:"maxResults"`
-	Total      *int     `json:"total"`
-	IsLast     *bool    `json:"isLast"`
+// recordsIn reads the list of objects under key of a decoded page (none when
+// the key is absent or null). Record-carrying pages are decoded as trees
+// rather than into structs so that their records come out of the decoder
+// with timestamps already normalized.
+func recordsIn(path string, page map[string]any, key string) ([]Record, error) {
+	list, err := objects(page[key])
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: decoding body: %w: %q: %w", path, ErrNotJSON, key, err)
+	}
+	return list, nil
+}
+
+// optionalInt reads an integer member that may be absent or null.
+func optionalInt(path string, page map[string]any, key string) (n int, ok bool, err error) {
+	v, present := page[key]
+	if !present || v == nil {
+		return 0, false, nil
+	}
+	n, err = IntOf(v)
+	if err != nil {
+		return 0, false, fmt.Errorf("GET %s: decoding body: %w: %q: %w", path, ErrNotJSON, key, err)
+	}
+	return n, true, nil
 }
 
 // Paged iterates a startAt/maxResults endpoint that answers Jira's PageBean
@@ -51,23 +68,34 @@ func (c *Client) Paged(ctx context.Context, path string, query url.Values, pageS
 		for {
 			q.Set("startAt", strconv.Itoa(startAt))
 			q.Set("maxResults", strconv.Itoa(pageSize))
-			var page pageBean
+			var page map[string]any
 			if err := c.Get(ctx, path, q, &page); err != nil {
 				yield(nil, err)
 				return
 			}
-			if len(page.Values) > 0 && !yield(page.Values, nil) {
+			values, err := recordsIn(path, page, "values")
+			if err != nil {
+				yield(nil, err)
 				return
 			}
-			startAt += len(page.Values)
-			switch {
-			case len(page.Values) == 0:
+			total, hasTotal, err := optionalInt(path, page, "total")
+			if err != nil {
+				yield(nil, err)
 				return
-			case page.IsLast != nil:
-				if *page.IsLast {
+			}
+			if len(values) > 0 && !yield(values, nil) {
+				return
+			}
+			startAt += len(values)
+			isLast, hasIsLast := page["isLast"].(bool)
+			switch {
+			case len(values) == 0:
+				return
+			case hasIsLast:
+				if isLast {
 					return
 				}
-			case page.Total != nil && startAt >= *page.Total:
+			case hasTotal && startAt >= total:
 				return
 			}
 		}
@@ -207,17 +235,23 @@ func (c *Client) IssueComments(ctx context.Context, issueID string) ([]Record, e
 	var all []Record
 	startAt := 0
 	for {
-		var page struct {
-			Comments []Record `json:"comments"`
-			Total    int      `json:"total"`
-		}
+		var page map[string]any
+		path := "rest/api/2/issue/" + url.PathEscape(issueID) + "/comment"
 		q := url.Values{"startAt": {strconv.Itoa(startAt)}, "maxResults": {"100"}, "orderBy": {"created"}}
-		if err := c.Get(ctx, "rest/api/2/issue/"+url.PathEscape(issueID)+"/comment", q, &page); err != nil {
+		if err := c.Get(ctx, path, q, &page); err != nil {
 			return nil, fmt.Errorf("reading comments of issue %s: %w", issueID, err)
 		}
-		all = append(all, page.Comments...)
-		startAt += len(page.Comments)
-		if len(page.Comments) == 0 || startAt >= page.Total {
+		comments, err := recordsIn(path, page, "comments")
+		if err != nil {
+			return nil, fmt.Errorf("reading comments of issue %s: %w", issueID, err)
+		}
+		total, _, err := optionalInt(path, page, "total")
+		if err != nil {
+			return nil, fmt.Errorf("reading comments of issue %s: %w", issueID, err)
+		}
+		all = append(all, comments...)
+		startAt += len(comments)
+		if len(comments) == 0 || startAt >= total {
 			return all, nil
 		}
 	}
@@ -228,16 +262,25 @@ func (c *Client) IssueComments(ctx context.Context, issueID string) ([]Record, e
 // issue itself with expand=changelog.
 func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string) ([]Record, error) {
 	if !cloud {
-		var is struct {
-			Changelog struct {
-				Histories []Record `json:"histories"`
-			} `json:"changelog"`
-		}
+		var is map[string]any
+		path := "rest/api/2/issue/" + url.PathEscape(issueID)
 		q := url.Values{"fields": {"id"}, "expand": {"changelog"}}
-		if err := c.Get(ctx, "rest/api/2/issue/"+url.PathEscape(issueID), q, &is); err != nil {
+		if err := c.Get(ctx, path, q, &is); err != nil {
 			return nil, fmt.Errorf("reading changelog of issue %s: %w", issueID, err)
 		}
-		return is.Changelog.Histories, nil
+		var changelog map[string]any
+		switch v := is["changelog"].(type) {
+		case nil:
+		case map[string]any:
+			changelog = v
+		default:
+			return nil, fmt.Errorf("reading changelog of issue %s: GET %s: decoding body: %w: \"changelog\": expected an object, got %s", issueID, path, ErrNotJSON, kindOf(v))
+		}
+		histories, err := recordsIn(path, changelog, "histories")
+		if err != nil {
+			return nil, fmt.Errorf("reading changelog of issue %s: %w", issueID, err)
+		}
+		return histories, nil
 	}
 	var all []Record
 	for page, err := range c.Paged(ctx, "rest/api/2/issue/"+url.PathEscape(issueID)+"/changelog", nil, 100) {

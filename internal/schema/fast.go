@@ -158,6 +158,16 @@ func (n *fastNode) valid(v any) bool {
 		if n.types&tObject == 0 {
 			return false
 		}
+		// Walk the smaller side: most nested objects carry far more keys
+		// than their schema declares, or declare none.
+		if len(n.properties) < len(t) {
+			for k, sub := range n.properties {
+				if e, ok := t[k]; ok && !sub.valid(e) {
+					return false
+				}
+			}
+			return true
+		}
 		for k, e := range t {
 			if sub := n.properties[k]; sub != nil && !sub.valid(e) {
 				return false
@@ -182,6 +192,9 @@ func (n *fastNode) valid(v any) bool {
 
 // isDateTime is gojsonschema's date-time check: any of these layouts.
 func isDateTime(s string) bool {
+	if utcMillis(s) {
+		return true
+	}
 	for _, layout := range [...]string{time.RFC3339, "15:04:05", "15:04:05Z07:00", "2006-01-02", time.RFC3339Nano} {
 		if _, err := time.Parse(layout, s); err == nil {
 			return true
@@ -221,4 +234,34 @@ func validNumber(s string) bool {
 		return false
 	}
 	return json.Valid([]byte(s)) && !strings.ContainsAny(s, " \t\n\r\"")
+}
+
+// utcMillis accepts the one layout the tap emits for every timestamp,
+// 2006-01-02T15:04:05.000Z, with the ranges time.Parse checks (including the
+// days of each month), so the common case skips time.Parse. Anything else
+// gets a false and the full check.
+func utcMillis(s string) bool {
+	if len(s) != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
+		return false
+	}
+	num := func(i, j int) int {
+		n := 0
+		for _, c := range []byte(s[i:j]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec, frac := num(11, 13), num(14, 16), num(17, 19), num(20, 23)
+	if year < 0 || frac < 0 || month < 1 || month > 12 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	return day >= 1 && day <= days
 }

@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -167,4 +169,22 @@ func mutate(rng *rand.Rand, node any, v any) {
 			return
 		}
 	}
+}
+
+// FuzzUTCMillis: the shortcut never accepts what time.Parse rejects, and
+// accepts every valid timestamp in the layout the tap emits.
+func FuzzUTCMillis(f *testing.F) {
+	for _, s := range []string{"2026-01-02T03:04:05.000Z", "2024-02-29T23:59:59.999Z", "2023-02-29T00:00:00.000Z", "2026-13-01T00:00:00.000Z", "2026-01-02T24:00:00.000Z", "0000-01-01T00:00:00.000Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := time.Parse(time.RFC3339, s)
+		fast := utcMillis(s)
+		if fast && err != nil {
+			t.Fatalf("utcMillis accepted %q, time.Parse says %v", s, err)
+		}
+		if !fast && err == nil && len(s) == 24 && strings.HasSuffix(s, "Z") && s[19] == '.' {
+			t.Fatalf("utcMillis rejected %q, which time.Parse accepts", s)
+		}
+	})
 }

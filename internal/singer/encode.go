@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
+	"sync"
 	"unicode/utf8"
+
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
 )
 
 // appendJSON appends v encoded exactly as encoding/json does with
@@ -13,6 +17,27 @@ import (
 // reflection, which makes encoding records about twice as fast; any other
 // type goes through encoding/json.
 func appendJSON(dst []byte, v any) ([]byte, error) {
+	e := encoders.Get().(*encoder)
+	defer encoders.Put(e)
+	return e.append(dst, v)
+}
+
+// encoders are reused: records are encoded concurrently, one per goroutine.
+var encoders = sync.Pool{New: func() any { return new(encoder) }}
+
+// encoder holds a scratch stack of an object's members, reused by every
+// object of a record (nested ones push above their parent's), so sorting
+// keys costs no allocation and no second map lookup per member.
+type encoder struct {
+	members []member
+}
+
+type member struct {
+	key string
+	val any
+}
+
+func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 	switch t := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
@@ -33,34 +58,40 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 		return append(dst, t...), nil
 	case []any:
 		dst = append(dst, '[')
-		for i, e := range t {
+		for i, x := range t {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = appendJSON(dst, e); err != nil {
+			if dst, err = e.append(dst, x); err != nil {
 				return dst, err
 			}
 		}
 		return append(dst, ']'), nil
 	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
+		base := len(e.members)
+		for k, x := range t {
+			e.members = append(e.members, member{k, x})
 		}
-		slices.Sort(keys)
+		own := e.members[base:]
+		slices.SortFunc(own, func(a, b member) int { return strings.Compare(a.key, b.key) })
 		dst = append(dst, '{')
-		for i, k := range keys {
+		for i := range len(own) {
+			// Re-slice each time: a nested object may grow the stack and
+			// move it.
+			m := e.members[base+i]
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, k)
+			dst = appendString(dst, m.key)
 			dst = append(dst, ':')
 			var err error
-			if dst, err = appendJSON(dst, t[k]); err != nil {
+			if dst, err = e.append(dst, m.val); err != nil {
 				return dst, err
 			}
 		}
+		clear(e.members[base:]) // drop references for the GC
+		e.members = e.members[:base]
 		return append(dst, '}'), nil
 	default:
 		return fallbackJSON(dst, v)
@@ -117,16 +148,31 @@ func fallbackJSON(dst []byte, v any) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
+// plain marks the ASCII bytes a JSON string carries as they are.
+var plain = func() (t [256]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = c >= 0x20 && c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString is encoding/json's string encoding without HTML escaping.
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
+		// Eight bytes at a time while none needs a look: most strings are
+		// long runs of plain ASCII.
+		i += jsonscan.Plain(s[i:])
+		if i >= len(s) {
+			break
+		}
+		b := s[i]
+		if plain[b] {
+			i++
+			continue
+		}
+		if b < utf8.RuneSelf {
 			dst = append(dst, s[start:i]...)
 			switch b {
 			case '\\', '"':

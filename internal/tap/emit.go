@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tap-jira/tap-jira/internal/jira"
 	"github.com/tap-jira/tap-jira/internal/schema"
 	"github.com/tap-jira/tap-jira/internal/singer"
 	"github.com/tap-jira/tap-jira/internal/streams"
@@ -109,7 +108,9 @@ func (e *Emitter) Schema(s *Selected) error {
 // ErrInvalidRecord marks a record that cannot be emitted as it is.
 var ErrInvalidRecord = errors.New("invalid record")
 
-// Record writes one record of a selected stream. record is modified in place.
+// Record writes one record of a selected stream. record is modified in
+// place; it must come from the jira package's decoding, which has already
+// made its timestamps RFC 3339 UTC.
 func (e *Emitter) Record(s *Selected, record map[string]any) error {
 	key, encoded, err := e.Prepare(s, record)
 	if err != nil {
@@ -119,7 +120,7 @@ func (e *Emitter) Record(s *Selected, record map[string]any) error {
 }
 
 // Prepare makes a record ready to write: undeclared top-level keys out,
-// timestamps in RFC 3339 UTC, key present, schema valid, deselected fields
+// key present, schema valid, deselected fields
 // out, encoded. It returns the record's key for messages and its JSON. It
 // is safe to call from several goroutines at once, so this work runs in
 // parallel with the requests for other pages and leaves the writer only
@@ -140,7 +141,8 @@ func (e *Emitter) Prepare(s *Selected, record map[string]any) (string, []byte, e
 			delete(record, k)
 		}
 	}
-	jira.NormalizeTimes(record)
+	// Timestamps are already RFC 3339 UTC: the jira package normalizes
+	// them while decoding, which saves a walk over every record.
 	key, err := recordKey(s.Stream, record)
 	if err != nil {
 		return "", nil, err

@@ -182,11 +182,17 @@ func TestEmitNormalizesJiraTimestamps(t *testing.T) {
 	var out bytes.Buffer
 	w := singer.NewWriter(&out)
 	em := NewEmitter(w, slog.New(slog.DiscardHandler), fixedNow)
+	// From Jira's bytes, as the tap reads them: the jira package normalizes
+	// while decoding and the emitter relies on it.
 	rec := sample(t, "issues")
 	fields := rec["fields"].(map[string]any)
 	fields["updated"] = "2026-11-27T10:15:30.123-0800"
 	rec["updated"] = "2026-11-27T10:15:30.123-0800"
 	fields["customfield_99999"] = "2026-01-02T03:04:05.000+0100"
+	raw, err := json.Marshal(rec)
+	require.NoError(t, err)
+	rec, err = jira.DecodeRecord(raw)
+	require.NoError(t, err)
 	require.NoError(t, em.Record(plan[0], rec))
 	require.NoError(t, w.Flush())
 	var msg struct {
