@@ -350,8 +350,11 @@ func interruptAndResume(t *testing.T, flavor jirasim.Flavor) {
 		var stderr strings.Builder
 		code := Run(t.Context(), args, strings.NewReader(""), w, &stderr)
 		out := parseOutput(t, w.buf.String())
+		for stream, recs := range out.deleted {
+			out.records["deleted "+stream] = recs
+		}
 		for stream, recs := range out.records {
-			keys, _ := keysOf(recs, keyProps[stream])
+			keys, _ := keysOf(recs, keyProps[strings.TrimPrefix(stream, "deleted ")])
 			if union[stream] == nil {
 				union[stream] = map[string]bool{}
 			}
@@ -371,6 +374,9 @@ func interruptAndResume(t *testing.T, flavor jirasim.Flavor) {
 		stateIn = mustJSON(t, out.lastState)
 	}
 	assert.Greater(t, runs, 2, "the test cut the sync at least twice")
+	truth := s.sim.Truth()
+	want["issue_status_history"] = truth.ExpectedStatusHistory(startT)
+	want["deleted worklogs"] = truth.ExpectedDeleted(startT)["worklogs"]
 	for stream, keys := range want {
 		var got []string
 		for k := range union[stream] {
