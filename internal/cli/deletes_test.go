@@ -221,6 +221,7 @@ func TestIssueDeletes(t *testing.T) {
 		// Older issues leave the scan's range but still exist: checked one
 		// by one, they are not deletions; the deleted ones still are.
 		{"later start_date", jirasim.DataCenter, true, `, "start_date": "2026-06-01T00:00:00Z"`, true},
+		{"cloud later start_date", jirasim.Cloud, true, `, "start_date": "2026-06-01T00:00:00Z"`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
