@@ -79,7 +79,7 @@ func scanJQL(env *Env, loc *time.Location) string {
 // scanned ids, with those emitted this run, are remembered.
 func reconcileIssues(ctx context.Context, env *Env, sink Sink, loc *time.Location, emitted map[string]bool) error {
 	if !sink.Wants("issues") {
-		env.Log.Info("reconcile_deleted_issues needs the issues stream selected; skipping the scan")
+		env.Log.Warn("reconcile_deleted_issues needs the issues stream selected; skipping the scan")
 		return nil
 	}
 	scope := scopeFingerprint(env)
