@@ -328,11 +328,7 @@ func syncCommand(ctx context.Context, opts *options, cfg *config.Config, log *sl
 }
 
 func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singer.Writer, plan []*tap.Selected, st *state.State) error {
-	client, err := jira.New(jira.Options{
-		BaseURL: cfg.BaseURL, Username: cfg.Username, Password: cfg.Password,
-		UserAgent: cfg.UserAgent, Timeout: cfg.RequestTimeout, Log: log,
-		Retry: retryPolicy(cfg.MaxAttempts), MaxInFlight: cfg.MaxConcurrency,
-	})
+	client, err := newClient(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -342,9 +338,12 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 		if err != nil {
 			var apiErr *jira.APIError
 			if errors.Is(err, jira.ErrNotJSON) || (errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound) {
+				if cfg.CloudID != "" {
+					return fmt.Errorf("the API gateway %s does not know this site (check cloud_id and api_gateway_url): %w", cfg.BaseURL.Redacted(), err)
+				}
 				return fmt.Errorf("base_url %s does not answer like a Jira site (check the URL): %w", cfg.BaseURL.Redacted(), err)
 			}
-			return err
+			return authHint(cfg, err)
 		}
 		cloud = info.Cloud()
 		log.Info("connected", "deployment_type", info.DeploymentType, "version", info.Version)
@@ -366,10 +365,32 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 	}
 	if err != nil {
 		log.Info("sync stopped; records emitted", args...)
-		return err
+		return authHint(cfg, err)
 	}
 	log.Info("sync complete; records emitted", args...)
 	return nil
+}
+
+// authHint says which keys to check when Jira refused the credentials.
+func authHint(cfg *config.Config, err error) error {
+	var apiErr *jira.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized {
+		return err
+	}
+	var keys string
+	switch cfg.Auth {
+	case config.AuthBasic:
+		keys = "username and password (on Jira Cloud, an API token of that account)"
+	case config.AuthScopedToken:
+		keys = "username, password (a scoped API token of that account) and cloud_id"
+	case config.AuthPAT:
+		keys = "personal_access_token"
+	case config.AuthOAuth:
+		keys = "the OAuth 2.0 app's scopes and cloud_id (a fresh access token was refused)"
+	default:
+		return err
+	}
+	return fmt.Errorf("authentication failed: Jira refused the credentials (check %s): %w", keys, err)
 }
 
 func retryPolicy(attempts int) jira.RetryPolicy {

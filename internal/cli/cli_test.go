@@ -185,12 +185,15 @@ func TestVersionAndAbout(t *testing.T) {
 	for _, k := range []string{"base_url", "username", "password", "start_date", "user_agent", "request_timeout"} {
 		assert.Contains(t, props, k)
 	}
-	assert.ElementsMatch(t, []any{"base_url", "username", "password"}, settings["required"])
+	assert.Empty(t, settings["required"], "each authentication mode needs different keys")
+	for _, k := range []string{"personal_access_token", "oauth_client_id", "oauth_token_file", "api_gateway_url", "oauth_token_url"} {
+		assert.Contains(t, props, k)
+	}
 	singertest.Check(t, "about", "--about", writeFile(t, "about.json", res.stdout))
 
 	res = runTap(t, t.Context(), "--about", "--format", "markdown")
 	require.Equal(t, ExitOK, res.code, res.stderr)
-	assert.Contains(t, res.stdout, "| `base_url` | yes |")
+	assert.Contains(t, res.stdout, "| `base_url` | no | string (uri) |")
 
 	res = runTap(t, t.Context(), "--about")
 	require.Equal(t, ExitOK, res.code, res.stderr)
@@ -207,6 +210,8 @@ func errorCases(t *testing.T) []struct {
 } {
 	cfg := writeFile(t, "config.json", goodConfig())
 	withPassword := func(body string) string { return writeFile(t, "config.json", body) }
+	issuesCatalog := writeFile(t, "catalog.json",
+		`{"streams": [{"tap_stream_id": "issues", "schema": {}, "metadata": [{"breadcrumb": [], "metadata": {"selected": true}}]}]}`)
 	return []struct {
 		name string
 		args []string
@@ -237,9 +242,26 @@ func errorCases(t *testing.T) []struct {
 		{"corrupt state", []string{"--config", cfg, "--state", writeFile(t, "state.json", `{"bookmarks": {"issues": {"updated": 42}}}`)}, ExitUsage, "state"},
 		{"truncated state", []string{"--config", cfg, "--state", writeFile(t, "state.json", `{"bookmarks": {"issues": {"upd`)}, ExitUsage, "state"},
 		{"state file missing", []string{"--config", cfg, "--state", filepath.Join(t.TempDir(), "nope.json")}, ExitUsage, "reading state file"},
-		{"jira unreachable", []string{"--config", withPassword(`{"base_url": "http://127.0.0.1:1", "username": "u", "password": "` + secret + `", "max_attempts": 2}`), "--catalog", writeFile(t, "catalog.json",
-			`{"streams": [{"tap_stream_id": "issues", "schema": {}, "metadata": [{"breadcrumb": [], "metadata": {"selected": true}}]}]}`)}, ExitRuntime, "/rest/api/2/serverInfo"},
+		{"jira unreachable", []string{"--config", withPassword(`{"base_url": "http://127.0.0.1:1", "username": "u", "password": "` + secret + `", "max_attempts": 2}`), "--catalog", issuesCatalog}, ExitRuntime, "/rest/api/2/serverInfo"},
+
+		// Every secret key of every authentication mode.
+		{"oauth missing cloud_id", []string{"--config", withPassword(oauthConfig(`"cloud_id": null`)), "--discover"}, ExitUsage, "config: cloud_id: is required for OAuth 2.0"},
+		{"oauth secret with a line break", []string{"--config", withPassword(oauthConfig(`"refresh_token": "` + secret + `\n"`)), "--discover"}, ExitUsage, "config: refresh_token: must not contain spaces, line breaks"},
+		{"oauth and personal access token", []string{"--config", withPassword(oauthConfig(`"personal_access_token": "` + secret + `"`)), "--discover"}, ExitUsage, "personal_access_token: cannot be combined with oauth_client_id"},
+		{"oauth token endpoint unreachable", []string{"--config", withPassword(oauthConfig(`"max_attempts": 2`)), "--catalog", issuesCatalog}, ExitRuntime, "refreshing the OAuth 2.0 access token at http://127.0.0.1:1/oauth/token"},
+		{"oauth token file is a directory", []string{"--config", withPassword(oauthConfig(`"oauth_token_file": "` + t.TempDir() + `"`)), "--catalog", issuesCatalog}, ExitUsage, "oauth_token_file"},
+		{"personal access token and username", []string{"--config", withPassword(`{"base_url": "https://x.example.com", "username": "u", "password": "` + secret + `", "personal_access_token": "` + secret + `"}`), "--discover"}, ExitUsage, "personal_access_token: cannot be combined"},
+		{"personal access token unreachable", []string{"--config", withPassword(`{"base_url": "http://127.0.0.1:1", "personal_access_token": "` + secret + `", "max_attempts": 2}`), "--catalog", issuesCatalog}, ExitRuntime, "/rest/api/2/serverInfo"},
+		{"scoped token unreachable", []string{"--config", withPassword(`{"api_gateway_url": "http://127.0.0.1:1", "cloud_id": "c-1", "username": "u", "password": "` + secret + `", "max_attempts": 2}`), "--catalog", issuesCatalog}, ExitRuntime, "/rest/api/2/serverInfo"},
 	}
+}
+
+// oauthConfig is an OAuth config with secret in every secret key, its hosts
+// on a port nobody answers at, and the extra members given.
+func oauthConfig(extra string) string {
+	return `{"oauth_client_id": "cid", "oauth_client_secret": "` + secret + `", "refresh_token": "` + secret + `-r",
+		"access_token": "", "cloud_id": "c-1", "api_gateway_url": "http://127.0.0.1:1",
+		"oauth_token_url": "http://127.0.0.1:1/oauth/token", ` + extra + `}`
 }
 
 func TestErrorsExitCodesAndMessages(t *testing.T) {
@@ -257,7 +279,9 @@ func TestErrorsExitCodesAndMessages(t *testing.T) {
 }
 
 // TestPasswordNeverLogged runs every error path, and a successful discovery,
-// at debug level and checks the password appears nowhere.
+// at debug level and checks the password appears nowhere; the cases put
+// secret in every secret key of every authentication mode (password,
+// personal_access_token, oauth_client_secret, access_token, refresh_token).
 func TestPasswordNeverLogged(t *testing.T) {
 	t.Parallel()
 	cases := errorCases(t)

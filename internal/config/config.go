@@ -22,9 +22,17 @@ import (
 
 // Config is a validated tap config.
 type Config struct {
-	BaseURL        *url.URL      // parsed, trailing slash trimmed from the path
-	Username       string        // e-mail address on Jira Cloud
-	Password       string        // the API token on Jira Cloud; never logged
+	// BaseURL is where API requests go, trailing slash trimmed: base_url,
+	// or in the gateway modes (cloud_id set) api_gateway_url/ex/jira/{cloud_id}.
+	BaseURL  *url.URL
+	Auth     AuthMode // which credentials authenticate the requests
+	Username string   // e-mail address on Jira Cloud
+	Password string   // the API token on Jira Cloud; never logged
+	// PersonalAccessToken is a Data Center PAT, sent as a bearer token.
+	PersonalAccessToken string
+	CloudID             string // Atlassian cloud ID (gateway modes)
+	// OAuth holds the OAuth 2.0 (3LO) settings; nil unless Auth is AuthOAuth.
+	OAuth          *OAuth
 	StartDate      time.Time     // UTC
 	UserAgent      string        // sent on every request
 	RequestTimeout time.Duration // per HTTP request
@@ -39,6 +47,31 @@ type Config struct {
 	MaxConcurrency int           // requests in flight at once
 	// ReconcileDeletedIssues scans issue ids each run to emit deletions.
 	ReconcileDeletedIssues bool
+}
+
+// AuthMode is how the tap authenticates.
+type AuthMode string
+
+// Authentication modes, chosen from the keys present as singer-io does:
+// oauth_client_id means OAuth, otherwise username means basic auth
+// (through the API gateway when cloud_id is set), otherwise
+// personal_access_token.
+const (
+	AuthBasic       AuthMode = "basic"        // username and password (API token) against base_url
+	AuthScopedToken AuthMode = "scoped_token" // username and a scoped API token through the API gateway
+	AuthPAT         AuthMode = "pat"          // Data Center personal access token (bearer)
+	AuthOAuth       AuthMode = "oauth"        // OAuth 2.0 (3LO) access tokens through the API gateway
+)
+
+// OAuth is the OAuth 2.0 (3LO) part of the config. Its secrets are never
+// logged.
+type OAuth struct {
+	ClientID     string
+	ClientSecret string
+	AccessToken  string   // optional: used first, refreshed on expiry or a 401
+	RefreshToken string   // rotated by Atlassian on every refresh
+	TokenURL     *url.URL // Atlassian's token endpoint unless overridden
+	TokenFile    string   // where rotated tokens are kept; "" means nowhere
 }
 
 // Deployment types.
@@ -71,6 +104,16 @@ const (
 	keyMaxAttempts       = "max_attempts"
 	keyMaxConcurrency    = "max_concurrency"
 	keyReconcileDeleted  = "reconcile_deleted_issues"
+	keyPAT               = "personal_access_token"
+	keyGatewayURL        = "api_gateway_url"
+	keyOAuthTokenURL     = "oauth_token_url"
+	keyOAuthTokenFile    = "oauth_token_file"
+)
+
+// Atlassian's hosts; tests point the overrides at a simulator.
+const (
+	DefaultGatewayURL    = "https://api.atlassian.com"
+	DefaultOAuthTokenURL = "https://auth.atlassian.com/oauth/token"
 )
 
 const (
@@ -101,16 +144,20 @@ type Setting struct {
 func Settings() []Setting {
 	return []Setting{
 		{
-			Name: keyBaseURL, Type: "string", Format: "uri", Required: true,
-			Description: "Jira site URL, e.g. https://your-domain.atlassian.net. Must be https; http is allowed only for loopback hosts.",
+			Name: keyBaseURL, Type: "string", Format: "uri",
+			Description: "Jira site URL, e.g. https://your-domain.atlassian.net. Must be https; http is allowed only for loopback hosts. Required unless cloud_id is set (requests then go through the API gateway).",
 		},
 		{
-			Name: keyUsername, Type: "string", Required: true,
-			Description: "Jira user: the account's e-mail address on Jira Cloud, the username on Jira Data Center.",
+			Name: keyUsername, Type: "string",
+			Description: "Basic auth user: the account's e-mail address on Jira Cloud, the username on Jira Data Center. With password; see Authentication.",
 		},
 		{
-			Name: keyPassword, Type: "string", Required: true, Secret: true,
-			Description: "API token on Jira Cloud (https://id.atlassian.com/manage-profile/security/api-tokens), the password on Jira Data Center.",
+			Name: keyPassword, Type: "string", Secret: true,
+			Description: "Basic auth secret: an API token on Jira Cloud (https://id.atlassian.com/manage-profile/security/api-tokens), scoped when cloud_id is set; the password on Jira Data Center.",
+		},
+		{
+			Name: keyPAT, Type: "string", Secret: true,
+			Description: "Jira Data Center personal access token, sent as a bearer token; replaces username and password.",
 		},
 		{
 			Name: keyStartDate, Type: "string", Format: "date-time",
@@ -166,23 +213,35 @@ func Settings() []Setting {
 		},
 		{
 			Name: keyOAuthClientID, Type: "string",
-			Description: "singer-io OAuth 2.0 client ID; OAuth 2.0 is not supported yet.",
+			Description: "OAuth 2.0 (3LO) client ID; its presence selects OAuth, which also needs oauth_client_secret, refresh_token and cloud_id.",
 		},
 		{
 			Name: keyOAuthClientSecret, Type: "string", Secret: true,
-			Description: "singer-io OAuth 2.0 client secret; OAuth 2.0 is not supported yet.",
+			Description: "OAuth 2.0 client secret.",
 		},
 		{
 			Name: keyAccessToken, Type: "string", Secret: true,
-			Description: "singer-io OAuth 2.0 access token; OAuth 2.0 is not supported yet.",
+			Description: "OAuth 2.0 access token, optional: used until it expires or Jira refuses it, then refreshed with refresh_token.",
 		},
 		{
 			Name: keyRefreshToken, Type: "string", Secret: true,
-			Description: "singer-io OAuth 2.0 refresh token; OAuth 2.0 is not supported yet.",
+			Description: "OAuth 2.0 refresh token (from a grant with the offline_access scope). Atlassian rotates it on every refresh: set oauth_token_file to keep the new one.",
 		},
 		{
 			Name: keyCloudID, Type: "string",
-			Description: "singer-io OAuth 2.0 Atlassian cloud ID; OAuth 2.0 is not supported yet.",
+			Description: "Atlassian cloud ID of the site (https://your-domain.atlassian.net/_edge/tenant_info). Requests go to api_gateway_url/ex/jira/{cloud_id}: required for OAuth and for scoped API tokens.",
+		},
+		{
+			Name: keyOAuthTokenFile, Type: "string",
+			Description: "OAuth 2.0: path of a file where tap-jira keeps the latest tokens (written atomically, mode 0600) and reads them on the next run in preference to refresh_token, so a rotated refresh token is never lost.",
+		},
+		{
+			Name: keyGatewayURL, Type: "string", Format: "uri", Default: DefaultGatewayURL,
+			Description: "Advanced: Atlassian's API gateway, used with cloud_id. Must be https except for loopback hosts.",
+		},
+		{
+			Name: keyOAuthTokenURL, Type: "string", Format: "uri", Default: DefaultOAuthTokenURL,
+			Description: "Advanced: the OAuth 2.0 token endpoint. Must be https except for loopback hosts.",
 		},
 	}
 }
@@ -257,13 +316,9 @@ func Load(r io.Reader, now time.Time, version string) (*Config, []string, error)
 	}
 
 	c := &Config{}
-	if c.BaseURL, err = loadBaseURL(raw); err != nil {
-		return nil, warnings, err
-	}
-	if c.Username, err = loadRequiredString(raw, keyUsername); err != nil {
-		return nil, warnings, err
-	}
-	if c.Password, err = loadRequiredString(raw, keyPassword); err != nil {
+	authWarnings, err := loadAuth(raw, c)
+	warnings = append(warnings, authWarnings...)
+	if err != nil {
 		return nil, warnings, err
 	}
 	if c.StartDate, err = loadStartDate(raw, now); err != nil {
@@ -281,6 +336,12 @@ func Load(r io.Reader, now time.Time, version string) (*Config, []string, error)
 	if err := loadSyncSettings(raw, c); err != nil {
 		return nil, warnings, err
 	}
+	if c.CloudID != "" && c.Deployment == DeploymentDataCenter {
+		return nil, warnings, &Error{Key: keyDeployment, Msg: "datacenter cannot be used with cloud_id: the API gateway serves Jira Cloud only"}
+	}
+	if c.Auth == AuthPAT && c.Deployment == DeploymentCloud {
+		return nil, warnings, &Error{Key: keyDeployment, Msg: "cloud cannot be used with personal_access_token: personal access tokens are a Data Center feature; on Jira Cloud use username and an API token as password"}
+	}
 	return c, warnings, nil
 }
 
@@ -294,10 +355,25 @@ func (c *Config) LogValue() slog.Value {
 	if c.BaseURL != nil {
 		base = c.BaseURL.String()
 	}
-	return slog.GroupValue(
+	attrs := []slog.Attr{
 		slog.String(keyBaseURL, base),
+		slog.String("auth", string(c.Auth)),
 		slog.String(keyUsername, c.Username),
-		slog.String(keyPassword, redacted),
+		slog.String(keyPassword, redactedIf(c.Password)),
+		slog.String(keyPAT, redactedIf(c.PersonalAccessToken)),
+		slog.String(keyCloudID, c.CloudID),
+	}
+	if o := c.OAuth; o != nil {
+		attrs = append(attrs,
+			slog.String(keyOAuthClientID, o.ClientID),
+			slog.String(keyOAuthClientSecret, redactedIf(o.ClientSecret)),
+			slog.String(keyAccessToken, redactedIf(o.AccessToken)),
+			slog.String(keyRefreshToken, redactedIf(o.RefreshToken)),
+			slog.String(keyOAuthTokenURL, o.TokenURL.String()),
+			slog.String(keyOAuthTokenFile, o.TokenFile),
+		)
+	}
+	attrs = append(attrs,
 		slog.Time(keyStartDate, c.StartDate),
 		slog.String(keyUserAgent, c.UserAgent),
 		slog.Duration(keyRequestTimeout, c.RequestTimeout),
@@ -312,6 +388,15 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int(keyMaxConcurrency, c.MaxConcurrency),
 		slog.Bool(keyReconcileDeleted, c.ReconcileDeletedIssues),
 	)
+	return slog.GroupValue(attrs...)
+}
+
+// redactedIf hides a secret but still tells an empty one apart.
+func redactedIf(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return redacted
 }
 
 // String redacts the password, so that fmt's %v and %+v cannot leak it.
@@ -445,11 +530,17 @@ func optionalString(raw map[string]json.RawMessage, key string) (s string, ok bo
 }
 
 func loadRequiredString(raw map[string]json.RawMessage, key string) (string, error) {
+	return loadRequiredStringFor(raw, key, "")
+}
+
+// loadRequiredStringFor is loadRequiredString whose "is required" message
+// names the auth method (why) that needs the key.
+func loadRequiredStringFor(raw map[string]json.RawMessage, key, why string) (string, error) {
 	v, present := raw[key]
 	if !present {
 		msg := "is required"
-		if _, oauth := raw[keyOAuthClientID]; oauth && key == keyUsername {
-			msg = "is required: OAuth 2.0 (oauth_client_id) is not supported yet; set username and use an API token as password"
+		if why != "" {
+			msg += " for " + why
 		}
 		return "", &Error{Key: key, Msg: msg}
 	}
@@ -471,29 +562,35 @@ func loadBaseURL(raw map[string]json.RawMessage) (*url.URL, error) {
 	if err != nil {
 		return nil, err
 	}
-	const example = "must be an absolute URL such as https://your-domain.atlassian.net"
+	return parseHTTPURL(keyBaseURL, s, "https://your-domain.atlassian.net")
+}
+
+// parseHTTPURL checks a URL setting: absolute, https (http only for
+// loopback hosts), no user info, query or fragment.
+func parseHTTPURL(key, s, exampleURL string) (*url.URL, error) {
+	example := "must be an absolute URL such as " + exampleURL
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil {
 		// url's error repeats the input, which may hold credentials.
-		return nil, &Error{Key: keyBaseURL, Msg: "is not a valid URL: " + example}
+		return nil, &Error{Key: key, Msg: "is not a valid URL: " + example}
 	}
 	if u.User != nil {
-		return nil, &Error{Key: keyBaseURL, Msg: "must not contain user info; put credentials in username and password"}
+		return nil, &Error{Key: key, Msg: "must not contain user info; put credentials in their own keys"}
 	}
 	if !u.IsAbs() || u.Opaque != "" || u.Hostname() == "" {
-		return nil, &Error{Key: keyBaseURL, Msg: example}
+		return nil, &Error{Key: key, Msg: example}
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !isLoopback(u.Hostname()) {
-			return nil, &Error{Key: keyBaseURL, Msg: "must use https (http is allowed only for loopback hosts such as 127.0.0.1, ::1 and localhost)"}
+			return nil, &Error{Key: key, Msg: "must use https (http is allowed only for loopback hosts such as 127.0.0.1, ::1 and localhost)"}
 		}
 	default:
-		return nil, &Error{Key: keyBaseURL, Msg: fmt.Sprintf("must use https, got scheme %q", echo(u.Scheme))}
+		return nil, &Error{Key: key, Msg: fmt.Sprintf("must use https, got scheme %q", echo(u.Scheme))}
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return nil, &Error{Key: keyBaseURL, Msg: "must not have a query or fragment"}
+		return nil, &Error{Key: key, Msg: "must not have a query or fragment"}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")

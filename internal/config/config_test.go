@@ -73,7 +73,7 @@ func errorCases(t testing.TB) []errorCase {
 		{"trailing garbage", doc(t, nil) + "\n" + secret, "", "malformed JSON at line 2, column 1"},
 		{"missing base_url", doc(t, map[string]any{"base_url": nil}), "base_url", "is required"},
 		{"missing username", doc(t, map[string]any{"username": nil}), "username", "is required"},
-		{"missing username with oauth", doc(t, map[string]any{"username": nil, "oauth_client_id": "cid", "oauth_client_secret": secret}), "username", "OAuth 2.0 (oauth_client_id) is not supported yet"},
+		{"oauth without refresh_token", doc(t, map[string]any{"username": nil, "oauth_client_id": "cid", "oauth_client_secret": secret}), "refresh_token", "is required for OAuth 2.0 (oauth_client_id is set)"},
 		{"missing password", doc(t, map[string]any{"password": nil, "access_token": secret}), "password", "is required"},
 		{"empty username", doc(t, map[string]any{"username": ""}), "username", "must not be empty"},
 		{"blank password", doc(t, map[string]any{"password": "   "}), "password", "must not be empty"},
@@ -107,7 +107,62 @@ func errorCases(t testing.TB) []errorCase {
 		{"request_timeout huge", doc(t, map[string]any{"request_timeout": "1e400"}), "request_timeout", "is too large"},
 		{"request_timeout tiny", doc(t, map[string]any{"request_timeout": 1e-6}), "request_timeout", "must be at least 0.001 seconds"},
 		{"groups array", doc(t, map[string]any{"groups": []any{"a", "b"}}), "groups", "must be a comma-separated string, got array"},
+
+		// Authentication modes: each missing or conflicting key, with
+		// secret in every secret key around it.
+		{"no credentials at all", authDoc(t, map[string]any{"base_url": "https://x.atlassian.net"}), "username", "is required (with password); or set personal_access_token"},
+		{"oauth missing client secret", authDoc(t, oauth(map[string]any{"oauth_client_secret": nil})), "oauth_client_secret", "is required for OAuth 2.0 (oauth_client_id is set)"},
+		{"oauth missing refresh_token", authDoc(t, oauth(map[string]any{"refresh_token": nil})), "refresh_token", "is required for OAuth 2.0"},
+		{"oauth missing cloud_id", authDoc(t, oauth(map[string]any{"cloud_id": nil})), "cloud_id", "is required for OAuth 2.0"},
+		{"oauth empty client id", authDoc(t, oauth(map[string]any{"oauth_client_id": " "})), "oauth_client_id", "must not be empty"},
+		{"oauth blank client secret", authDoc(t, oauth(map[string]any{"oauth_client_secret": "  "})), "oauth_client_secret", "must not be empty"},
+		{"oauth client secret number", authDoc(t, oauth(map[string]any{"oauth_client_secret": 12345678})), "oauth_client_secret", "must be a string, got number"},
+		{"oauth refresh_token with line break", authDoc(t, oauth(map[string]any{"refresh_token": secret + "\n"})), "refresh_token", "must not contain spaces, line breaks"},
+		{"oauth access_token with space", authDoc(t, oauth(map[string]any{"access_token": "Bearer " + secret})), "access_token", "must not contain spaces"},
+		{"oauth access_token object", authDoc(t, oauth(map[string]any{"access_token": map[string]any{"t": secret}})), "access_token", "must be a string, got object"},
+		{"oauth and personal access token", authDoc(t, oauth(map[string]any{"personal_access_token": secret})), "personal_access_token", "cannot be combined with oauth_client_id"},
+		{"oauth token url http", authDoc(t, oauth(map[string]any{"oauth_token_url": "http://auth.example.com/oauth/token"})), "oauth_token_url", "must use https"},
+		{"oauth token url user info", authDoc(t, oauth(map[string]any{"oauth_token_url": "https://cid:" + secret + "@auth.example.com/oauth/token"})), "oauth_token_url", "must not contain user info"},
+		{"oauth token file number", authDoc(t, oauth(map[string]any{"oauth_token_file": 7})), "oauth_token_file", "must be a string, got number"},
+		{"gateway url http", authDoc(t, oauth(map[string]any{"api_gateway_url": "http://api.example.com"})), "api_gateway_url", "must use https"},
+		{"gateway url query", authDoc(t, oauth(map[string]any{"api_gateway_url": "https://api.example.com/?k=" + secret})), "api_gateway_url", "must not have a query"},
+		{"cloud_id path", authDoc(t, oauth(map[string]any{"cloud_id": "../../evil"})), "cloud_id", "must be the site's cloud ID"},
+		{"cloud_id number", doc(t, map[string]any{"cloud_id": 42}), "cloud_id", "must be a string, got number"},
+		{"scoped token missing password", doc(t, map[string]any{"password": nil, "cloud_id": "c-1", "refresh_token": secret}), "password", "is required for basic auth"},
+		{"scoped token on datacenter", doc(t, map[string]any{"cloud_id": "c-1", "deployment_type": "datacenter"}), "deployment_type", "cannot be used with cloud_id"},
+		{"username and personal access token", doc(t, map[string]any{"personal_access_token": secret}), "personal_access_token", "cannot be combined with username and password"},
+		{"password and personal access token", authDoc(t, map[string]any{"base_url": "https://jira.example.com", "personal_access_token": secret, "password": secret}), "password", "cannot be combined with personal_access_token"},
+		{"personal access token and cloud_id", authDoc(t, map[string]any{"personal_access_token": secret, "cloud_id": "c-1"}), "cloud_id", "cannot be combined with personal_access_token"},
+		{"personal access token without base_url", authDoc(t, map[string]any{"personal_access_token": secret}), "base_url", "is required (or set cloud_id"},
+		{"personal access token empty", authDoc(t, map[string]any{"base_url": "https://jira.example.com", "personal_access_token": ""}), "personal_access_token", "must not be empty"},
+		{"personal access token line break", authDoc(t, map[string]any{"base_url": "https://jira.example.com", "personal_access_token": secret + "\r\n"}), "personal_access_token", "must not contain spaces, line breaks"},
+		{"personal access token on cloud", authDoc(t, map[string]any{"base_url": "https://jira.example.com", "personal_access_token": secret, "deployment_type": "cloud"}), "deployment_type", "personal access tokens are a Data Center feature"},
 	}
+}
+
+// authDoc builds a config document from m alone (no default credentials).
+func authDoc(t testing.TB, m map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// oauth returns a complete OAuth config with the given keys replaced; a
+// nil value removes the key.
+func oauth(overrides map[string]any) map[string]any {
+	m := map[string]any{
+		"oauth_client_id": "client-1", "oauth_client_secret": secret,
+		"refresh_token": secret + "-r", "access_token": secret + "-a", "cloud_id": "0e4c-11aa",
+	}
+	for k, v := range overrides {
+		if v == nil {
+			delete(m, k)
+			continue
+		}
+		m[k] = v
+	}
+	return m
 }
 
 func TestLoadErrors(t *testing.T) {
@@ -306,9 +361,17 @@ func TestLoadWarnings(t *testing.T) {
 	}{
 		{"unknown keys", map[string]any{"zeta": 1, "api_token": "x", "flattening_enabled": true}, []string{"api_token", "flattening_enabled", "zeta"}},
 		{"oauth keys are known", map[string]any{
+			"username": nil, "password": nil,
 			"oauth_client_id": "id", "oauth_client_secret": "s", "access_token": "a",
-			"refresh_token": "r", "cloud_id": "c",
+			"refresh_token": "r", "cloud_id": "c", "oauth_token_file": "/tmp/t.json",
+			"oauth_token_url": "https://auth.example.com/t", "api_gateway_url": "https://gw.example.com",
 		}, nil},
+		{"basic auth keys are ignored with oauth", map[string]any{
+			"oauth_client_id": "id", "oauth_client_secret": "s", "refresh_token": "r", "cloud_id": "c",
+		}, []string{"ignoring username", "ignoring password"}},
+		{"oauth keys are ignored without oauth_client_id", map[string]any{
+			"oauth_client_secret": "s", "access_token": "a", "refresh_token": "r",
+		}, []string{"ignoring oauth_client_secret", "ignoring access_token", "ignoring refresh_token"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -318,6 +381,10 @@ func TestLoadWarnings(t *testing.T) {
 			require.NotNil(t, cfg)
 			require.Len(t, warnings, len(tc.want))
 			for i, key := range tc.want {
+				if strings.HasPrefix(key, "ignoring ") {
+					assert.Contains(t, warnings[i], key)
+					continue
+				}
 				assert.Contains(t, warnings[i], fmt.Sprintf("%q", key))
 			}
 		})
@@ -398,7 +465,8 @@ func TestSettingsSchema(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &got))
 
 	assert.Equal(t, "object", got["type"])
-	assert.Equal(t, []any{"base_url", "username", "password"}, got["required"])
+	// No key is needed by every authentication mode.
+	assert.Equal(t, []any{}, got["required"])
 	props, ok := got["properties"].(map[string]any)
 	require.True(t, ok)
 	require.Len(t, props, len(config.Settings()))
@@ -411,6 +479,9 @@ func TestSettingsSchema(t *testing.T) {
 		{"oauth_client_secret", true},
 		{"access_token", true},
 		{"refresh_token", true},
+		{"personal_access_token", true},
+		{"oauth_token_file", false},
+		{"cloud_id", false},
 		{"username", false},
 		{"base_url", false},
 		{"oauth_client_id", false},

@@ -21,9 +21,15 @@ import (
 
 // Options configure a Client.
 type Options struct {
-	BaseURL   *url.URL
-	Username  string
-	Password  string // the API token on Jira Cloud
+	BaseURL  *url.URL
+	Username string
+	Password string // the API token on Jira Cloud
+	// Token is a Data Center personal access token, sent as a bearer token
+	// instead of Username and Password.
+	Token string
+	// OAuth, when set, authenticates with its OAuth 2.0 access tokens
+	// instead of Username and Password.
+	OAuth     *TokenSource
 	UserAgent string
 	Timeout   time.Duration     // per request; 0 means none
 	Transport http.RoundTripper // nil means http.DefaultTransport
@@ -52,7 +58,15 @@ func New(opts Options) (*Client, error) {
 	if opts.BaseURL == nil {
 		return nil, errors.New("jira client: no base URL")
 	}
-	auth := &gojira.BasicAuthTransport{Username: opts.Username, Password: opts.Password, Transport: opts.Transport}
+	var auth http.RoundTripper
+	switch {
+	case opts.OAuth != nil:
+		auth = &oauthTransport{src: opts.OAuth, next: opts.Transport}
+	case opts.Token != "":
+		auth = &gojira.PATAuthTransport{Token: opts.Token, Transport: opts.Transport}
+	default:
+		auth = &gojira.BasicAuthTransport{Username: opts.Username, Password: opts.Password, Transport: opts.Transport}
+	}
 	hc := &http.Client{Transport: auth, Timeout: opts.Timeout}
 	api, err := gojira.NewClient(hc, opts.BaseURL.String())
 	if err != nil {
@@ -246,6 +260,12 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, rel string, body
 		}()
 	}
 	if err != nil && (resp == nil || resp.Response == nil) {
+		var tokErr *TokenError
+		if errors.As(err, &tokErr) {
+			// The token source retried already; its error, not the
+			// *url.Error around it, says what went wrong.
+			return nil, backoff.Permanent(fmt.Errorf("%s %s: %w", method, endpoint, tokErr))
+		}
 		err = fmt.Errorf("%s %s: %w", method, endpoint, err)
 		if ctx.Err() != nil {
 			return nil, backoff.Permanent(err)

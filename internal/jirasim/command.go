@@ -47,6 +47,12 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		email     = fs.String("email", "sim@example.com", "basic-auth user (Cloud)")
 		token     = fs.String("token", "sim-token", "basic-auth API token (Cloud)")
 		pat       = fs.String("pat", "", "personal access token (Data Center bearer auth)")
+		cloudID   = fs.String("cloud-id", "", "also serve the API under /ex/jira/{cloud-id}/, as Atlassian's API gateway does")
+		scoped    = fs.String("scoped-token", "", "scoped API token: basic auth accepted through the gateway prefix only (needs --cloud-id)")
+		oauthID   = fs.String("oauth-client-id", "", "serve POST /oauth/token for this OAuth 2.0 client (needs --cloud-id)")
+		oauthSec  = fs.String("oauth-client-secret", "", "the OAuth 2.0 client's secret")
+		oauthRT   = fs.String("oauth-refresh-token", "", "the refresh token valid at start (rotated on every grant)")
+		oauthTTL  = fs.Duration("oauth-ttl", time.Hour, "access tokens' lifetime")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -74,6 +80,10 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Flavor: Flavor(*flavor), TZ: loc, Email: *email, Token: *token, PAT: *pat,
 		Faults: Faults{Seed: *faultSeed, Latency: *latency, Jitter: *jitter, FailRate: *failRate, ThrottleRate: *throttle, CutRate: *cutRate},
 		Gen:    GenOptions{Seed: *seed, Projects: *projects, Issues: *issues, Users: *users},
+	}
+	opts.CloudID, opts.ScopedToken = *cloudID, *scoped
+	if *oauthID != "" {
+		opts.OAuth = &OAuthOptions{ClientID: *oauthID, ClientSecret: *oauthSec, RefreshToken: *oauthRT, TTL: *oauthTTL}
 	}
 	if err := opts.Faults.Validate(); err != nil {
 		return fail("bad fault settings", "error", err)

@@ -25,7 +25,17 @@ type Options struct {
 	// Cloud credentials (basic auth); Data Center accepts them too.
 	Email, Token string
 	// PAT is the Data Center personal access token (bearer auth).
-	PAT    string
+	PAT string
+	// CloudID, when set, also serves the API under /ex/jira/{CloudID}/, as
+	// Atlassian's API gateway (api.atlassian.com) does; another cloud ID is
+	// answered 404.
+	CloudID string
+	// ScopedToken is a Cloud API token with scopes: basic auth with
+	// Email:ScopedToken is accepted only through the gateway prefix.
+	ScopedToken string
+	// OAuth, when set, serves POST /oauth/token and accepts its access
+	// tokens through the gateway prefix. Its TTL of 0 becomes one hour.
+	OAuth  *OAuthOptions
 	Faults Faults
 	Gen    GenOptions
 	// Restricted lists project keys whose versions and components the user
@@ -67,6 +77,13 @@ type Server struct {
 
 	statsMu sync.Mutex
 	stats   map[string]map[int]int64 // route → status → count
+
+	oauthMu       sync.Mutex
+	oauthStats    OAuthStats
+	accessTokens  map[string]*simToken
+	refreshTokens map[string]bool // the valid ones
+	served        int             // requests served with an access token
+	epoch         int             // bumped every OAuth.ExpireEvery of them
 }
 
 // New generates the site and returns its server.
@@ -83,7 +100,15 @@ func New(opts Options) *Server {
 	if opts.Gen.Now.IsZero() {
 		opts.Gen.Now = opts.Clock().UTC().Truncate(time.Second)
 	}
+	if opts.OAuth != nil {
+		o := *opts.OAuth // the caller's copy is left alone
+		if o.TTL <= 0 {
+			o.TTL = time.Hour
+		}
+		opts.OAuth = &o
+	}
 	s := &Server{opts: opts, loc: opts.TZ, started: opts.Clock(), stats: map[string]map[int]int64{}}
+	s.initOAuth()
 	s.load(Generate(opts.Gen))
 	s.handler = s.routes()
 	return s
@@ -183,6 +208,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "null for uri: "+r.URL.Path)
 	})
+	mux.HandleFunc("POST /oauth/token", s.oauthToken)
 
 	mux.HandleFunc("GET /__sim/truth", s.truthHandler)
 	mux.HandleFunc("POST /__sim/mutate", s.mutateHandler)
@@ -194,7 +220,7 @@ func (s *Server) routes() http.Handler {
 	// Counting sits outside the faults so injected 429s and 5xx are counted
 	// like the requests that reached a handler.
 	s.faults = s.opts.Faults.Middleware(s.authenticate(mux), isControl, s.opts.Sleep)
-	return s.count(s.faults)
+	return s.gateway(s.count(s.faults))
 }
 
 // authenticate checks credentials as Jira does: basic email:token on Cloud,
@@ -202,7 +228,7 @@ func (s *Server) routes() http.Handler {
 // real Jira.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isControl(r) || strings.HasSuffix(r.URL.Path, "/serverInfo") || s.authorized(r) {
+		if isControl(r) || strings.HasSuffix(r.URL.Path, "/serverInfo") || strings.HasPrefix(r.URL.Path, "/oauth/") || s.authorized(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -217,10 +243,17 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 func (s *Server) authorized(r *http.Request) bool {
 	eq := func(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 	if user, pass, ok := r.BasicAuth(); ok {
-		return s.opts.Email != "" && eq(user, s.opts.Email) && eq(pass, s.opts.Token)
+		if s.opts.Email == "" || !eq(user, s.opts.Email) {
+			return false
+		}
+		// A scoped token works only through the gateway, as on Jira Cloud.
+		return eq(pass, s.opts.Token) || (viaGateway(r) && s.opts.ScopedToken != "" && eq(pass, s.opts.ScopedToken))
 	}
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		return s.opts.Flavor == DataCenter && s.opts.PAT != "" && eq(tok, s.opts.PAT)
+		if s.opts.Flavor == DataCenter && s.opts.PAT != "" && eq(tok, s.opts.PAT) {
+			return true
+		}
+		return viaGateway(r) && s.acceptAccessToken(tok)
 	}
 	return false
 }
