@@ -140,6 +140,7 @@ func TestREADMEMeltanoSnippet(t *testing.T) {
 	want := "```yaml\n" + MeltanoYAML() + "```\n"
 	if os.Getenv("UPDATE_GOLDEN") == "1" {
 		readme = readme[:i] + want + readme[j:]
+		j = i + len(want)
 		require.NoError(t, os.WriteFile(path, []byte(readme), 0o644))
 	} else {
 		assert.Equal(t, want, readme[i:j], "README meltano.yml snippet is stale: run make golden")
