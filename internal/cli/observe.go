@@ -80,7 +80,8 @@ func newObservers(ctx context.Context, o *observeOptions, log *slog.Logger) *obs
 	case "always":
 		obs.progress = true
 	case "auto":
-		obs.progress = o.stderrTTY
+		// JSON logs ask for machine-readable stderr: no plain-text lines.
+		obs.progress = o.stderrTTY && !isJSONHandler(log.Handler())
 	}
 	// Metrics are INFO lines, as in singer-python: a quieter log level
 	// hides them too.
