@@ -228,3 +228,36 @@ func TestBadObserveFlags(t *testing.T) {
 		assert.Empty(t, res.stdout)
 	}
 }
+
+// TestRecordCountAtStreamEnd: with no periodic counts in the run, each
+// selected stream has exactly one record_count, written when the stream
+// ends (before the next group starts), with the stream's total.
+func TestRecordCountAtStreamEnd(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.Cloud, "UTC", 30)
+	cfg := s.config(t, "2025-01-01T00:00:00Z", "")
+	res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "projects", "roles", "issues", "changelogs"), "--metrics-interval", "1h")
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	out := parseOutput(t, res.stdout)
+	lines := strings.Split(res.stderr, "\n")
+	at := func(substr string) int {
+		for i, l := range lines {
+			if strings.Contains(l, substr) {
+				return i
+			}
+		}
+		t.Fatalf("no stderr line has %q:\n%s", substr, res.stderr)
+		return -1
+	}
+	counts := map[string][]int{}
+	for _, m := range parseMetrics(t, res.stderr) {
+		if m.Metric == "record_count" {
+			counts[m.Tags.Endpoint] = append(counts[m.Tags.Endpoint], int(m.Value))
+		}
+	}
+	for _, stream := range []string{"projects", "roles", "issues", "changelogs"} {
+		assert.Equal(t, []int{len(out.records[stream])}, counts[stream], stream)
+	}
+	assert.Less(t, at(`"endpoint":"projects"}}`), at("msg=syncing streams=[roles]"), "projects counted when it ended")
+	assert.Less(t, at(`"endpoint":"roles"}}`), at("msg=syncing streams=\"[issues"), "roles counted when it ended")
+}
