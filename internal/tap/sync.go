@@ -26,14 +26,18 @@ type Summary struct {
 // a group (currently_syncing) resumes at that group.
 //
 // On an error it flushes what was written, emits the last safe STATE and
-// returns the error.
-func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selected, st *state.State, env *streams.Env, now func() time.Time) (Summary, error) {
+// returns the error. obs, if given, hears of each record and each stream's
+// end.
+func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selected, st *state.State, env *streams.Env, now func() time.Time, obs ...Observer) (Summary, error) {
 	selected := map[string]*Selected{}
 	for _, p := range plan {
 		selected[p.Stream.Name] = p
 	}
 	em := NewEmitter(w, log, now)
-	sk := &sink{em: em, w: w, st: st, selected: selected, counts: map[string]int{}}
+	sk := &sink{em: em, w: w, st: st, selected: selected, counts: map[string]int{}, obs: nopObserver{}}
+	if len(obs) > 0 && obs[0] != nil {
+		sk.obs = obs[0]
+	}
 	env.State = st
 	version := env.RunStart.UnixMilli()
 
@@ -77,6 +81,7 @@ func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selec
 			return sk.summary(), sk.fail(ctx, err)
 		}
 		for _, s := range mine {
+			sk.obs.StreamDone(s.Stream.Name)
 			if s.version != 0 {
 				if err := w.WriteActivateVersion(s.Stream.Name, s.version); err != nil {
 					return sk.summary(), err
@@ -98,6 +103,7 @@ type sink struct {
 	st       *state.State
 	selected map[string]*Selected
 	counts   map[string]int
+	obs      Observer
 }
 
 func (s *sink) Wants(stream string) bool { return s.selected[stream] != nil }
@@ -126,6 +132,7 @@ func (s *sink) Write(p streams.Prepared) error {
 		return err
 	}
 	s.counts[p.Stream]++
+	s.obs.Record(p.Stream)
 	return nil
 }
 
@@ -138,6 +145,7 @@ func (s *sink) Record(stream string, rec jira.Record) error {
 		return err
 	}
 	s.counts[stream]++
+	s.obs.Record(stream)
 	return nil
 }
 
