@@ -19,7 +19,7 @@ import (
 
 var wantFiles = []string{
 	"changelogs.json", "components.json", "issue_comments.json", "issue_transitions.json",
-	"issues.json", "project_categories.json", "project_types.json", "projects.json",
+	"issue_status_history.json", "issues.json", "project_categories.json", "project_types.json", "projects.json",
 	"resolutions.json", "roles.json", "users.json", "versions.json", "worklogs.json",
 }
 

@@ -16,13 +16,18 @@ var capabilities = []string{"about", "catalog", "discover", "state"}
 
 const description = "Singer tap for Jira Cloud and Jira Data Center: a drop-in for singer-io/tap-jira"
 
-// about is the --about document, in the Meltano SDK's shape.
+// about is the --about document, with the Meltano SDK's keys in its order
+// (singer_sdk/about.py). sdk_version and supported_python_versions are null:
+// tap-jira is a Go binary built without the SDK, and the keys stay so that a
+// reader of the SDK's shape finds every key it expects.
 type about struct {
-	Name         string         `json:"name"`
-	Description  string         `json:"description"`
-	Version      string         `json:"version"`
-	Capabilities []string       `json:"capabilities"`
-	Settings     map[string]any `json:"settings"`
+	Name                    string         `json:"name"`
+	Description             string         `json:"description"`
+	Version                 string         `json:"version"`
+	SDKVersion              *string        `json:"sdk_version"`
+	SupportedPythonVersions []string       `json:"supported_python_versions"`
+	Capabilities            []string       `json:"capabilities"`
+	Settings                map[string]any `json:"settings"`
 }
 
 func buildVersion() string {
@@ -68,7 +73,7 @@ func aboutText(a about) string {
 		if s.Required {
 			req = " (required)"
 		}
-		fmt.Fprintf(&b, "  %s: %s%s — %s\n", s.Name, s.Type, req, s.Description)
+		fmt.Fprintf(&b, "  %s: %s%s, env %s — %s\n", s.Name, s.Type, req, config.EnvVar(s.Name), s.Description)
 	}
 	return b.String()
 }

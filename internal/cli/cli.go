@@ -22,6 +22,7 @@ import (
 
 	"github.com/tap-jira/tap-jira/internal/config"
 	"github.com/tap-jira/tap-jira/internal/jira"
+	"github.com/tap-jira/tap-jira/internal/metrics"
 	"github.com/tap-jira/tap-jira/internal/schema"
 	"github.com/tap-jira/tap-jira/internal/singer"
 	"github.com/tap-jira/tap-jira/internal/state"
@@ -103,6 +104,7 @@ type options struct {
 	logLevel    string
 	logFormat   string
 	cpuProfile  string
+	observe     observeOptions
 }
 
 // usageError is a mistake in the command line itself.
@@ -115,6 +117,10 @@ func (e *usageError) Error() string { return e.msg }
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var opts options
 	var log *slog.Logger
+	// One lock for every writer of stderr: logs, metrics, progress.
+	opts.observe.stderrTTY = metrics.IsTerminal(stderr)
+	stderr = metrics.NewLockedWriter(stderr)
+	opts.observe.stderr = stderr
 	cmd := &cobra.Command{
 		Use:   "tap-jira --config CONFIG [--state STATE] [--catalog CATALOG]",
 		Short: "A Singer tap for Jira Cloud and Jira Data Center",
@@ -163,6 +169,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	f.StringVar(&opts.logFormat, "log-format", envOr("LOG_FORMAT", "text"), "text or json (default from LOG_FORMAT)")
 	f.StringVar(&opts.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the run to this file (for performance work)")
 	_ = f.MarkHidden("cpu-profile")
+	addObserveFlags(cmd, &opts.observe)
 
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
@@ -247,13 +254,20 @@ func run(ctx context.Context, opts *options, log *slog.Logger, stdout io.Writer)
 	case opts.about:
 		return writeAbout(stdout, opts.format)
 	}
+	if err := opts.observe.validate(); err != nil {
+		return err
+	}
 	if opts.catalogPath != "" && opts.properties != "" {
 		return &usageError{msg: "give either --catalog or --properties, not both"}
 	}
+	lookup := lookupEnvFrom(ctx)
 	if opts.configPath == "" {
-		return &usageError{msg: "--config is required (or use --about or --version)"}
+		if len(config.EnvSettings(lookup)) == 0 {
+			return &usageError{msg: "--config is required (or set " + config.EnvPrefix + "* environment variables, or use --about or --version)"}
+		}
+		opts.configPath = config.EnvConfig
 	}
-	cfg, err := loadConfig(opts.configPath, log)
+	cfg, err := loadConfig(opts.configPath, lookup, log)
 	if err != nil {
 		return err
 	}
@@ -324,11 +338,12 @@ func syncCommand(ctx context.Context, opts *options, cfg *config.Config, log *sl
 		}
 		return w.Flush()
 	}
-	return runSync(ctx, cfg, log, w, plan, st)
+	return runSync(ctx, cfg, log, w, plan, st, &opts.observe)
 }
 
-func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singer.Writer, plan []*tap.Selected, st *state.State) error {
-	client, err := newClient(ctx, cfg, log)
+func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singer.Writer, plan []*tap.Selected, st *state.State, oo *observeOptions) error {
+	obs := newObservers(ctx, oo, log)
+	client, err := newClient(ctx, cfg, log, obs.onRequest())
 	if err != nil {
 		return err
 	}
@@ -353,9 +368,11 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 		Client: client, Cloud: cloud, Log: log,
 		StartDate: cfg.StartDate, RunStart: start, Lookback: cfg.Lookback,
 		PageSize: cfg.PageSize, Projects: cfg.Projects, JQL: cfg.JQL, RenderedFields: cfg.RenderedFields,
-		Concurrency: cfg.MaxConcurrency,
+		Concurrency: cfg.MaxConcurrency, ReconcileDeletedIssues: cfg.ReconcileDeletedIssues,
 	}
-	sum, err := tap.Sync(ctx, w, log, plan, st, env, time.Now)
+	stop := obs.start(ctx, start, client.Stats)
+	sum, err := tap.Sync(ctx, w, log, plan, st, env, time.Now, obs.reporter)
+	stop()
 	stats := client.Stats()
 	args := []any{"elapsed", time.Since(start).Round(time.Millisecond), "requests", stats.Requests, "retries", stats.Retries}
 	for _, name := range streams.Names() {
@@ -399,10 +416,27 @@ func retryPolicy(attempts int) jira.RetryPolicy {
 	return p
 }
 
-func loadConfig(path string, log *slog.Logger) (*config.Config, error) {
-	data, err := readInput(path, "config")
+// loadConfig reads the config file, with settings it lacks taken from
+// TAP_JIRA_* variables; path ENV (the Meltano SDK's --config ENV) reads the
+// environment only.
+func loadConfig(path string, lookup func(string) (string, bool), log *slog.Logger) (*config.Config, error) {
+	var data []byte
+	if path != config.EnvConfig {
+		var err error
+		if data, err = readInput(path, "config"); err != nil {
+			return nil, err
+		}
+	}
+	data, fromEnv, err := config.MergeEnv(data, lookup)
 	if err != nil {
 		return nil, err
+	}
+	if data == nil {
+		return nil, &usageError{msg: "--config " + config.EnvConfig + ": no " + config.EnvPrefix + "* environment variable is set (e.g. " + config.EnvVar("base_url") + ")"}
+	}
+	if len(fromEnv) > 0 {
+		// Names only: the values may be secrets.
+		log.Info("settings read from the environment", "settings", fromEnv)
 	}
 	cfg, warnings, err := config.Load(bytes.NewReader(data), time.Now(), Version())
 	if err != nil {

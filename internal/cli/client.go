@@ -17,13 +17,16 @@ import (
 // sync and discovery share it. Nothing is sent yet: an OAuth 2.0 access
 // token is refreshed when the first request needs one, so a run that has a
 // valid access_token never spends the refresh token.
-func newClient(ctx context.Context, cfg *config.Config, log *slog.Logger) (*jira.Client, error) {
+//
+// onRequest, when not nil, hears of every HTTP try (the metrics).
+func newClient(ctx context.Context, cfg *config.Config, log *slog.Logger, onRequest func(jira.RequestInfo)) (*jira.Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	opts := jira.Options{
 		BaseURL: cfg.BaseURL, UserAgent: cfg.UserAgent, Timeout: cfg.RequestTimeout, Log: log,
 		Retry: retryPolicy(cfg.MaxAttempts), MaxInFlight: cfg.MaxConcurrency,
+		OnRequest: onRequest,
 	}
 	switch cfg.Auth {
 	case config.AuthPAT:

@@ -18,7 +18,7 @@ import (
 // extended by the site's custom fields from GET /field. A user who may not
 // read /field (403, 404) still gets the static catalog, with a warning.
 func discover(ctx context.Context, cfg *config.Config, log *slog.Logger, schemas map[string]*schema.Schema) (*singer.Catalog, error) {
-	client, err := newClient(ctx, cfg, log)
+	client, err := newClient(ctx, cfg, log, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -253,15 +253,6 @@ func syncIssues(t *testing.T, s *site, extra string, edit func(cat map[string]an
 	return parseOutput(t, res.stdout), catalog
 }
 
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	var b strings.Builder
-	data, err := readInput(path, "test")
-	require.NoError(t, err)
-	b.Write(data)
-	return b.String()
-}
-
 // issuesSchemaOf compiles the issues schema of a catalog file.
 func issuesSchemaOf(t *testing.T, catalog string) *schema.Schema {
 	t.Helper()

@@ -81,14 +81,17 @@ func selectAll(t *testing.T, cfg string, only ...string) string {
 }
 
 type output struct {
-	records   map[string][]map[string]any
+	records map[string][]map[string]any
+	// deleted holds the deletion records (with _sdc_deleted_at), which
+	// records leaves out.
+	deleted   map[string][]map[string]any
 	lastState map[string]any
 	raw       string
 }
 
 func parseOutput(t *testing.T, stdout string) output {
 	t.Helper()
-	out := output{records: map[string][]map[string]any{}, raw: stdout}
+	out := output{records: map[string][]map[string]any{}, deleted: map[string][]map[string]any{}, raw: stdout}
 	sc := bufio.NewScanner(strings.NewReader(stdout))
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
@@ -101,6 +104,10 @@ func parseOutput(t *testing.T, stdout string) output {
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &msg), "not a JSON line: %.200s", sc.Text())
 		switch msg.Type {
 		case "RECORD":
+			if msg.Record["_sdc_deleted_at"] != nil {
+				out.deleted[msg.Stream] = append(out.deleted[msg.Stream], msg.Record)
+				continue
+			}
 			out.records[msg.Stream] = append(out.records[msg.Stream], msg.Record)
 		case "STATE":
 			out.lastState = msg.Value
@@ -114,7 +121,7 @@ var keyProps = map[string][]string{
 	"projects": {"id"}, "versions": {"id"}, "components": {"id"}, "project_types": {"key"},
 	"project_categories": {"id"}, "resolutions": {"id"}, "roles": {"id"}, "users": {"accountId"},
 	"issues": {"id"}, "issue_comments": {"id"}, "changelogs": {"id"}, "issue_transitions": {"id", "issueId"},
-	"worklogs": {"id"},
+	"worklogs": {"id"}, "issue_status_history": {"issueId", "changelogId"},
 }
 
 // keysOf returns the sorted keys of a stream's records, and how many records
@@ -160,6 +167,13 @@ func TestFullSyncEqualsGroundTruth(t *testing.T) {
 				assert.Equal(t, keys, got, "%s: the sync must emit exactly the ground truth", stream)
 				assert.Zero(t, dups, "%s: duplicates within a run", stream)
 			}
+			truth := s.sim.Truth()
+			got, dups := keysOf(out.records["issue_status_history"], keyProps["issue_status_history"])
+			assert.Equal(t, truth.ExpectedStatusHistory(startT), got, "issue_status_history")
+			assert.Zero(t, dups)
+			got, dups = keysOf(out.deleted["worklogs"], keyProps["worklogs"])
+			assert.Equal(t, truth.ExpectedDeleted(startT)["worklogs"], got, "deleted worklogs")
+			assert.Zero(t, dups)
 			// the traps were in range
 			counts := map[string]int{}
 			for _, r := range out.records["issue_comments"] {
@@ -336,8 +350,11 @@ func interruptAndResume(t *testing.T, flavor jirasim.Flavor) {
 		var stderr strings.Builder
 		code := Run(t.Context(), args, strings.NewReader(""), w, &stderr)
 		out := parseOutput(t, w.buf.String())
+		for stream, recs := range out.deleted {
+			out.records["deleted "+stream] = recs
+		}
 		for stream, recs := range out.records {
-			keys, _ := keysOf(recs, keyProps[stream])
+			keys, _ := keysOf(recs, keyProps[strings.TrimPrefix(stream, "deleted ")])
 			if union[stream] == nil {
 				union[stream] = map[string]bool{}
 			}
@@ -357,6 +374,9 @@ func interruptAndResume(t *testing.T, flavor jirasim.Flavor) {
 		stateIn = mustJSON(t, out.lastState)
 	}
 	assert.Greater(t, runs, 2, "the test cut the sync at least twice")
+	truth := s.sim.Truth()
+	want["issue_status_history"] = truth.ExpectedStatusHistory(startT)
+	want["deleted worklogs"] = truth.ExpectedDeleted(startT)["worklogs"]
 	for stream, keys := range want {
 		var got []string
 		for k := range union[stream] {
@@ -461,7 +481,7 @@ func TestSmallSyncGolden(t *testing.T) {
 	s := startSite(t, jirasim.Options{Flavor: jirasim.Cloud, TZ: loc,
 		Gen: jirasim.GenOptions{Seed: 5, Issues: 8, Projects: 1, Users: 4}})
 	cfg := s.config(t, "2025-11-28T00:00:00Z", "")
-	catalog := selectAll(t, cfg, "issues", "issue_comments", "changelogs", "issue_transitions", "worklogs", "project_types", "resolutions")
+	catalog := selectAll(t, cfg, "issues", "issue_comments", "changelogs", "issue_transitions", "issue_status_history", "worklogs", "project_types", "resolutions")
 	res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	singertest.Check(t, "sync", "--messages", writeFile(t, "out.jsonl", res.stdout), "--catalog", catalog)

@@ -43,11 +43,13 @@ type Config struct {
 	Lookback       time.Duration // how far before the bookmark each incremental run re-reads
 	Deployment     string        // DeploymentAuto, DeploymentCloud or DeploymentDataCenter
 	RenderedFields bool          // also request issues' renderedFields (HTML)
+	MaxAttempts    int           // tries per request, retries included
+	MaxConcurrency int           // requests in flight at once
+	// ReconcileDeletedIssues scans issue ids each run to emit deletions.
+	ReconcileDeletedIssues bool
 	// FlattenCustomFields makes discovery give each custom field a
 	// top-level issues column instead of a property of fields.
 	FlattenCustomFields bool
-	MaxAttempts         int // tries per request, retries included
-	MaxConcurrency      int // requests in flight at once
 }
 
 // AuthMode is how the tap authenticates.
@@ -105,6 +107,7 @@ const (
 	keyFlattenCustom     = "flatten_custom_fields"
 	keyMaxAttempts       = "max_attempts"
 	keyMaxConcurrency    = "max_concurrency"
+	keyReconcileDeleted  = "reconcile_deleted_issues"
 	keyPAT               = "personal_access_token"
 	keyGatewayURL        = "api_gateway_url"
 	keyOAuthTokenURL     = "oauth_token_url"
@@ -211,6 +214,10 @@ func Settings() []Setting {
 		{
 			Name: keyMaxConcurrency, Type: "integer", Default: defaultMaxConcurrency,
 			Description: "Requests to Jira in flight at once (1-32; 1 is a sequential sync). Output order and state are the same at any setting.",
+		},
+		{
+			Name: keyReconcileDeleted, Type: "boolean", Default: false,
+			Description: "Find deleted issues: after the issues sync, scan the ids of the issues in scope (5000 a request on Cloud) and emit an issues record with _sdc_deleted_at for each one remembered from the last run that Jira no longer returns. The remembered ids live in the issues bookmark. See Deletes in the README.",
 		},
 		{
 			Name: keyOAuthClientID, Type: "string",
@@ -388,6 +395,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool(keyFlattenCustom, c.FlattenCustomFields),
 		slog.Int(keyMaxAttempts, c.MaxAttempts),
 		slog.Int(keyMaxConcurrency, c.MaxConcurrency),
+		slog.Bool(keyReconcileDeleted, c.ReconcileDeletedIssues),
 	)
 	return slog.GroupValue(attrs...)
 }

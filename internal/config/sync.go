@@ -49,6 +49,11 @@ func loadSyncSettings(raw map[string]json.RawMessage, c *Config) error {
 			return &Error{Key: keyRenderedFields, Msg: "must be true or false, got " + jsonType(v)}
 		}
 	}
+	if v, ok := raw[keyReconcileDeleted]; ok && jsonType(v) != "null" {
+		if err := json.Unmarshal(v, &c.ReconcileDeletedIssues); err != nil {
+			return &Error{Key: keyReconcileDeleted, Msg: "must be true or false, got " + jsonType(v)}
+		}
+	}
 	if v, ok := raw[keyFlattenCustom]; ok && jsonType(v) != "null" {
 		if err := json.Unmarshal(v, &c.FlattenCustomFields); err != nil {
 			return &Error{Key: keyFlattenCustom, Msg: "must be true or false, got " + jsonType(v)}

@@ -38,6 +38,9 @@ type Options struct {
 	// MaxInFlight bounds the requests sent at once by all callers together;
 	// 0 means no bound.
 	MaxInFlight int
+	// OnRequest, if set, hears of every HTTP try when its body is done
+	// (metrics); it must be safe for concurrent use.
+	OnRequest func(RequestInfo)
 }
 
 // Client reads Jira's REST API. go-jira supplies the plumbing (base URL
@@ -68,6 +71,9 @@ func New(opts Options) (*Client, error) {
 		auth = &gojira.BasicAuthTransport{Username: opts.Username, Password: opts.Password, Transport: opts.Transport}
 	}
 	hc := &http.Client{Transport: auth, Timeout: opts.Timeout}
+	if opts.OnRequest != nil {
+		hc.Transport = observeTransport(hc.Transport, opts.OnRequest)
+	}
 	api, err := gojira.NewClient(hc, opts.BaseURL.String())
 	if err != nil {
 		return nil, fmt.Errorf("jira client: %w", err)

@@ -3,8 +3,10 @@ package jira
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
+	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -293,6 +295,9 @@ func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string)
 // FeedPage is one page of the worklog change feed.
 type FeedPage struct {
 	IDs []json.Number
+	// Times are the items' updatedTime (for /worklog/deleted, when each
+	// worklog was deleted), in the order of IDs.
+	Times []time.Time
 	// Until is the feed's high-water mark for this page: the next page, and
 	// the next run, start from it.
 	Until time.Time
@@ -302,27 +307,44 @@ type FeedPage struct {
 // lastPage. Jira leaves out worklogs changed in the last minute; they come
 // in a later run.
 func (c *Client) WorklogFeed(ctx context.Context, since time.Time) iter.Seq2[FeedPage, error] {
+	return c.worklogFeed(ctx, "rest/api/2/worklog/updated", since)
+}
+
+// DeletedWorklogFeed follows /worklog/deleted, which has the updated feed's
+// shape and rules.
+func (c *Client) DeletedWorklogFeed(ctx context.Context, since time.Time) iter.Seq2[FeedPage, error] {
+	return c.worklogFeed(ctx, "rest/api/2/worklog/deleted", since)
+}
+
+func (c *Client) worklogFeed(ctx context.Context, path string, since time.Time) iter.Seq2[FeedPage, error] {
+	what := "the worklog feed"
+	if path != "rest/api/2/worklog/updated" {
+		what = "the deleted worklog feed"
+	}
 	return func(yield func(FeedPage, error) bool) {
 		sinceMS := since.UnixMilli()
 		for {
 			var feed struct {
 				Values []struct {
-					WorklogID json.Number `json:"worklogId"`
+					WorklogID   json.Number `json:"worklogId"`
+					UpdatedTime int64       `json:"updatedTime"`
 				} `json:"values"`
 				Until    int64 `json:"until"`
 				LastPage bool  `json:"lastPage"`
 			}
 			q := url.Values{"since": {strconv.FormatInt(sinceMS, 10)}}
-			if err := c.Get(ctx, "rest/api/2/worklog/updated", q, &feed); err != nil {
-				yield(FeedPage{}, fmt.Errorf("reading the worklog feed: %w", err))
+			if err := c.Get(ctx, path, q, &feed); err != nil {
+				yield(FeedPage{}, fmt.Errorf("reading %s: %w", what, err))
 				return
 			}
 			ids := make([]json.Number, len(feed.Values))
+			times := make([]time.Time, len(feed.Values))
 			for i, v := range feed.Values {
 				ids[i] = v.WorklogID
+				times[i] = time.UnixMilli(v.UpdatedTime).UTC()
 			}
 			until := time.UnixMilli(max(feed.Until, sinceMS)).UTC()
-			if !yield(FeedPage{IDs: ids, Until: until}, nil) {
+			if !yield(FeedPage{IDs: ids, Times: times, Until: until}, nil) {
 				return
 			}
 			if feed.LastPage || len(feed.Values) == 0 {
@@ -332,7 +354,7 @@ func (c *Client) WorklogFeed(ctx context.Context, since time.Time) iter.Seq2[Fee
 				// A full page sharing one millisecond: following nextPage
 				// would return it forever, and skipping ahead would lose
 				// worklogs. Stop loudly instead.
-				yield(FeedPage{}, fmt.Errorf("reading the worklog feed: more than %d worklogs share the update time %d ms; the feed cannot advance", len(feed.Values), sinceMS))
+				yield(FeedPage{}, fmt.Errorf("reading %s: more than %d worklogs share the update time %d ms; the feed cannot advance", what, len(feed.Values), sinceMS))
 				return
 			}
 			sinceMS = feed.Until
@@ -419,4 +441,42 @@ func IntOf(v any) (int, error) {
 	}
 	i, err := n.Int64()
 	return int(i), err
+}
+
+// SearchIDDCPage is the Data Center search page size for id-only scans:
+// its default cap on search results per page.
+const SearchIDDCPage = 1000
+
+// IssueExists reports whether the issue can still be read: false when Jira
+// answers 404 (deleted, or no longer visible to the user).
+func (c *Client) IssueExists(ctx context.Context, id string) (bool, error) {
+	var is struct{}
+	err := c.Get(ctx, "rest/api/2/issue/"+url.PathEscape(id), url.Values{"fields": {"id"}}, &is)
+	var apiErr *APIError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound:
+		return false, nil
+	}
+	return false, fmt.Errorf("checking issue %s: %w", id, err)
+}
+
+// ExistingIssues reports which of up to 100 issue ids Jira still returns
+// (Cloud, /issue/bulkfetch with only the id): the others are deleted or no
+// longer visible to the user.
+func (c *Client) ExistingIssues(ctx context.Context, ids []string) (map[string]bool, error) {
+	var resp struct {
+		Issues []struct {
+			ID string `json:"id"`
+		} `json:"issues"`
+	}
+	if err := c.Post(ctx, "rest/api/2/issue/bulkfetch", map[string]any{"issueIdsOrKeys": ids, "fields": []string{"id"}}, &resp); err != nil {
+		return nil, fmt.Errorf("checking %d issues: %w", len(ids), err)
+	}
+	found := make(map[string]bool, len(resp.Issues))
+	for _, is := range resp.Issues {
+		found[is.ID] = true
+	}
+	return found, nil
 }

@@ -19,14 +19,31 @@ type TruthRecord struct {
 	// from a start date emits the child when it emits the parent.
 	IssueID      string `json:"issueId,omitempty"`
 	IssueUpdated string `json:"issueUpdated,omitempty"`
+	// Status is what an issue_status_history record says.
+	Status *TruthStatus `json:"status,omitempty"`
 }
 
-// Truth is the ground truth of the site: every record of every stream.
+// TruthStatus is one status change, or an issue's initial status (From ""):
+// status ids, when, and by whom (accountId on Cloud, user key on Data
+// Center).
+type TruthStatus struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Created string `json:"created"`
+	Author  string `json:"author"`
+}
+
+// Truth is the ground truth of the site: every record of Stitch's 13
+// streams, the issue_status_history stream (derived from changelogs, apart
+// so that Streams stays what Jira serves), and the worklogs and issues
+// deleted (Updated is when).
 type Truth struct {
-	Now      string                   `json:"now"`
-	Flavor   Flavor                   `json:"flavor"`
-	TimeZone string                   `json:"timeZone"`
-	Streams  map[string][]TruthRecord `json:"streams"`
+	Now           string                   `json:"now"`
+	Flavor        Flavor                   `json:"flavor"`
+	TimeZone      string                   `json:"timeZone"`
+	Streams       map[string][]TruthRecord `json:"streams"`
+	StatusHistory []TruthRecord            `json:"statusHistory"`
+	Deleted       map[string][]TruthRecord `json:"deleted"`
 }
 
 func rfc(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
@@ -37,6 +54,7 @@ func (s *Server) Truth() Truth {
 	defer s.mu.RUnlock()
 	d := s.data
 	st := map[string][]TruthRecord{}
+	var statuses []TruthRecord
 	key := func(v ...string) []string { return v }
 	itoa := strconv.Itoa
 	for _, p := range d.Projects {
@@ -79,11 +97,112 @@ func (s *Server) Truth() Truth {
 		for _, t := range is.Transitions {
 			st["issue_transitions"] = append(st["issue_transitions"], TruthRecord{Key: key(t.ID, id), IssueID: id, IssueUpdated: upd})
 		}
+		statuses = append(statuses, s.statusTruth(is, upd)...)
 		for _, w := range is.Worklogs {
 			st["worklogs"] = append(st["worklogs"], TruthRecord{Key: key(itoa(w.ID)), Updated: rfc(w.Updated), IssueID: id, IssueUpdated: upd})
 		}
 	}
-	return Truth{Now: rfc(s.Now()), Flavor: s.opts.Flavor, TimeZone: s.loc.String(), Streams: st}
+	del := map[string][]TruthRecord{"worklogs": {}, "issues": {}}
+	for _, w := range d.DeletedWorklogs {
+		del["worklogs"] = append(del["worklogs"], TruthRecord{Key: key(itoa(w.ID)), Updated: rfc(w.Deleted)})
+	}
+	for _, is := range d.DeletedIssues {
+		del["issues"] = append(del["issues"], TruthRecord{Key: key(itoa(is.ID)), Updated: rfc(is.Deleted), IssueUpdated: rfc(is.Updated)})
+	}
+	return Truth{Now: rfc(s.Now()), Flavor: s.opts.Flavor, TimeZone: s.loc.String(), Streams: st, StatusHistory: statuses, Deleted: del}
+}
+
+// statusTruth is an issue's status history: the status it was created in
+// (the first change's from, or its status if it never changed), then each
+// change. Callers hold s.mu.
+func (s *Server) statusTruth(is *Issue, upd string) []TruthRecord {
+	id := strconv.Itoa(is.ID)
+	user := func(u *User) string {
+		if s.opts.Flavor == DataCenter {
+			return u.Key
+		}
+		return u.AccountID
+	}
+	var changes []TruthRecord
+	for _, h := range is.Histories {
+		for _, it := range h.Items {
+			if it.FieldID == "status" {
+				changes = append(changes, TruthRecord{Key: []string{id, strconv.Itoa(h.ID)}, IssueID: id, IssueUpdated: upd,
+					Status: &TruthStatus{From: it.From, To: it.To, Created: rfc(h.Created), Author: user(h.Author)}})
+				break
+			}
+		}
+	}
+	initial := statusIDs[is.Status]
+	if len(changes) > 0 {
+		initial = changes[0].Status.From
+	}
+	first := TruthRecord{Key: []string{id, "0"}, IssueID: id, IssueUpdated: upd,
+		Status: &TruthStatus{To: initial, Created: rfc(is.Created), Author: user(is.Creator)}}
+	return append([]TruthRecord{first}, changes...)
+}
+
+// statusIDs maps status names to their ids.
+var statusIDs = func() map[string]string {
+	m := map[string]string{}
+	for _, st := range genStatuses {
+		m[st.Name] = st.ID
+	}
+	return m
+}()
+
+// Deletion says what Delete removed.
+type Deletion struct {
+	Issues   []string `json:"issues"`
+	Worklogs []string `json:"worklogs"`
+}
+
+// Delete removes the issues with these ids (with their worklogs, which
+// /worklog/deleted then lists, as Jira does) and m worklogs chosen
+// deterministically from the seed and the number of earlier mutations
+// (their issues are updated, as time tracking changes). Unknown ids are
+// ignored.
+func (s *Server) Delete(issueIDs []int, m int) Deletion {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mutations++
+	rng := rand.New(rand.NewPCG(s.opts.Gen.Seed, uint64(s.mutations)))
+	now := s.Now().Truncate(time.Millisecond)
+	out := Deletion{Issues: []string{}, Worklogs: []string{}}
+	deleteWorklog := func(wl *Worklog) {
+		delete(s.worklogs, wl.ID)
+		s.data.DeletedWorklogs = append(s.data.DeletedWorklogs, &DeletedWorklog{ID: wl.ID, Deleted: now})
+		out.Worklogs = append(out.Worklogs, strconv.Itoa(wl.ID))
+	}
+	ids := make([]int, 0, len(s.worklogs))
+	for id := range s.worklogs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, i := range rng.Perm(len(ids))[:min(m, len(ids))] {
+		wl := s.worklogs[ids[i]]
+		is := s.issueByID[wl.IssueID]
+		is.Worklogs = slices.DeleteFunc(is.Worklogs, func(w *Worklog) bool { return w == wl })
+		is.Updated = now
+		s.rev[is.ID]++
+		deleteWorklog(wl)
+	}
+	for _, id := range issueIDs {
+		is := s.issueByID[id]
+		if is == nil {
+			continue
+		}
+		for _, wl := range is.Worklogs {
+			deleteWorklog(wl)
+		}
+		delete(s.issueByID, id)
+		delete(s.issueByKey, is.Key)
+		s.data.Issues = slices.DeleteFunc(s.data.Issues, func(x *Issue) bool { return x == is })
+		s.data.DeletedIssues = append(s.data.DeletedIssues, &DeletedIssue{ID: is.ID, Key: is.Key, Updated: is.Updated, Deleted: now})
+		out.Issues = append(out.Issues, strconv.Itoa(id))
+	}
+	s.version++
+	return out
 }
 
 // Mutation says what Mutate changed.
@@ -152,6 +271,17 @@ func (s *Server) mutateHandler(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.Mutate(req.Issues, req.Worklogs))
 }
 
+func (s *Server) deleteHandler(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Issues   []int `json:"issues"`
+		Worklogs int   `json:"worklogs"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.Delete(req.Issues, req.Worklogs))
+}
+
 func (s *Server) advanceHandler(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Seconds float64 `json:"seconds"`
@@ -210,6 +340,50 @@ func (t Truth) Expected(start time.Time) map[string][]string {
 				continue
 			case r.IssueUpdated != "" && !since(r.IssueUpdated):
 				continue
+			}
+			keys = append(keys, strings.Join(r.Key, "/"))
+		}
+		slices.Sort(keys)
+		out[stream] = keys
+	}
+	return out
+}
+
+// ExpectedStatusHistory returns the sorted keys (issueId/changelogId) of
+// the issue_status_history records a complete sync from start emits: the
+// status history of every issue updated since start.
+func (t Truth) ExpectedStatusHistory(start time.Time) []string {
+	keys := []string{}
+	for _, r := range t.StatusHistory {
+		if u, err := time.Parse(time.RFC3339, r.IssueUpdated); err == nil && !u.Before(start) {
+			keys = append(keys, strings.Join(r.Key, "/"))
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// ExpectedDeleted returns, per stream, the sorted keys of the deletion
+// records a sync from start must emit: worklogs deleted since start except
+// in the last minute (the feed holds it back), and issues deleted whose
+// last update was since start (a run that had synced them must have seen
+// them, and reconciliation must report them).
+func (t Truth) ExpectedDeleted(start time.Time) map[string][]string {
+	now, _ := time.Parse(time.RFC3339, t.Now)
+	out := map[string][]string{}
+	for stream, recs := range t.Deleted {
+		keys := []string{}
+		for _, r := range recs {
+			at, _ := time.Parse(time.RFC3339, r.Updated)
+			switch stream {
+			case "worklogs":
+				if at.Before(start) || at.After(now.Add(-time.Minute)) {
+					continue
+				}
+			default:
+				if u, _ := time.Parse(time.RFC3339, r.IssueUpdated); u.Before(start) {
+					continue
+				}
 			}
 			keys = append(keys, strings.Join(r.Key, "/"))
 		}

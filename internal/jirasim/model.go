@@ -28,6 +28,8 @@ type Data struct {
 	Issues       []*Issue // ascending ID
 	// DeletedWorklogs are worklogs removed from their issues, for /worklog/deleted.
 	DeletedWorklogs []*DeletedWorklog
+	// DeletedIssues are issues removed by Server.Delete (none are generated).
+	DeletedIssues []*DeletedIssue
 }
 
 // Category is a project category.
@@ -198,6 +200,15 @@ type Worklog struct {
 // DeletedWorklog records a worklog's deletion time for /worklog/deleted.
 type DeletedWorklog struct {
 	ID      int
+	Deleted time.Time
+}
+
+// DeletedIssue records an issue's deletion: its id and key, its last
+// update before, and when it was deleted.
+type DeletedIssue struct {
+	ID      int
+	Key     string
+	Updated time.Time
 	Deleted time.Time
 }
 

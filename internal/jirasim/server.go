@@ -212,6 +212,7 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("GET /__sim/truth", s.truthHandler)
 	mux.HandleFunc("POST /__sim/mutate", s.mutateHandler)
+	mux.HandleFunc("POST /__sim/delete", s.deleteHandler)
 	mux.HandleFunc("POST /__sim/advance", s.advanceHandler)
 	mux.HandleFunc("GET /__sim/stats", s.statsHandler)
 	mux.HandleFunc("POST /__sim/stats/reset", s.resetStatsHandler)

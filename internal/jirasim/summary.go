@@ -24,6 +24,7 @@ type StreamCount struct {
 	Expected int // keys in the ground truth
 	Missing  int // expected keys never emitted
 	Extra    int // emitted keys not in the ground truth
+	Deleted  int // deletion records (with _sdc_deleted_at), not compared
 }
 
 // OK reports whether the stream was synced exactly.
@@ -35,7 +36,7 @@ func (c StreamCount) OK() bool { return c.Missing == 0 && c.Extra == 0 }
 func CompareOutput(r io.Reader, want map[string][]string) ([]StreamCount, json.RawMessage, error) {
 	keyProps := map[string][]string{}
 	got := map[string]map[string]bool{}
-	records := map[string]int{}
+	records, deleted := map[string]int{}, map[string]int{}
 	var lastState json.RawMessage
 	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 64<<20)
@@ -56,6 +57,10 @@ func CompareOutput(r io.Reader, want map[string][]string) ([]StreamCount, json.R
 		case "SCHEMA":
 			keyProps[msg.Stream] = msg.KeyProperties
 		case "RECORD":
+			if msg.Record["_sdc_deleted_at"] != nil {
+				deleted[msg.Stream]++
+				continue
+			}
 			parts := make([]string, 0, len(keyProps[msg.Stream]))
 			for _, p := range keyProps[msg.Stream] {
 				parts = append(parts, fmt.Sprint(msg.Record[p]))
@@ -74,7 +79,7 @@ func CompareOutput(r io.Reader, want map[string][]string) ([]StreamCount, json.R
 	}
 	var out []StreamCount
 	for stream := range keyProps {
-		c := StreamCount{Stream: stream, Records: records[stream], Distinct: len(got[stream]), Expected: len(want[stream])}
+		c := StreamCount{Stream: stream, Records: records[stream], Distinct: len(got[stream]), Expected: len(want[stream]), Deleted: deleted[stream]}
 		for _, k := range want[stream] {
 			if !got[stream][k] {
 				c.Missing++
@@ -146,7 +151,9 @@ func summaryCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 2
 	}
 	defer f.Close()
-	counts, state, err := CompareOutput(f, truth.Expected(start))
+	want := truth.Expected(start)
+	want["issue_status_history"] = truth.ExpectedStatusHistory(start)
+	counts, state, err := CompareOutput(f, want)
 	if err != nil {
 		fmt.Fprintln(stderr, "jira-sim summary:", err)
 		return 1

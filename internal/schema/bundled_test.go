@@ -32,6 +32,8 @@ var streams = map[string]streamSpec{
 	"issue_transitions":  {keys: []string{"id", "issueId"}},
 	"changelogs":         {keys: []string{"id"}},
 	"worklogs":           {keys: []string{"id"}, replicationKey: "updated"},
+	// Not a Stitch table: derived from changelogs by tap-jira.
+	"issue_status_history": {keys: []string{"issueId", "changelogId"}},
 }
 
 // keyTypes are the JSON types of the key properties (roles.id is a number in Jira).
@@ -57,6 +59,12 @@ var stitchColumns = map[string]map[string]string{
 		"self": "string", "id": "string", "issueId": "string", "author": "object", "body": "string",
 		"renderedBody": "string", "updateAuthor": "object", "created": "date-time",
 		"updated": "date-time", "visibility": "object", "properties": "array", "jsdPublic": "boolean",
+	},
+	// issue_status_history is tap-jira's own table (README, Streams).
+	"issue_status_history": {
+		"issueId": "string", "changelogId": "string", "issueKey": "string", "initial": "boolean",
+		"from": "string", "fromString": "string", "to": "string", "toString": "string",
+		"authorAccountId": "string", "author": "object", "created": "date-time",
 	},
 	"issue_transitions": {
 		"id": "string", "issueId": "string", "name": "string", "to": "object", "hasScreen": "boolean",

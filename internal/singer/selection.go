@@ -33,6 +33,11 @@ func NewSelection(entries []MetadataEntry) *Selection {
 // skip Apply on the hot path.
 func (s *Selection) Empty() bool { return len(s.drop) == 0 }
 
+// Keeps reports whether records keep the top-level field name.
+func (s *Selection) Keeps(name string) bool {
+	return !s.drop[breadcrumbKey(PropertyBreadcrumb(name))]
+}
+
 // Apply removes deselected fields from record in place.
 func (s *Selection) Apply(record map[string]any) {
 	if s.Empty() {
@@ -101,9 +106,9 @@ func (s *Selection) applySchema(schema map[string]any, at []string) {
 	}
 }
 
-// Keeps reports whether the field at breadcrumb is emitted: neither it nor
-// a field above it is deselected. Deselections below it do not count.
-func (s *Selection) Keeps(breadcrumb []string) bool {
+// KeepsAt reports whether the field at breadcrumb is emitted: neither it
+// nor a field above it is deselected. Deselections below it do not count.
+func (s *Selection) KeepsAt(breadcrumb []string) bool {
 	for i := 1; i <= len(breadcrumb); i++ {
 		if s.drop[breadcrumbKey(breadcrumb[:i])] {
 			return false

@@ -97,7 +97,19 @@ func decode(t *testing.T, s string) map[string]any {
 	return m
 }
 
-func TestSelectionKeepsAndNarrows(t *testing.T) {
+func TestSelectionKeeps(t *testing.T) {
+	t.Parallel()
+	sel := NewSelection([]MetadataEntry{
+		{Breadcrumb: PropertyBreadcrumb("gone"), Metadata: Metadata{Selected: new(false)}},
+		{Breadcrumb: PropertyBreadcrumb("auto"), Metadata: Metadata{Selected: new(false), Inclusion: InclusionAutomatic}},
+		{Breadcrumb: PropertyBreadcrumb("kept"), Metadata: Metadata{Selected: new(true)}},
+	})
+	for field, want := range map[string]bool{"gone": false, "auto": true, "kept": true, "undeclared": true} {
+		assert.Equal(t, want, sel.Keeps(field), field)
+	}
+}
+
+func TestSelectionKeepsAtAndNarrows(t *testing.T) {
 	t.Parallel()
 	var entries []MetadataEntry
 	require.NoError(t, json.Unmarshal([]byte(`[
@@ -123,7 +135,7 @@ func TestSelectionKeepsAndNarrows(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.bc, "/"), func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tc.keeps, s.Keeps(tc.bc), "Keeps")
+			assert.Equal(t, tc.keeps, s.KeepsAt(tc.bc), "KeepsAt")
 			assert.Equal(t, tc.narrows, s.Narrows(tc.bc), "Narrows")
 		})
 	}

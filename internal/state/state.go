@@ -219,6 +219,9 @@ func (p *parser) parseBookmark(stream string, raw json.RawMessage) (*Bookmark, e
 		if err != nil {
 			return nil, &Error{Msg: fmt.Sprintf("%s.%s: cannot be decoded", where, k)}
 		}
+		if err := checkExtra(where+"."+k, k, v); err != nil {
+			return nil, err
+		}
 		if b.Extra == nil {
 			b.Extra = map[string]any{}
 		}
@@ -322,6 +325,132 @@ func (s *State) Advance(stream string, t time.Time) bool {
 	}
 	b.Updated = t.UTC()
 	return true
+}
+
+// Keys tap-jira keeps in a bookmark besides updated. singer-io/tap-jira
+// reads only updated and ignores them.
+const (
+	// KeyDeleted is the worklog deletion feed's position (a timestamp).
+	KeyDeleted = "deleted"
+	// KeyKnownIDs is the issues the reconciliation scan last found:
+	// {"scope": <fingerprint of the issues' scope>, "ids": <IDSet.Encode>}.
+	KeyKnownIDs = "known_ids"
+)
+
+// checkExtra validates the bookmark keys tap-jira itself reads, so a
+// corrupt one stops the run at startup instead of midway.
+func checkExtra(where, key string, v any) error {
+	switch key {
+	case KeyDeleted:
+		s, ok := v.(string)
+		if v == nil {
+			return nil
+		}
+		if !ok {
+			return &Error{Msg: where + ": must be a timestamp string"}
+		}
+		if _, err := parseTime(s); err != nil {
+			return &Error{Msg: fmt.Sprintf("%s: %q is not a timestamp", where, echo(s))}
+		}
+	case KeyKnownIDs:
+		if v == nil {
+			return nil
+		}
+		if _, _, err := knownIDs(v); err != nil {
+			return &Error{Msg: where + ": " + err.Error()}
+		}
+	}
+	return nil
+}
+
+func knownIDs(v any) (scope string, ids *IDSet, err error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return "", nil, errors.New(`must be an object {"scope": ..., "ids": ...}`)
+	}
+	scope, ok1 := m["scope"].(string)
+	enc, ok2 := m["ids"].(string)
+	if !ok1 || !ok2 {
+		return "", nil, errors.New(`must have string "scope" and "ids"`)
+	}
+	if ids, err = DecodeIDSet(enc); err != nil {
+		return "", nil, fmt.Errorf("ids: %w", err)
+	}
+	return scope, ids, nil
+}
+
+// KnownIDs returns the issue ids remembered for scope; nil when none are,
+// or they were remembered for another scope.
+func (s *State) KnownIDs(stream, scope string) *IDSet {
+	b := s.Bookmarks[stream]
+	if b == nil {
+		return nil
+	}
+	v, ok := b.Extra[KeyKnownIDs]
+	if !ok {
+		return nil
+	}
+	sc, ids, err := knownIDs(v)
+	if err != nil || sc != scope {
+		return nil
+	}
+	return ids
+}
+
+// SetKnownIDs remembers ids for scope; nil forgets them.
+func (s *State) SetKnownIDs(stream, scope string, ids *IDSet) {
+	if ids == nil {
+		if b := s.Bookmarks[stream]; b != nil {
+			delete(b.Extra, KeyKnownIDs)
+		}
+		return
+	}
+	b := s.bookmark(stream)
+	if b.Extra == nil {
+		b.Extra = map[string]any{}
+	}
+	b.Extra[KeyKnownIDs] = map[string]any{"scope": scope, "ids": ids.Encode()}
+}
+
+// Time returns a timestamp kept under key in stream's bookmark (such as
+// KeyDeleted), zero when there is none.
+func (s *State) Time(stream, key string) time.Time {
+	b := s.Bookmarks[stream]
+	if b == nil {
+		return time.Time{}
+	}
+	str, _ := b.Extra[key].(string)
+	t, err := parseTime(str)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// AdvanceTime moves the timestamp under key to t if t is later; like
+// Advance, it never moves backwards.
+func (s *State) AdvanceTime(stream, key string, t time.Time) bool {
+	if t.IsZero() || !t.After(s.Time(stream, key)) {
+		return false
+	}
+	b := s.bookmark(stream)
+	if b.Extra == nil {
+		b.Extra = map[string]any{}
+	}
+	b.Extra[key] = t.UTC().Format(timeLayout)
+	return true
+}
+
+func (s *State) bookmark(stream string) *Bookmark {
+	if s.Bookmarks == nil {
+		s.Bookmarks = map[string]*Bookmark{}
+	}
+	b := s.Bookmarks[stream]
+	if b == nil {
+		b = &Bookmark{}
+		s.Bookmarks[stream] = b
+	}
+	return b
 }
 
 // Updated returns stream's updated bookmark, zero when there is none.

@@ -50,6 +50,9 @@ type Env struct {
 	IssueFields []string
 	// Concurrency bounds the pages fetched at once; 1 is sequential.
 	Concurrency int
+	// ReconcileDeletedIssues scans the issues in scope by id after the
+	// issues sync and emits a deletion record for each remembered one gone.
+	ReconcileDeletedIssues bool
 }
 
 // Group is a set of streams read together: a parent and the streams read
@@ -73,7 +76,7 @@ func Groups() []Group {
 		list("resolutions", "rest/api/2/resolution"),
 		list("roles", "rest/api/2/role"),
 		{Streams: []string{"users"}, Run: syncUsers},
-		{Streams: []string{"issues", "issue_comments", "changelogs", "issue_transitions"}, Run: syncIssues},
+		{Streams: []string{"issues", "issue_comments", "changelogs", "issue_transitions", "issue_status_history"}, Run: syncIssues},
 		{Streams: []string{"worklogs"}, Run: syncWorklogs},
 	}
 }

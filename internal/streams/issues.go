@@ -80,7 +80,10 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	}
 	jql := IssuesJQL(bookmark, loc, env.Projects, env.JQL)
 	env.Log.Info("reading issues", "jql", jql, "time_zone", loc.String(), "concurrency", env.Concurrency)
-	expand := []string{"changelog", "transitions"}
+	expand := []string{"transitions"}
+	if wantsChangelog(sink) {
+		expand = []string{"changelog", "transitions"}
+	}
 	if env.RenderedFields {
 		expand = append(expand, "renderedFields")
 	}
@@ -170,7 +173,22 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	if err != nil {
 		return err
 	}
-	return b.err
+	if b.err != nil {
+		return b.err
+	}
+	if env.ReconcileDeletedIssues {
+		return reconcileIssues(ctx, env, sink, loc, b.seen)
+	}
+	// Forget a set remembered while reconciliation was on: it would only
+	// grow every STATE.
+	env.State.SetKnownIDs("issues", "", nil)
+	return nil
+}
+
+// wantsChangelog says whether issues' changelogs are needed: the changelogs
+// stream and the status history are read from them.
+func wantsChangelog(sink Sink) bool {
+	return sink.Wants("changelogs") || sink.Wants("issue_status_history")
 }
 
 // issueBatches turns pages of issues into records, in order.
@@ -211,6 +229,21 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 		}
 		item := issueItem{id: id, updated: updated}
 		fields, _ := is["fields"].(map[string]any)
+		var history []any
+		if wantsChangelog(b.sink) {
+			var ok bool
+			if history, ok = histories[id]; !ok {
+				history, _ = embedded(is["changelog"], "histories")
+			}
+		}
+		// Derived before the changelogs are prepared, which edits them in
+		// place (field selection).
+		var statuses []jira.Record
+		if b.sink.Wants("issue_status_history") {
+			if statuses, err = statusHistory(is, id, history); err != nil {
+				return nil, err
+			}
+		}
 		if b.sink.Wants("issue_comments") {
 			items, ok := comments[id]
 			if !ok {
@@ -221,11 +254,7 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 			}
 		}
 		if b.sink.Wants("changelogs") {
-			items, ok := histories[id]
-			if !ok {
-				items, _ = embedded(is["changelog"], "histories")
-			}
-			if item.recs, err = prepareAll(b.sink, item.recs, "changelogs", id, items); err != nil {
+			if item.recs, err = prepareAll(b.sink, item.recs, "changelogs", id, history); err != nil {
 				return nil, err
 			}
 		}
@@ -234,6 +263,13 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 			if item.recs, err = prepareAll(b.sink, item.recs, "issue_transitions", id, items); err != nil {
 				return nil, err
 			}
+		}
+		for _, rec := range statuses {
+			p, err := b.sink.Prepare("issue_status_history", rec)
+			if err != nil {
+				return nil, err
+			}
+			item.recs = append(item.recs, p)
 		}
 		p, err := b.sink.Prepare("issues", issueRecord(is, updated))
 		if err != nil {
@@ -262,7 +298,7 @@ func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record
 				jobs = append(jobs, job{id, true})
 			}
 		}
-		if b.sink.Wants("changelogs") {
+		if wantsChangelog(b.sink) {
 			if _, complete := embedded(is["changelog"], "histories"); !complete {
 				jobs = append(jobs, job{id, false})
 			}
@@ -439,5 +475,8 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 	if err != nil {
 		return err
 	}
-	return feedErr
+	if feedErr != nil {
+		return feedErr
+	}
+	return syncDeletedWorklogs(ctx, env, sink)
 }

@@ -1,5 +1,6 @@
 // Package streams declares the tap's streams: the 13 tables of Stitch's JIRA
-// integration, with singer-io/tap-jira's names, keys and replication.
+// integration, with singer-io/tap-jira's names, keys and replication, and
+// issue_status_history, derived from changelogs.
 package streams
 
 // Stream describes one stream. The schema lives in schemas/<Name>.json.
@@ -40,6 +41,7 @@ func All() []Stream {
 		{Name: "issue_comments", KeyProperties: []string{"id"}, Parent: "issues"},
 		{Name: "changelogs", KeyProperties: []string{"id"}, Parent: "issues"},
 		{Name: "issue_transitions", KeyProperties: []string{"id", "issueId"}, Parent: "issues"},
+		{Name: "issue_status_history", KeyProperties: []string{"issueId", "changelogId"}, Parent: "issues"},
 		{Name: "worklogs", KeyProperties: []string{"id"}, ReplicationKey: "updated"},
 	}
 }

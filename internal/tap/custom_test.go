@@ -271,6 +271,10 @@ func TestIssueFields(t *testing.T) {
 				"customfield_10070", "customfield_10080", "updated"}},
 		{name: "issues only for comments", children: []string{"issue_comments", "changelogs"}, want: []string{"updated", "comment"}},
 		{name: "issues only for transitions", children: []string{"issue_transitions"}, want: []string{"updated"}},
+		{name: "issues only for status history", children: []string{"issue_status_history"}, want: []string{"created", "creator", "status", "updated"}},
+		{name: "status history needs fields the catalog leaves out", issues: true, children: []string{"issue_status_history"},
+			drop: [][]string{{"properties", "fields", "properties", "status"}, {"properties", "fields", "properties", "creator"}},
+			in:   []string{"status", "creator", "created", "updated", "summary"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

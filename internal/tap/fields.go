@@ -10,12 +10,18 @@ import (
 // issueFields is the fields= of the run's issue requests: nil (Jira's
 // *all) unless the catalog leaves some issue field out, else the fields
 // the selected properties need, plus what the tap itself reads: updated
-// (the bookmark) and comment when issue_comments is selected. Changelog
-// and transitions come through expand, not fields.
+// (the bookmark), comment when issue_comments is selected, created, creator
+// and status when issue_status_history is. Changelog and transitions come
+// through expand, not fields.
 func issueFields(selected map[string]*Selected) []string {
 	need := []string{"updated"}
 	if selected["issue_comments"] != nil {
 		need = append(need, "comment")
+	}
+	if selected["issue_status_history"] != nil {
+		// The initial status record: who created the issue, when, and its
+		// status when it never changed.
+		need = append(need, "created", "creator", "status")
 	}
 	is := selected[issueStream]
 	if is == nil {
@@ -26,7 +32,7 @@ func issueFields(selected map[string]*Selected) []string {
 	fieldsBC := singer.PropertyBreadcrumb("fields")
 	narrowed := sel.Narrows(fieldsBC)
 	for _, c := range is.custom {
-		if c.Column != "" && !sel.Keeps(singer.PropertyBreadcrumb(c.Column)) {
+		if c.Column != "" && !sel.KeepsAt(singer.PropertyBreadcrumb(c.Column)) {
 			narrowed = true
 		}
 	}
@@ -37,18 +43,18 @@ func issueFields(selected map[string]*Selected) []string {
 	for _, f := range need {
 		set[f] = true
 	}
-	if sel.Keeps(fieldsBC) {
+	if sel.KeepsAt(fieldsBC) {
 		props, _ := is.schema.Doc()["properties"].(map[string]any)
 		fieldsDoc, _ := props["fields"].(map[string]any)
 		nested, _ := fieldsDoc["properties"].(map[string]any)
 		for id := range nested {
-			if sel.Keeps([]string{"properties", "fields", "properties", id}) {
+			if sel.KeepsAt([]string{"properties", "fields", "properties", id}) {
 				set[id] = true
 			}
 		}
 	}
 	for _, c := range is.custom {
-		if c.Column != "" && sel.Keeps(singer.PropertyBreadcrumb(c.Column)) {
+		if c.Column != "" && sel.KeepsAt(singer.PropertyBreadcrumb(c.Column)) {
 			set[c.ID] = true
 		}
 	}

@@ -26,14 +26,18 @@ type Summary struct {
 // a group (currently_syncing) resumes at that group.
 //
 // On an error it flushes what was written, emits the last safe STATE and
-// returns the error.
-func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selected, st *state.State, env *streams.Env, now func() time.Time) (Summary, error) {
+// returns the error. obs, if given, hears of each record and each stream's
+// end.
+func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selected, st *state.State, env *streams.Env, now func() time.Time, obs ...Observer) (Summary, error) {
 	selected := map[string]*Selected{}
 	for _, p := range plan {
 		selected[p.Stream.Name] = p
 	}
 	em := NewEmitter(w, log, now)
-	sk := &sink{em: em, w: w, st: st, selected: selected, counts: map[string]int{}}
+	sk := &sink{em: em, w: w, st: st, selected: selected, counts: map[string]int{}, obs: nopObserver{}}
+	if len(obs) > 0 && obs[0] != nil {
+		sk.obs = obs[0]
+	}
 	env.State = st
 	env.IssueFields = issueFields(selected)
 	version := env.RunStart.UnixMilli()
@@ -78,6 +82,7 @@ func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selec
 			return sk.summary(), sk.fail(ctx, err)
 		}
 		for _, s := range mine {
+			sk.obs.StreamDone(s.Stream.Name)
 			if s.version != 0 {
 				if err := w.WriteActivateVersion(s.Stream.Name, s.version); err != nil {
 					return sk.summary(), err
@@ -99,13 +104,21 @@ type sink struct {
 	st       *state.State
 	selected map[string]*Selected
 	counts   map[string]int
+	obs      Observer
 }
 
 func (s *sink) Wants(stream string) bool { return s.selected[stream] != nil }
 
+// optedOut reports a deletion record of a stream whose catalog deselects
+// _sdc_deleted_at: without its marker it would read as an upsert that
+// empties the row, so deselecting the field opts out of deletions.
+func optedOut(sel *Selected, rec jira.Record) bool {
+	return rec[streams.DeletedAt] != nil && !sel.Selection.Keeps(streams.DeletedAt)
+}
+
 func (s *sink) Prepare(stream string, rec jira.Record) (streams.Prepared, error) {
 	sel := s.selected[stream]
-	if sel == nil {
+	if sel == nil || optedOut(sel, rec) {
 		return streams.Prepared{Stream: stream, Skip: true}, nil
 	}
 	key, encoded, err := s.em.Prepare(sel, rec)
@@ -120,18 +133,20 @@ func (s *sink) Write(p streams.Prepared) error {
 		return err
 	}
 	s.counts[p.Stream]++
+	s.obs.Record(p.Stream)
 	return nil
 }
 
 func (s *sink) Record(stream string, rec jira.Record) error {
 	sel := s.selected[stream]
-	if sel == nil {
-		return nil // read for its children, not emitted
+	if sel == nil || optedOut(sel, rec) {
+		return nil // read for its children, or a deletion opted out of
 	}
 	if err := s.em.Record(sel, rec); err != nil {
 		return err
 	}
 	s.counts[stream]++
+	s.obs.Record(stream)
 	return nil
 }
 

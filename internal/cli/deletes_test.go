@@ -1,0 +1,334 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/jirasim"
+	"github.com/tap-jira/tap-jira/internal/singer/singertest"
+)
+
+// deselect marks a field of a stream as not selected in a catalog file.
+func deselect(t *testing.T, catalog, stream, field string) string {
+	t.Helper()
+	var cat map[string]any
+	require.NoError(t, jsonUnmarshalFile(catalog, &cat))
+	found := false
+	for _, s := range cat["streams"].([]any) {
+		sm := s.(map[string]any)
+		if sm["tap_stream_id"] != stream {
+			continue
+		}
+		for _, m := range sm["metadata"].([]any) {
+			mm := m.(map[string]any)
+			if bc := mm["breadcrumb"].([]any); len(bc) == 2 && bc[1] == field {
+				mm["metadata"].(map[string]any)["selected"] = false
+				found = true
+			}
+		}
+	}
+	require.True(t, found, "%s.%s is in the catalog", stream, field)
+	return writeFile(t, "catalog.json", mustJSON(t, cat))
+}
+
+// TestStatusHistoryEqualsGroundTruth compares every issue_status_history
+// record, content included, with the simulator's changelogs, on both
+// flavors, with and without the changelogs stream (whose field selection
+// must not leak into the status records).
+func TestStatusHistoryEqualsGroundTruth(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		flavor jirasim.Flavor
+		with   bool // changelogs selected too, with its items deselected
+	}{
+		{"cloud alone", jirasim.Cloud, false},
+		{"cloud with changelogs", jirasim.Cloud, true},
+		{"datacenter alone", jirasim.DataCenter, false},
+		{"datacenter with changelogs", jirasim.DataCenter, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t, tc.flavor, "Europe/Berlin", 600)
+			start := "2025-11-28T00:00:00Z"
+			cfg := s.config(t, start, "")
+			catalog := selectAll(t, cfg, "issue_status_history")
+			if tc.with {
+				catalog = deselect(t, selectAll(t, cfg, "issue_status_history", "changelogs"), "changelogs", "items")
+			}
+			res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+			require.Equal(t, ExitOK, res.code, res.stderr)
+			out := parseOutput(t, res.stdout)
+			startT, _ := time.Parse(time.RFC3339, start)
+			truth := s.sim.Truth()
+
+			got, dups := keysOf(out.records["issue_status_history"], keyProps["issue_status_history"])
+			assert.Equal(t, truth.ExpectedStatusHistory(startT), got)
+			assert.Zero(t, dups)
+			assert.Empty(t, out.records["issues"], "the parent is read, not emitted")
+			if tc.with {
+				assert.NotEmpty(t, out.records["changelogs"])
+				assert.NotContains(t, out.records["changelogs"][0], "items", "deselected")
+			}
+
+			byKey := map[string]jirasim.TruthStatus{}
+			for _, r := range truth.StatusHistory {
+				byKey[strings.Join(r.Key, "/")] = *r.Status
+			}
+			perIssue := map[string]int{}
+			for _, r := range out.records["issue_status_history"] {
+				k := fmt.Sprint(r["issueId"]) + "/" + fmt.Sprint(r["changelogId"])
+				want, ok := byKey[k]
+				require.True(t, ok, k)
+				from, _ := r["from"].(string)
+				assert.Equal(t, want, jirasim.TruthStatus{From: from, To: fmt.Sprint(r["to"]),
+					Created: fmt.Sprint(r["created"]), Author: fmt.Sprint(r["authorAccountId"])}, k)
+				assert.Equal(t, r["changelogId"] == "0", r["initial"], k)
+				assert.NotEmpty(t, r["toString"], k)
+				assert.NotEmpty(t, r["issueKey"], k)
+				perIssue[fmt.Sprint(r["issueId"])]++
+			}
+			// The trap was in range: an issue whose changelog Jira truncated
+			// in the search response (40 histories).
+			truncated := false
+			for _, is := range s.sim.Data().Issues {
+				if len(is.Histories) > 40 && !is.Updated.Before(startT) && perIssue[strconv.Itoa(is.ID)] > 0 {
+					truncated = true
+				}
+			}
+			assert.True(t, truncated, "an issue with a truncated changelog was synced")
+			singertest.Check(t, "sync", "--messages", writeFile(t, "out.jsonl", res.stdout), "--catalog", catalog)
+		})
+	}
+}
+
+// TestWorklogDeletes: the deleted-worklog feed is read after the updated
+// feed; a deletion shows up once the feed releases it (a minute later),
+// exactly once, as a worklogs record with _sdc_deleted_at.
+func TestWorklogDeletes(t *testing.T) {
+	t.Parallel()
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t, flavor, "America/Los_Angeles", 300)
+			start := "2025-11-28T00:00:00Z"
+			startT, _ := time.Parse(time.RFC3339, start)
+			cfg := s.config(t, start, "")
+			catalog := selectAll(t, cfg, "worklogs")
+			run := func(state map[string]any) (output, string) {
+				t.Helper()
+				args := []string{"--config", cfg, "--catalog", catalog}
+				stateFile := ""
+				if state != nil {
+					stateFile = writeFile(t, "state.json", mustJSON(t, state))
+					args = append(args, "--state", stateFile)
+				}
+				res := runTap(t, t.Context(), args...)
+				require.Equal(t, ExitOK, res.code, res.stderr)
+				return parseOutput(t, res.stdout), stateFile
+			}
+			deletedKeys := func(o output) []string {
+				keys, dups := keysOf(o.deleted["worklogs"], []string{"id"})
+				assert.Zero(t, dups, "a deletion is emitted once per run")
+				for _, r := range o.deleted["worklogs"] {
+					assert.Equal(t, r["updated"], r["_sdc_deleted_at"])
+					assert.NotContains(t, r, "issueId", "nothing is invented")
+				}
+				return keys
+			}
+
+			// First run: the site's past deletions since start_date.
+			first, _ := run(nil)
+			want := s.sim.Truth().ExpectedDeleted(startT)["worklogs"]
+			require.NotEmpty(t, want)
+			assert.Equal(t, want, deletedKeys(first))
+			live, _ := keysOf(first.records["worklogs"], []string{"id"})
+			for _, k := range want {
+				assert.NotContains(t, live, k, "a deleted worklog is not a live record")
+			}
+
+			// Deletions within the last minute are held back.
+			s.sim.Advance(10 * time.Minute)
+			del := s.sim.Delete(nil, 3)
+			require.Len(t, del.Worklogs, 3)
+			second, _ := run(first.lastState)
+			for _, id := range del.Worklogs {
+				assert.NotContains(t, deletedKeys(second), id, "the feed holds back the last minute")
+			}
+			bm := second.lastState["bookmarks"].(map[string]any)["worklogs"].(map[string]any)
+			deletedAt, err := time.Parse(time.RFC3339, bm["deleted"].(string))
+			require.NoError(t, err)
+			assert.True(t, deletedAt.Before(s.sim.Now().Add(-time.Minute)), "the bookmark does not cover them")
+
+			// A minute later they come, once, with the deletion time.
+			s.sim.Advance(2 * time.Minute)
+			third, stateFile := run(second.lastState)
+			got := deletedKeys(third)
+			for _, id := range del.Worklogs {
+				assert.Contains(t, got, id)
+			}
+			for _, r := range third.deleted["worklogs"] {
+				if slices.Contains(del.Worklogs, r["id"].(string)) {
+					at, err := time.Parse(time.RFC3339, r["_sdc_deleted_at"].(string))
+					require.NoError(t, err)
+					assert.WithinDuration(t, s.sim.Now().Add(-2*time.Minute), at, time.Second)
+				}
+			}
+			// The feed's since is inclusive: like the updated feed, the next
+			// run re-reads only the bookmark's millisecond.
+			bm = third.lastState["bookmarks"].(map[string]any)["worklogs"].(map[string]any)
+			boundary, err := time.Parse(time.RFC3339, bm["deleted"].(string))
+			require.NoError(t, err)
+			fourth, _ := run(third.lastState)
+			deletedKeys(fourth)
+			for _, r := range fourth.deleted["worklogs"] {
+				at, err := time.Parse(time.RFC3339, r["_sdc_deleted_at"].(string))
+				require.NoError(t, err)
+				assert.True(t, at.Equal(boundary), "only the boundary millisecond is read again: %v", r)
+			}
+			res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog, "--state", stateFile)
+			singertest.Check(t, "sync", "--messages", writeFile(t, "out.jsonl", res.stdout), "--catalog", catalog, "--state-in", stateFile)
+		})
+	}
+}
+
+// TestIssueDeletes runs twice with issues deleted between the runs.
+func TestIssueDeletes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		flavor    jirasim.Flavor
+		reconcile bool
+		// second is the config the second run uses instead of the first's.
+		second string
+		// wantDeleted: the deleted issues are reported.
+		wantDeleted bool
+	}{
+		{"cloud", jirasim.Cloud, true, "", true},
+		{"datacenter", jirasim.DataCenter, true, "", true},
+		{"off", jirasim.Cloud, false, "", false},
+		{"project filter changed", jirasim.Cloud, true, `, "projects": "ALPHA"`, false},
+		{"datacenter jql changed", jirasim.DataCenter, true, `, "jql": "created >= \"2020-01-01\""`, false},
+		// Older issues leave the scan's range but still exist: checked one
+		// by one, they are not deletions; the deleted ones still are.
+		{"later start_date", jirasim.DataCenter, true, `, "start_date": "2026-06-01T00:00:00Z"`, true},
+		{"cloud later start_date", jirasim.Cloud, true, `, "start_date": "2026-06-01T00:00:00Z"`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t, tc.flavor, "Asia/Kolkata", 300)
+			start := "2025-11-28T00:00:00Z"
+			extra := fmt.Sprintf(`, "reconcile_deleted_issues": %t`, tc.reconcile)
+			cfg := s.config(t, start, extra)
+			catalog := selectAll(t, cfg, "issues", "worklogs")
+			first := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+			require.Equal(t, ExitOK, first.code, first.stderr)
+			out1 := parseOutput(t, first.stdout)
+			assert.Empty(t, out1.deleted["issues"], "nothing is remembered on a first run")
+			known, hasKnown := out1.lastState["bookmarks"].(map[string]any)["issues"].(map[string]any)["known_ids"]
+			assert.Equal(t, tc.reconcile, hasKnown, "known_ids: %v", known)
+
+			// Delete two recently updated issues of project ALPHA, which
+			// every scope of this test includes.
+			var victims []int
+			for _, is := range slices.Backward(s.sim.Data().Issues) {
+				if is.Project.Key == "ALPHA" && is.Updated.After(time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)) && len(victims) < 2 {
+					victims = append(victims, is.ID)
+				}
+			}
+			require.Len(t, victims, 2)
+			s.sim.Advance(10 * time.Minute)
+			del := s.sim.Delete(victims, 0)
+			s.sim.Advance(2 * time.Minute)
+
+			cfg2 := cfg
+			if tc.second != "" {
+				cfg2 = writeFile(t, "config2.json", strings.Replace(readFile(t, cfg), "}", tc.second+"}", 1))
+				if strings.Contains(tc.second, "start_date") {
+					cfg2 = s.config(t, "2026-06-01T00:00:00Z", extra)
+				}
+			}
+			stateFile := writeFile(t, "state.json", mustJSON(t, out1.lastState))
+			second := runTap(t, t.Context(), "--config", cfg2, "--catalog", catalog, "--state", stateFile)
+			require.Equal(t, ExitOK, second.code, second.stderr)
+			out2 := parseOutput(t, second.stdout)
+			got, dups := keysOf(out2.deleted["issues"], []string{"id"})
+			assert.Zero(t, dups)
+			if tc.wantDeleted {
+				startT, _ := time.Parse(time.RFC3339, start)
+				assert.Equal(t, s.sim.Truth().ExpectedDeleted(startT)["issues"], got)
+				assert.ElementsMatch(t, del.Issues, got)
+				for _, r := range out2.deleted["issues"] {
+					assert.Equal(t, r["updated"], r["_sdc_deleted_at"])
+				}
+			} else {
+				assert.Empty(t, got, "no deletion is reported")
+			}
+			// The deleted issues' worklogs are deleted too.
+			gotWl, _ := keysOf(out2.deleted["worklogs"], []string{"id"})
+			for _, id := range del.Worklogs {
+				assert.Contains(t, gotWl, id)
+			}
+
+			// Reported once: a third run finds nothing new.
+			stateFile2 := writeFile(t, "state.json", mustJSON(t, out2.lastState))
+			third := runTap(t, t.Context(), "--config", cfg2, "--catalog", catalog, "--state", stateFile2)
+			require.Equal(t, ExitOK, third.code, third.stderr)
+			out3 := parseOutput(t, third.stdout)
+			assert.Empty(t, out3.deleted["issues"], "a deletion is reported once")
+			singertest.Check(t, "sync", "--messages", writeFile(t, "out.jsonl", second.stdout), "--catalog", catalog, "--state-in", stateFile)
+		})
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func jsonUnmarshalFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// TestDeselectedDeletedAtOptsOut: without _sdc_deleted_at a deletion record
+// would be an upsert emptying the row, so deselecting it means no deletion
+// records at all.
+func TestDeselectedDeletedAtOptsOut(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.Cloud, "UTC", 100)
+	cfg := s.config(t, "2025-11-28T00:00:00Z", "")
+	for _, tc := range []struct {
+		name     string
+		catalog  string
+		deletion bool
+	}{
+		{"selected", selectAll(t, cfg, "worklogs"), true},
+		{"deselected", deselect(t, selectAll(t, cfg, "worklogs"), "worklogs", "_sdc_deleted_at"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res := runTap(t, t.Context(), "--config", cfg, "--catalog", tc.catalog)
+			require.Equal(t, ExitOK, res.code, res.stderr)
+			out := parseOutput(t, res.stdout)
+			assert.Equal(t, tc.deletion, len(out.deleted["worklogs"]) > 0)
+			for _, r := range out.records["worklogs"] {
+				assert.Contains(t, r, "author", "only live worklogs: %v", r)
+			}
+		})
+	}
+}

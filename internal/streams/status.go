@@ -1,0 +1,97 @@
+package streams
+
+import (
+	"fmt"
+
+	"github.com/tap-jira/tap-jira/internal/jira"
+)
+
+// InitialChangelogID is the changelogId of the record that states an
+// issue's first status: no changelog entry exists for it.
+const InitialChangelogID = "0"
+
+// statusHistory derives an issue's issue_status_history records from its
+// complete changelog, oldest first: one record for the status the issue was
+// created in (the first change's from, or the current status when it never
+// changed), then one per changelog entry that changed the status. Values
+// are copied, so the records share nothing with the changelog records
+// prepared from the same histories.
+func statusHistory(is jira.Record, issueID string, histories []any) ([]jira.Record, error) {
+	fields, _ := is["fields"].(map[string]any)
+	key, _ := is["key"].(string)
+	var out []jira.Record
+	for _, h := range histories {
+		hist, ok := h.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("issue %s: a changelog entry is not an object", issueID)
+		}
+		items, _ := hist["items"].([]any)
+		for _, it := range items {
+			item, _ := it.(map[string]any)
+			if !isStatusItem(item) {
+				continue
+			}
+			rec := statusRecord(issueID, key, fmt.Sprint(hist["id"]), hist["author"], hist["created"])
+			rec["from"], rec["fromString"] = item["from"], item["fromString"]
+			rec["to"], rec["toString"] = item["to"], item["toString"]
+			out = append(out, rec)
+			break // Jira changes the status at most once per entry
+		}
+	}
+	initial := statusRecord(issueID, key, InitialChangelogID, fields["creator"], fields["created"])
+	initial["initial"] = true
+	initial["from"], initial["fromString"] = nil, nil
+	if len(out) > 0 {
+		initial["to"], initial["toString"] = out[0]["from"], out[0]["fromString"]
+	} else if st, ok := fields["status"].(map[string]any); ok {
+		initial["to"], initial["toString"] = st["id"], st["name"]
+	}
+	return append([]jira.Record{initial}, out...), nil
+}
+
+// isStatusItem matches the status field whether or not Jira sent fieldId
+// (older Data Center versions do not).
+func isStatusItem(item map[string]any) bool {
+	if id, ok := item["fieldId"].(string); ok {
+		return id == "status"
+	}
+	return item["field"] == "status" && item["fieldtype"] == "jira"
+}
+
+func statusRecord(issueID, issueKey, changelogID string, author, created any) jira.Record {
+	rec := jira.Record{
+		"issueId": issueID, "changelogId": changelogID, "initial": false,
+		"author": deepCopyJSON(author), "authorAccountId": nil, "created": created,
+	}
+	if issueKey != "" {
+		rec["issueKey"] = issueKey
+	}
+	if a, ok := author.(map[string]any); ok {
+		// Data Center users have no accountId; their key is the stable id,
+		// as in the users stream.
+		if id, ok := a["accountId"].(string); ok {
+			rec["authorAccountId"] = id
+		} else if k, ok := a["key"].(string); ok {
+			rec["authorAccountId"] = k
+		}
+	}
+	return rec
+}
+
+func deepCopyJSON(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[k] = deepCopyJSON(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(v))
+		for i, e := range v {
+			a[i] = deepCopyJSON(e)
+		}
+		return a
+	}
+	return v
+}

@@ -1,0 +1,84 @@
+package streams
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/jira"
+)
+
+func TestStatusHistory(t *testing.T) {
+	t.Parallel()
+	author := func() map[string]any {
+		return map[string]any{"accountId": "abc", "avatarUrls": map[string]any{"16x16": "u"}}
+	}
+	issue := func() jira.Record {
+		return jira.Record{"id": "10", "key": "A-1", "fields": map[string]any{
+			"created": "2026-01-01T00:00:00.000+0000", "creator": map[string]any{"key": "JIRAUSER1"},
+			"status": map[string]any{"id": "3", "name": "In Progress"},
+		}}
+	}
+	status := func(from, to string) map[string]any {
+		return map[string]any{"field": "status", "fieldtype": "jira", "fieldId": "status", "from": from, "fromString": "S" + from, "to": to, "toString": "S" + to}
+	}
+	type row struct{ changelog, from, to, author string }
+	for _, tc := range []struct {
+		name      string
+		histories []any
+		want      []row
+	}{
+		{"never changed: the current status", nil, []row{{"0", "", "3", "JIRAUSER1"}}},
+		{"changes, other fields skipped", []any{
+			map[string]any{"id": "100", "author": author(), "created": "2026-01-02T00:00:00.000+0000", "items": []any{
+				map[string]any{"field": "assignee", "fieldtype": "jira", "fieldId": "assignee"}, status("1", "3")}},
+			map[string]any{"id": "101", "author": author(), "created": "2026-01-03T00:00:00.000+0000", "items": []any{
+				map[string]any{"field": "labels", "fieldtype": "jira", "fieldId": "labels"}}},
+			map[string]any{"id": "102", "author": nil, "created": "2026-01-04T00:00:00.000+0000", "items": []any{status("3", "5")}},
+		}, []row{{"0", "", "1", "JIRAUSER1"}, {"100", "1", "3", "abc"}, {"102", "3", "5", ""}}},
+		{"old Data Center without fieldId", []any{
+			map[string]any{"id": "7", "author": author(), "created": "2026-01-02T00:00:00.000+0000", "items": []any{
+				map[string]any{"field": "status", "fieldtype": "jira", "from": "1", "to": "2"},
+				map[string]any{"field": "status", "fieldtype": "custom", "from": "x", "to": "y"}}},
+		}, []row{{"0", "", "1", "JIRAUSER1"}, {"7", "1", "2", "abc"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			recs, err := statusHistory(issue(), "10", tc.histories)
+			require.NoError(t, err)
+			var got []row
+			for _, r := range recs {
+				from, _ := r["from"].(string)
+				to, _ := r["to"].(string)
+				who, _ := r["authorAccountId"].(string)
+				got = append(got, row{r["changelogId"].(string), from, to, who})
+				assert.Equal(t, "A-1", r["issueKey"])
+				assert.Equal(t, r["changelogId"] == InitialChangelogID, r["initial"])
+			}
+			assert.Equal(t, tc.want, got)
+			if len(recs) > 1 {
+				// The author is a copy: editing a status record (field
+				// selection) must not reach the changelog records.
+				delete(recs[1]["author"].(map[string]any)["avatarUrls"].(map[string]any), "16x16")
+				assert.Contains(t, tc.histories[0].(map[string]any)["author"].(map[string]any)["avatarUrls"], "16x16")
+			}
+		})
+	}
+	_, err := statusHistory(issue(), "10", []any{"not an object"})
+	assert.Error(t, err)
+}
+
+func TestScanJQLKeepsTheScope(t *testing.T) {
+	t.Parallel()
+	env := &Env{StartDate: time.Date(2025, 11, 28, 0, 0, 0, 0, time.UTC), Projects: []string{"A", "B"}, JQL: "issuetype != Epic"}
+	assert.Equal(t, `updated >= "2025-11-28 05:30" AND project in (A, B) AND (issuetype != Epic) ORDER BY id ASC`,
+		scanJQL(env, time.FixedZone("IST", 5*3600+1800)))
+	a := scopeFingerprint(env)
+	env.JQL = "issuetype = Bug"
+	assert.NotEqual(t, a, scopeFingerprint(env), "a jql change is a new scope")
+	env.JQL = "issuetype != Epic"
+	env.StartDate = env.StartDate.AddDate(0, 1, 0)
+	assert.Equal(t, a, scopeFingerprint(env), "start_date is not part of it (rolling defaults); leaving issues are checked")
+}
