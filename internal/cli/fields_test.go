@@ -437,12 +437,13 @@ func TestOnlySelectedFieldsAreRequested(t *testing.T) {
 			want: []string{"comment", "customfield_10020", "customfield_10021", "customfield_10022", "customfield_10023", "customfield_10024",
 				"customfield_10025", "customfield_10026", "customfield_10027", "customfield_10028", "updated"}},
 		{name: "issues read only for comments", flavor: jirasim.Cloud, children: []string{"issue_comments"}, want: []string{"comment", "updated"}},
+		{name: "issues read only for status history", flavor: jirasim.DataCenter, children: []string{"issue_status_history"}, want: []string{"created", "creator", "status", "updated"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s, rec := recordedSite(t, tc.flavor, 120)
-			onlyChildren := tc.name == "issues read only for comments"
+			onlyChildren := strings.HasPrefix(tc.name, "issues read only for")
 			cfg := s.config(t, "2024-01-01T00:00:00Z", tc.extra)
 			streams := append([]string{"issues"}, tc.children...)
 			if onlyChildren {
@@ -485,7 +486,7 @@ func TestOnlySelectedFieldsAreRequested(t *testing.T) {
 			out := parseOutput(t, res.stdout)
 			if onlyChildren {
 				assert.Empty(t, out.records["issues"])
-				assert.NotEmpty(t, out.records["issue_comments"])
+				assert.NotEmpty(t, out.records[tc.children[0]])
 				return
 			}
 			require.NotEmpty(t, out.records["issues"])
