@@ -151,6 +151,21 @@ var statusIDs = func() map[string]string {
 	return m
 }()
 
+// pickWorklogs chooses m worklogs with rng, the same ones for the same
+// seed whatever the map order. The caller holds s.mu.
+func (s *Server) pickWorklogs(rng *rand.Rand, m int) []*Worklog {
+	ids := make([]int, 0, len(s.worklogs))
+	for id := range s.worklogs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var out []*Worklog
+	for _, i := range rng.Perm(len(ids))[:min(m, len(ids))] {
+		out = append(out, s.worklogs[ids[i]])
+	}
+	return out
+}
+
 // Deletion says what Delete removed.
 type Deletion struct {
 	Issues   []string `json:"issues"`
@@ -174,13 +189,7 @@ func (s *Server) Delete(issueIDs []int, m int) Deletion {
 		s.data.DeletedWorklogs = append(s.data.DeletedWorklogs, &DeletedWorklog{ID: wl.ID, Deleted: now})
 		out.Worklogs = append(out.Worklogs, strconv.Itoa(wl.ID))
 	}
-	ids := make([]int, 0, len(s.worklogs))
-	for id := range s.worklogs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, i := range rng.Perm(len(ids))[:min(m, len(ids))] {
-		wl := s.worklogs[ids[i]]
+	for _, wl := range s.pickWorklogs(rng, m) {
 		is := s.issueByID[wl.IssueID]
 		is.Worklogs = slices.DeleteFunc(is.Worklogs, func(w *Worklog) bool { return w == wl })
 		is.Updated = now
@@ -241,13 +250,7 @@ func (s *Server) Mutate(n, m int) Mutation {
 		touch(is)
 		out.Issues = append(out.Issues, strconv.Itoa(is.ID))
 	}
-	ids := make([]int, 0, len(s.worklogs))
-	for id := range s.worklogs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, i := range rng.Perm(len(ids))[:min(m, len(ids))] {
-		wl := s.worklogs[ids[i]]
+	for _, wl := range s.pickWorklogs(rng, m) {
 		wl.Updated = now
 		touch(s.issueByID[wl.IssueID])
 		out.Worklogs = append(out.Worklogs, strconv.Itoa(wl.ID))
