@@ -1,7 +1,10 @@
 package streams
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/tap-jira/tap-jira/internal/jira"
 )
@@ -38,6 +41,15 @@ func statusHistory(is jira.Record, issueID string, histories []any) ([]jira.Reco
 			break // Jira changes the status at most once per entry
 		}
 	}
+	// Jira documents the order of /changelog pages (oldest first) but not
+	// of an embedded changelog, and the initial status comes from the
+	// earliest change: sort rather than trust the order received.
+	slices.SortStableFunc(out, func(a, b jira.Record) int {
+		if c := cmp.Compare(fmt.Sprint(a["created"]), fmt.Sprint(b["created"])); c != 0 {
+			return c // RFC 3339 UTC with milliseconds: text order is time order
+		}
+		return cmp.Compare(numericID(a["changelogId"]), numericID(b["changelogId"]))
+	})
 	initial := statusRecord(issueID, key, InitialChangelogID, fields["creator"], fields["created"])
 	initial["initial"] = true
 	initial["from"], initial["fromString"] = nil, nil
@@ -94,4 +106,10 @@ func deepCopyJSON(v any) any {
 		return a
 	}
 	return v
+}
+
+// numericID orders changelog ids as numbers ("99" before "100").
+func numericID(v any) int64 {
+	n, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64)
+	return n
 }

@@ -38,6 +38,11 @@ func TestStatusHistory(t *testing.T) {
 				map[string]any{"field": "labels", "fieldtype": "jira", "fieldId": "labels"}}},
 			map[string]any{"id": "102", "author": nil, "created": "2026-01-04T00:00:00.000+0000", "items": []any{status("3", "5")}},
 		}, []row{{"0", "", "1", "JIRAUSER1"}, {"100", "1", "3", "abc"}, {"102", "3", "5", ""}}},
+		{"newest first as received: sorted by time, then id", []any{
+			map[string]any{"id": "102", "author": author(), "created": "2026-01-04T00:00:00.000Z", "items": []any{status("3", "5")}},
+			map[string]any{"id": "100", "author": author(), "created": "2026-01-02T00:00:00.000Z", "items": []any{status("1", "3")}},
+			map[string]any{"id": "99", "author": author(), "created": "2026-01-02T00:00:00.000Z", "items": []any{status("9", "1")}},
+		}, []row{{"0", "", "9", "JIRAUSER1"}, {"99", "9", "1", "abc"}, {"100", "1", "3", "abc"}, {"102", "3", "5", "abc"}}},
 		{"old Data Center without fieldId", []any{
 			map[string]any{"id": "7", "author": author(), "created": "2026-01-02T00:00:00.000+0000", "items": []any{
 				map[string]any{"field": "status", "fieldtype": "jira", "from": "1", "to": "2"},
