@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -544,4 +545,38 @@ func TestConcurrencyKeepsTheOutput(t *testing.T) {
 			assert.True(t, outs[0] == outs[1], "max_concurrency 8 must emit exactly what max_concurrency 1 does")
 		})
 	}
+}
+
+// TestLaterGroupErrorWaitsItsTurn: with concurrency the groups are fetched
+// ahead, but a group that fails (here the worklog feed, read while issues
+// are still being written) fails the run only at its turn, after everything
+// before it is written, exactly as a sequential run does.
+func TestLaterGroupErrorWaitsItsTurn(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.Cloud, "UTC", 400)
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/worklog/updated") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"errorMessages":["worklog feed refused"]}`))
+			return
+		}
+		s.sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(broken.Close)
+	var outs []string
+	for _, n := range []int{1, 8} {
+		cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": "sim-token",
+			"start_date": "2025-11-28T00:00:00Z", "max_concurrency": %d, "page_size": 50}`, broken.URL, n))
+		res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg))
+		require.Equal(t, ExitRuntime, res.code, res.stderr)
+		assert.Contains(t, res.stderr, "worklog feed refused")
+		out := parseOutput(t, res.stdout)
+		assert.Len(t, out.records["issues"], len(s.sim.Truth().Expected(time.Date(2025, 11, 28, 0, 0, 0, 0, time.UTC))["issues"]), "every issue is written before the worklogs fail")
+		lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+		assert.Contains(t, lines[len(lines)-1], `"type":"STATE"`, "the last line is the last safe STATE")
+		got := regexpTimeExtracted.ReplaceAllString(res.stdout, `"time_extracted":"<now>"`)
+		outs = append(outs, regexpVersion.ReplaceAllString(got, `"version":<run start>`))
+	}
+	assert.True(t, outs[0] == outs[1], "max_concurrency 8 must fail exactly where max_concurrency 1 does")
 }

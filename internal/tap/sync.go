@@ -51,19 +51,38 @@ func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selec
 			}
 		}
 	}
+	// Every group to run this time, in order.
+	var todo []int
 	for i, g := range groups {
-		var mine []*Selected
-		for _, name := range g.Streams {
-			if s := selected[name]; s != nil {
-				mine = append(mine, s)
-			}
-		}
-		if len(mine) == 0 {
+		if !slices.ContainsFunc(g.Streams, func(name string) bool { return selected[name] != nil }) {
 			continue
 		}
 		if i < resume {
 			log.Info("skipping streams the interrupted run completed", "streams", g.Streams, "resuming_at", st.CurrentlySyncing)
 			continue
+		}
+		todo = append(todo, i)
+	}
+	// With concurrency, every group starts fetching at once into a bounded
+	// queue and the groups are written one after the other, in order: the
+	// small lists and the worklog feed are read while issues are written,
+	// instead of each waiting for the one before. The output is exactly a
+	// sequential run's (a test compares the bytes).
+	ahead := map[int]*prefetch{}
+	if env.Concurrency > 1 && len(todo) > 1 {
+		pctx, cancel := context.WithCancel(ctx)
+		defer cancel() // a run that stops early stops the groups still fetching
+		for _, i := range todo {
+			ahead[i] = startPrefetch(pctx, groups[i], env, sk)
+		}
+	}
+	for _, i := range todo {
+		g := groups[i]
+		var mine []*Selected
+		for _, name := range g.Streams {
+			if s := selected[name]; s != nil {
+				mine = append(mine, s)
+			}
 		}
 		st.CurrentlySyncing = g.Streams[0]
 		for _, s := range mine {
@@ -78,7 +97,11 @@ func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selec
 			return sk.summary(), err
 		}
 		log.Info("syncing", "streams", g.Streams)
-		if err := g.Run(ctx, env, sk); err != nil {
+		run := g.Run
+		if pf := ahead[i]; pf != nil {
+			run = func(context.Context, *streams.Env, streams.Sink) error { return pf.drain(sk, g.Streams) }
+		}
+		if err := run(ctx, env, sk); err != nil {
 			return sk.summary(), sk.fail(ctx, err)
 		}
 		for _, s := range mine {
@@ -184,4 +207,103 @@ func (s *sink) summary() Summary {
 		out.Records[k] = v
 	}
 	return out
+}
+
+// prefetch is a group extracted ahead of its turn: its records, prepared
+// (validated and encoded), and its checkpoints wait in a bounded queue
+// until the groups before it are written.
+type prefetch struct {
+	ops chan queued
+	err error // the group's result; read after ops is closed
+}
+
+// queued is one step of a prefetched group: a record to write, or a
+// checkpoint carrying the group's bookmarks as they were at that point.
+type queued struct {
+	record streams.Prepared
+	marks  *state.State
+}
+
+// prefetchDepth bounds the steps a group may run ahead, so memory does not
+// grow with the size of a stream that is not yet being written.
+const prefetchDepth = 1024
+
+func startPrefetch(ctx context.Context, g streams.Group, env *streams.Env, sk *sink) *prefetch {
+	pf := &prefetch{ops: make(chan queued, prefetchDepth)}
+	// The group advances a private copy of the state; the writer applies
+	// its bookmarks only once the records they cover are written.
+	own := *env
+	own.State = env.State.Clone()
+	qs := &queueSink{ctx: ctx, sink: sk, st: own.State, ops: pf.ops}
+	go func() {
+		defer close(pf.ops)
+		pf.err = g.Run(ctx, &own, qs)
+	}()
+	return pf
+}
+
+// drain writes what the group queued, in order, moving the real state's
+// bookmarks of the group's streams at each checkpoint, and returns the
+// group's error once its queue is empty.
+func (pf *prefetch) drain(sk *sink, names []string) error {
+	for q := range pf.ops {
+		if q.marks == nil {
+			if err := sk.Write(q.record); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, name := range names {
+			if b, ok := q.marks.Bookmarks[name]; ok {
+				sk.st.Bookmarks[name] = b
+			} else {
+				delete(sk.st.Bookmarks, name)
+			}
+		}
+		if err := sk.Checkpoint(); err != nil {
+			return err
+		}
+	}
+	return pf.err
+}
+
+// queueSink is the Sink of a prefetched group: records are prepared at once
+// (in the group's goroutines) and queued with the checkpoints.
+type queueSink struct {
+	ctx  context.Context
+	sink *sink
+	st   *state.State // the group's private state
+	ops  chan<- queued
+}
+
+func (q *queueSink) Wants(stream string) bool { return q.sink.Wants(stream) }
+
+func (q *queueSink) Prepare(stream string, rec jira.Record) (streams.Prepared, error) {
+	return q.sink.Prepare(stream, rec)
+}
+
+func (q *queueSink) Write(p streams.Prepared) error {
+	if p.Skip {
+		return nil
+	}
+	return q.send(queued{record: p})
+}
+
+func (q *queueSink) Record(stream string, rec jira.Record) error {
+	p, err := q.sink.Prepare(stream, rec)
+	if err != nil {
+		return err
+	}
+	return q.Write(p)
+}
+
+func (q *queueSink) Checkpoint() error { return q.send(queued{marks: q.st.Clone()}) }
+
+func (q *queueSink) send(op queued) error {
+	select {
+	case q.ops <- op:
+		return nil
+	case <-q.ctx.Done():
+		return context.Cause(q.ctx)
+	}
 }
