@@ -139,9 +139,18 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 			for i, id := range ids {
 				pos[id] = i
 			}
-			slices.SortStableFunc(issues, func(a, b jira.Record) int {
-				return pos[fmt.Sprint(a["id"])] - pos[fmt.Sprint(b["id"])]
-			})
+			type ranked struct {
+				at int
+				is jira.Record
+			}
+			rs := make([]ranked, len(issues))
+			for i, is := range issues {
+				rs[i] = ranked{pos[fmt.Sprint(is["id"])], is} // one id string per issue, not per comparison
+			}
+			slices.SortStableFunc(rs, func(a, b ranked) int { return a.at - b.at })
+			for i := range rs {
+				issues[i] = rs[i].is
+			}
 			return b.prepare(ctx, issues)
 		}, b.emit)
 	default:

@@ -1,6 +1,7 @@
 package tap
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -206,13 +207,25 @@ func (e *Emitter) Write(s *Selected, encoded []byte, key string) error {
 // recordKey describes the record by its key properties (id=10001) and
 // checks they are present: a record without its key cannot be upserted.
 func recordKey(st streams.Stream, record map[string]any) (string, error) {
-	parts := make([]string, 0, len(st.KeyProperties))
-	for _, k := range st.KeyProperties {
+	var b strings.Builder
+	for i, k := range st.KeyProperties {
 		v, ok := record[k]
 		if !ok || v == nil {
 			return "", fmt.Errorf("%w: %s record without its key property %q", ErrInvalidRecord, st.Name, k)
 		}
-		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		switch t := v.(type) { // keys are strings or numbers: no fmt per record
+		case string:
+			b.WriteString(t)
+		case json.Number:
+			b.WriteString(t.String())
+		default:
+			fmt.Fprint(&b, v)
+		}
 	}
-	return strings.Join(parts, ","), nil
+	return b.String(), nil
 }
