@@ -312,14 +312,7 @@ func (s *State) Advance(stream string, t time.Time) bool {
 	if t.IsZero() {
 		return false
 	}
-	if s.Bookmarks == nil {
-		s.Bookmarks = map[string]*Bookmark{}
-	}
-	b := s.Bookmarks[stream]
-	if b == nil {
-		b = &Bookmark{}
-		s.Bookmarks[stream] = b
-	}
+	b := s.bookmark(stream)
 	if !t.After(b.Updated) {
 		return false
 	}
