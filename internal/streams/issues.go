@@ -112,7 +112,7 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 		err = ordered(ctx, 1, pages, b.prepare, b.emit)
 	case env.Cloud:
 		batches := func(yield func([]string) bool) {
-			for page, err := range env.Client.SearchIssues(ctx, true, jql, []string{"id"}, nil, jira.SearchIDPage) {
+			for page, err := range readAhead(ctx, 1, env.Client.SearchIssues(ctx, true, jql, []string{"id"}, nil, jira.SearchIDPage)) {
 				if err != nil {
 					b.err = err
 					return

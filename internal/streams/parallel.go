@@ -76,3 +76,44 @@ func each[T any](ctx context.Context, n int, items []T, f func(context.Context, 
 	}
 	return g.Wait()
 }
+
+// readAhead iterates seq in its own goroutine, up to depth items ahead of
+// the consumer, so that the round trip for the next page overlaps the work
+// on this one (the id pages of a Cloud scan would otherwise stall the
+// bulkfetch pipeline once per 5000 issues). Items and errors arrive in
+// seq's order; seq stops after its first error. A consumer that stops early
+// waits at most for the item being fetched.
+func readAhead[T any](ctx context.Context, depth int, seq iter.Seq2[T, error]) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		type item struct {
+			v   T
+			err error
+		}
+		ch := make(chan item, depth)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer close(ch)
+			for v, err := range seq {
+				select {
+				case ch <- item{v, err}:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil || ctx.Err() != nil {
+					return // never start another fetch for a consumer that left
+				}
+			}
+		}()
+		defer func() {
+			cancel()
+			<-done // the goroutine ends with at most the fetch in hand
+		}()
+		for it := range ch {
+			if !yield(it.v, it.err) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package streams
+
+import (
+	"errors"
+	"iter"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// pages yields 0..n-1, then err if not nil; started counts the items begun.
+func pages(n int, err error, started *atomic.Int32) iter.Seq2[int, error] {
+	return func(yield func(int, error) bool) {
+		for i := range n {
+			started.Add(1)
+			if !yield(i, nil) {
+				return
+			}
+		}
+		if err != nil {
+			yield(0, err)
+		}
+	}
+}
+
+func TestReadAhead(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("page 3 failed")
+	for _, tc := range []struct {
+		name    string
+		n       int
+		err     error
+		stopAt  int // the consumer stops after this item; -1 reads all
+		want    []int
+		wantErr error
+	}{
+		{"all, in order", 5, nil, -1, []int{0, 1, 2, 3, 4}, nil},
+		{"error after the items", 3, boom, -1, []int{0, 1, 2}, boom},
+		{"consumer stops early", 100, nil, 2, []int{0, 1, 2}, nil},
+		{"empty", 0, nil, -1, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var started atomic.Int32
+			var got []int
+			var gotErr error
+			for v, err := range readAhead(t.Context(), 1, pages(tc.n, tc.err, &started)) {
+				if err != nil {
+					gotErr = err
+					break
+				}
+				got = append(got, v)
+				if v == tc.stopAt {
+					break
+				}
+			}
+			assert.Equal(t, tc.want, got)
+			assert.ErrorIs(t, gotErr, tc.wantErr)
+			if tc.stopAt >= 0 {
+				// Read ahead by at most depth (1) plus the item in hand.
+				assert.LessOrEqual(t, int(started.Load()), tc.stopAt+3, "the producer stops soon after the consumer")
+			}
+		})
+	}
+}
+
+// TestReadAheadOverlaps: the next item is produced while the consumer works
+// on the current one.
+func TestReadAheadOverlaps(t *testing.T) {
+	t.Parallel()
+	produced := make(chan int, 10)
+	seq := func(yield func(int, error) bool) {
+		for i := range 3 {
+			produced <- i
+			if !yield(i, nil) {
+				return
+			}
+		}
+	}
+	for v := range readAhead(t.Context(), 1, seq) {
+		if v == 0 {
+			// While item 0 is in hand, item 1 gets produced without the
+			// consumer asking for it.
+			select {
+			case <-produced: // item 0
+			case <-time.After(5 * time.Second):
+				t.Fatal("item 0 never produced")
+			}
+			select {
+			case got := <-produced:
+				assert.Equal(t, 1, got)
+			case <-time.After(5 * time.Second):
+				t.Fatal("item 1 was not read ahead")
+			}
+		}
+	}
+}
