@@ -754,22 +754,28 @@ func (p *jqlParser) parseDateClause(field string, created bool, op string) (jqlC
 	return &dateCond{created: created, op: op, ms: ms}, nil
 }
 
+// operands reads a clause's right-hand side: a list after "in", else one
+// value.
+func (p *jqlParser) operands(op string) ([]token, error) {
+	if op == "in" {
+		return p.parseList()
+	}
+	v, err := p.parseValue()
+	if err != nil {
+		return nil, err
+	}
+	return []token{v}, nil
+}
+
 func (p *jqlParser) parseProjectClause(field, op string) (jqlCond, error) {
-	var vals []token
 	switch op {
-	case "=", "!=":
-		v, err := p.parseValue()
-		if err != nil {
-			return nil, err
-		}
-		vals = []token{v}
-	case "in":
-		var err error
-		if vals, err = p.parseList(); err != nil {
-			return nil, err
-		}
+	case "=", "!=", "in":
 	default:
 		return nil, refuseOp(field, op, "|not in|is|is not|was|was in|was not|was not in|changed|", "=, != and in")
+	}
+	vals, err := p.operands(op)
+	if err != nil {
+		return nil, err
 	}
 	c := &projectCond{negate: op == "!="}
 	for _, v := range vals {
@@ -783,21 +789,14 @@ func (p *jqlParser) parseProjectClause(field, op string) (jqlCond, error) {
 }
 
 func (p *jqlParser) parseIssueClause(field, op string) (jqlCond, error) {
-	var vals []token
 	switch op {
-	case "=", ">", ">=", "<", "<=":
-		v, err := p.parseValue()
-		if err != nil {
-			return nil, err
-		}
-		vals = []token{v}
-	case "in":
-		var err error
-		if vals, err = p.parseList(); err != nil {
-			return nil, err
-		}
+	case "=", ">", ">=", "<", "<=", "in":
 	default:
 		return nil, refuseOp(field, op, "|!=|not in|", "=, >, >=, <, <= and in")
+	}
+	vals, err := p.operands(op)
+	if err != nil {
+		return nil, err
 	}
 	c := &issueCond{op: op}
 	for _, v := range vals {
