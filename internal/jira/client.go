@@ -158,10 +158,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	return nil
 }
 
-// decodeInto decodes a body with UseNumber. An object or a list of objects
-// goes through decodeTree, which also normalizes timestamps; anything that
-// carries records must be decoded that way (the emitter relies on it).
-// Small typed envelopes without records (/myself, /serverInfo, the worklog
+// decodeInto decodes a body with UseNumber and takes data over (see
+// decodeTree). An object or a list of objects goes through decodeTree,
+// which also normalizes timestamps; anything that carries records must be
+// decoded that way (the emitter relies on it). Small typed envelopes without records (/myself, /serverInfo, the worklog
 // feed) go through encoding/json.
 func decodeInto(data []byte, v any) error {
 	switch t := v.(type) {

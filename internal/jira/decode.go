@@ -1,12 +1,14 @@
 package jira
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tap-jira/tap-jira/internal/jsonscan"
 )
@@ -21,13 +23,17 @@ import (
 // as NormalizeTime makes it (RFC 3339 UTC), as NormalizeTimes would leave
 // the tree, without a second walk over it.
 //
-// Strings and numbers without escapes are substrings of one copy of data
-// made up front, so they cost no allocation of their own; in exchange any
-// one of them keeps the whole document alive. Callers that keep a value
-// beyond the page it came from (a set of ids seen during a run) must
-// strings.Clone it.
+// decodeTree takes data over: strings and numbers without escapes are
+// substrings of data itself, so they cost no allocation of their own, and
+// the caller must never modify data afterwards (a body read for this call
+// alone). In exchange any one of them keeps the whole document alive.
+// Callers that keep a value beyond the page it came from (a set of ids seen
+// during a run) must strings.Clone it.
 func decodeTree(data []byte, normalize bool) (any, error) {
-	d := decoder{data: data, s: string(data), normalize: normalize}
+	// No copy: a page's tree and its body would otherwise both be live
+	// until its records are encoded, and pages are the tap's largest
+	// memory.
+	d := decoder{data: data, s: unsafe.String(unsafe.SliceData(data), len(data)), normalize: normalize}
 	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
@@ -41,9 +47,10 @@ func decodeTree(data []byte, normalize bool) (any, error) {
 }
 
 // DecodeRecord decodes one JSON object as the tap decodes Jira's pages.
+// data is copied, as a page body is read afresh for each decoding.
 func DecodeRecord(data []byte) (Record, error) {
 	var m map[string]any
-	if err := decodeInto(data, &m); err != nil {
+	if err := decodeInto(bytes.Clone(data), &m); err != nil {
 		return nil, err
 	}
 	return m, nil

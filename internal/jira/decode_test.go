@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -154,4 +155,20 @@ func BenchmarkDecodePage(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestDecodeDoesNotCopyThePage: the tree's strings are views of the body
+// itself, so decoding a page of long strings allocates far less than the
+// page (a copy of it would allocate the page's size again). Not parallel:
+// it reads the process's allocation counter.
+func TestDecodeDoesNotCopyThePage(t *testing.T) {
+	long := strings.Repeat("x", 64<<10)
+	page := []byte(`["` + strings.Repeat(long+`","`, 15) + long + `"]`)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	v, err := decodeTree(page, false)
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	require.Len(t, v, 16)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(len(page)/4), "decoding copied the page")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -84,4 +85,19 @@ func BenchmarkEncodeRecord(b *testing.B) {
 			_ = enc.Encode(rec)
 		}
 	})
+}
+
+// TestEncodeRecordIsExact: an encoded record may wait in a queue, so it
+// holds no spare capacity.
+func TestEncodeRecordIsExact(t *testing.T) {
+	t.Parallel()
+	rec := map[string]any{"id": "1", "body": strings.Repeat("é", 5000), "n": json.Number("3")}
+	for range 3 { // the scratch buffer is reused from the second call on
+		b, err := EncodeRecord(rec)
+		require.NoError(t, err)
+		require.Equal(t, len(b), cap(b))
+		want, err := json.Marshal(rec)
+		require.NoError(t, err)
+		require.JSONEq(t, string(want), string(b))
+	}
 }

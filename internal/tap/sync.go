@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/tap-jira/tap-jira/internal/jira"
 	"github.com/tap-jira/tap-jira/internal/singer"
 	"github.com/tap-jira/tap-jira/internal/state"
@@ -213,28 +215,36 @@ func (s *sink) summary() Summary {
 // (validated and encoded), and its checkpoints wait in a bounded queue
 // until the groups before it are written.
 type prefetch struct {
-	ops chan queued
-	err error // the group's result; read after ops is closed
+	ops    chan queued
+	budget *semaphore.Weighted // bytes of encoded records queued
+	err    error               // the group's result; read after ops is closed
 }
 
 // queued is one step of a prefetched group: a record to write, or a
 // checkpoint carrying the group's bookmarks as they were at that point.
 type queued struct {
 	record streams.Prepared
+	held   int64 // bytes of the group's budget the record holds
 	marks  *state.State
 }
 
-// prefetchDepth bounds the steps a group may run ahead, so memory does not
-// grow with the size of a stream that is not yet being written.
-const prefetchDepth = 1024
+// prefetchDepth and prefetchBytes bound what a group may queue ahead, in
+// steps and in bytes of encoded records, so memory does not grow with the
+// size of a stream that is not yet being written. Steps alone let a queue
+// of issues reach 10 MB per group, and a heap that large keeps the
+// collector near the memory limit, where it costs the most CPU.
+const (
+	prefetchDepth = 1024
+	prefetchBytes = 4 << 20
+)
 
 func startPrefetch(ctx context.Context, g streams.Group, env *streams.Env, sk *sink) *prefetch {
-	pf := &prefetch{ops: make(chan queued, prefetchDepth)}
+	pf := &prefetch{ops: make(chan queued, prefetchDepth), budget: semaphore.NewWeighted(prefetchBytes)}
 	// The group advances a private copy of the state; the writer applies
 	// its bookmarks only once the records they cover are written.
 	own := *env
 	own.State = env.State.Clone()
-	qs := &queueSink{ctx: ctx, sink: sk, st: own.State, ops: pf.ops}
+	qs := &queueSink{ctx: ctx, sink: sk, st: own.State, ops: pf.ops, budget: pf.budget}
 	go func() {
 		defer close(pf.ops)
 		pf.err = g.Run(ctx, &own, qs)
@@ -251,6 +261,7 @@ func (pf *prefetch) drain(sk *sink, names []string) error {
 			if err := sk.Write(q.record); err != nil {
 				return err
 			}
+			pf.budget.Release(q.held)
 			continue
 		}
 		for _, name := range names {
@@ -270,10 +281,11 @@ func (pf *prefetch) drain(sk *sink, names []string) error {
 // queueSink is the Sink of a prefetched group: records are prepared at once
 // (in the group's goroutines) and queued with the checkpoints.
 type queueSink struct {
-	ctx  context.Context
-	sink *sink
-	st   *state.State // the group's private state
-	ops  chan<- queued
+	ctx    context.Context
+	sink   *sink
+	st     *state.State // the group's private state
+	ops    chan<- queued
+	budget *semaphore.Weighted
 }
 
 func (q *queueSink) Wants(stream string) bool { return q.sink.Wants(stream) }
@@ -286,7 +298,16 @@ func (q *queueSink) Write(p streams.Prepared) error {
 	if p.Skip {
 		return nil
 	}
-	return q.send(queued{record: p})
+	// A record larger than the whole budget still passes, alone.
+	held := min(int64(len(p.Encoded)), prefetchBytes)
+	if err := q.budget.Acquire(q.ctx, held); err != nil {
+		return context.Cause(q.ctx)
+	}
+	if err := q.send(queued{record: p, held: held}); err != nil {
+		q.budget.Release(held)
+		return err
+	}
+	return nil
 }
 
 func (q *queueSink) Record(stream string, rec jira.Record) error {
