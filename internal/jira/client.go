@@ -164,9 +164,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 // decoded that way (the emitter relies on it). Small typed envelopes without records (/myself, /serverInfo, the worklog
 // feed) go through encoding/json.
 func decodeInto(data []byte, v any) error {
+	shape := Full
+	if sh, ok := v.(shaped); ok {
+		v, shape = sh.into, sh.shape
+	}
 	switch t := v.(type) {
 	case *map[string]any:
-		tree, err := decodeTree(data, true)
+		tree, err := decodeShaped(data, true, shape)
 		if err != nil {
 			return err
 		}
@@ -177,7 +181,7 @@ func decodeInto(data []byte, v any) error {
 		*t = m
 		return nil
 	case *[]Record:
-		tree, err := decodeTree(data, true)
+		tree, err := decodeShaped(data, true, shape)
 		if err != nil {
 			return err
 		}
@@ -191,6 +195,13 @@ func decodeInto(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	return dec.Decode(v)
+}
+
+// shaped asks decodeInto to decode into (a *map[string]any or *[]Record)
+// building only what shape reads.
+type shaped struct {
+	into  any
+	shape *Shape
 }
 
 // objects reads a JSON list of objects (or null, an empty list).

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -30,12 +32,21 @@ import (
 // Callers that keep a value beyond the page it came from (a set of ids seen
 // during a run) must strings.Clone it.
 func decodeTree(data []byte, normalize bool) (any, error) {
+	return decodeShaped(data, normalize, Full)
+}
+
+// decodeShaped is decodeTree building maps and slices only where shape
+// says the tap reads; every other object or array comes out as a
+// jsonscan.Raw holding its canonical encoding.
+func decodeShaped(data []byte, normalize bool, shape *Shape) (any, error) {
 	// No copy: a page's tree and its body would otherwise both be live
 	// until its records are encoded, and pages are the tap's largest
 	// memory.
-	d := decoder{data: data, s: unsafe.String(unsafe.SliceData(data), len(data)), normalize: normalize}
+	d := decoders.Get().(*decoder)
+	defer d.release()
+	d.data, d.s, d.i, d.normalize = data, unsafe.String(unsafe.SliceData(data), len(data)), 0, normalize
 	d.skipSpace()
-	v, err := d.value(0)
+	v, err := d.value(0, shape)
 	if err != nil {
 		return nil, err
 	}
@@ -46,11 +57,28 @@ func decodeTree(data []byte, normalize bool) (any, error) {
 	return v, nil
 }
 
+// decoders keep their scratch stacks from page to page.
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
+func (d *decoder) release() {
+	d.data, d.s, d.arena = nil, "", nil // the arena belongs to the tree now
+	if cap(d.members) > 4096 || cap(d.elems) > 4096 || cap(d.tmp) > 1<<20 {
+		return // an odd document's stacks are left to the GC
+	}
+	decoders.Put(d)
+}
+
 // DecodeRecord decodes one JSON object as the tap decodes Jira's pages.
 // data is copied, as a page body is read afresh for each decoding.
 func DecodeRecord(data []byte) (Record, error) {
+	return DecodeRecordShaped(data, Full)
+}
+
+// DecodeRecordShaped decodes one JSON object as the tap decodes a record
+// of that shape in a page (IssueRecord, ChangelogRecord, ChildRecord).
+func DecodeRecordShaped(data []byte, shape *Shape) (Record, error) {
 	var m map[string]any
-	if err := decodeInto(bytes.Clone(data), &m); err != nil {
+	if err := decodeInto(bytes.Clone(data), shaped{&m, shape}); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -65,6 +93,23 @@ type decoder struct {
 	i    int
 
 	normalize bool // rewrite timestamps to RFC 3339 UTC as they are read
+
+	// Scratch stacks of the objects and arrays being read; nested ones
+	// push above their parent's.
+	members []member
+	elems   []any
+
+	// Canonical encodings of the values kept raw: built in tmp (members
+	// of an object are sorted there), then copied into arena, which the
+	// Raw values of one document share.
+	tmp      []byte
+	cmembers []canonMember
+	arena    []byte
+}
+
+type member struct {
+	key string
+	val any
 }
 
 // strStop marks the bytes that end the fast scan of a string: the closing
@@ -94,7 +139,7 @@ func (d *decoder) skipSpace() {
 	}
 }
 
-func (d *decoder) value(depth int) (any, error) {
+func (d *decoder) value(depth int, shape *Shape) (any, error) {
 	if d.i >= len(d.data) {
 		return nil, errEnd
 	}
@@ -103,9 +148,15 @@ func (d *decoder) value(depth int) (any, error) {
 	}
 	switch c := d.data[d.i]; {
 	case c == '{':
-		return d.object(depth + 1)
+		if shape == nil {
+			return d.raw(depth)
+		}
+		return d.object(depth+1, shape)
 	case c == '[':
-		return d.array(depth + 1)
+		if shape == nil {
+			return d.raw(depth)
+		}
+		return d.array(depth+1, shape)
 	case c == '"':
 		str, err := d.str()
 		if err == nil && d.normalize {
@@ -140,14 +191,21 @@ func (d *decoder) literal(lit string) error {
 	return nil
 }
 
-func (d *decoder) object(depth int) (any, error) {
+// object reads the members onto the decoder's stack first and builds the
+// map once their number is known: a map grown insert by insert rehashes
+// at every doubling, and Jira's issues carry objects of a hundred fields.
+func (d *decoder) object(depth int, shape *Shape) (any, error) {
 	d.i++ // {
-	m := map[string]any{}
 	d.skipSpace()
 	if d.i < len(d.data) && d.data[d.i] == '}' {
 		d.i++
-		return m, nil
+		return map[string]any{}, nil
 	}
+	base := len(d.members)
+	defer func() {
+		clear(d.members[base:]) // the stack must not keep the tree alive
+		d.members = d.members[:base]
+	}()
 	for {
 		d.skipSpace()
 		if d.i >= len(d.data) {
@@ -169,11 +227,11 @@ func (d *decoder) object(depth int) (any, error) {
 		}
 		d.i++
 		d.skipSpace()
-		v, err := d.value(depth)
+		v, err := d.value(depth, shape.member(k))
 		if err != nil {
 			return nil, err
 		}
-		m[k] = v // a repeated key keeps the last value, as encoding/json does
+		d.members = append(d.members, member{k, v})
 		d.skipSpace()
 		if d.i >= len(d.data) {
 			return nil, errEnd
@@ -183,6 +241,11 @@ func (d *decoder) object(depth int) (any, error) {
 			d.i++
 		case '}':
 			d.i++
+			own := d.members[base:]
+			m := make(map[string]any, len(own))
+			for _, mb := range own {
+				m[mb.key] = mb.val // a repeated key keeps the last value, as encoding/json does
+			}
 			return m, nil
 		default:
 			return nil, d.errorf("invalid character after object key:value pair")
@@ -190,21 +253,27 @@ func (d *decoder) object(depth int) (any, error) {
 	}
 }
 
-func (d *decoder) array(depth int) (any, error) {
+// array reads its elements onto the decoder's stack, then copies them into
+// a slice of the exact length.
+func (d *decoder) array(depth int, shape *Shape) (any, error) {
 	d.i++ // [
-	a := []any{}
 	d.skipSpace()
 	if d.i < len(d.data) && d.data[d.i] == ']' {
 		d.i++
-		return a, nil
+		return []any{}, nil
 	}
+	base := len(d.elems)
+	defer func() {
+		clear(d.elems[base:])
+		d.elems = d.elems[:base]
+	}()
 	for {
 		d.skipSpace()
-		v, err := d.value(depth)
+		v, err := d.value(depth, shape.Each)
 		if err != nil {
 			return nil, err
 		}
-		a = append(a, v)
+		d.elems = append(d.elems, v)
 		d.skipSpace()
 		if d.i >= len(d.data) {
 			return nil, errEnd
@@ -214,7 +283,7 @@ func (d *decoder) array(depth int) (any, error) {
 			d.i++
 		case ']':
 			d.i++
-			return a, nil
+			return slices.Clone(d.elems[base:]), nil
 		default:
 			return nil, d.errorf("invalid character after array element")
 		}
@@ -223,6 +292,14 @@ func (d *decoder) array(depth int) (any, error) {
 
 func (d *decoder) number() (any, error) {
 	start := d.i
+	if err := d.scanNumber(); err != nil {
+		return nil, err
+	}
+	return json.Number(d.s[start:d.i]), nil
+}
+
+// scanNumber moves past the number at d.i, checking its grammar.
+func (d *decoder) scanNumber() error {
 	if d.data[d.i] == '-' {
 		d.i++
 	}
@@ -234,20 +311,20 @@ func (d *decoder) number() (any, error) {
 		return d.i - j
 	}
 	if d.i >= len(d.data) {
-		return nil, errEnd
+		return errEnd
 	}
 	if d.data[d.i] == '0' {
 		d.i++
 	} else if digits() == 0 {
-		return nil, d.errorf("invalid character in numeric literal")
+		return d.errorf("invalid character in numeric literal")
 	}
 	if d.i < len(d.data) && d.data[d.i] == '.' {
 		d.i++
 		if d.i >= len(d.data) {
-			return nil, errEnd
+			return errEnd
 		}
 		if digits() == 0 {
-			return nil, d.errorf("invalid character after decimal point in numeric literal")
+			return d.errorf("invalid character after decimal point in numeric literal")
 		}
 	}
 	if d.i < len(d.data) && (d.data[d.i] == 'e' || d.data[d.i] == 'E') {
@@ -256,13 +333,13 @@ func (d *decoder) number() (any, error) {
 			d.i++
 		}
 		if d.i >= len(d.data) {
-			return nil, errEnd
+			return errEnd
 		}
 		if digits() == 0 {
-			return nil, d.errorf("invalid character in exponent of numeric literal")
+			return d.errorf("invalid character in exponent of numeric literal")
 		}
 	}
-	return json.Number(d.s[start:d.i]), nil
+	return nil
 }
 
 // str reads a string at d.i (on its opening quote), unescaping as

@@ -62,6 +62,11 @@ func optionalInt(path string, page map[string]any, key string) (n int, ok bool, 
 // advances by what it received, never by the page size it asked for,
 // because Jira may cap a page below it.
 func (c *Client) Paged(ctx context.Context, path string, query url.Values, pageSize int) iter.Seq2[[]Record, error] {
+	return c.paged(ctx, path, query, pageSize, Full)
+}
+
+// paged is Paged decoding each page with shape.
+func (c *Client) paged(ctx context.Context, path string, query url.Values, pageSize int, shape *Shape) iter.Seq2[[]Record, error] {
 	return func(yield func([]Record, error) bool) {
 		q := cloneValues(query)
 		startAt := 0
@@ -69,7 +74,7 @@ func (c *Client) Paged(ctx context.Context, path string, query url.Values, pageS
 			q.Set("startAt", strconv.Itoa(startAt))
 			q.Set("maxResults", strconv.Itoa(pageSize))
 			var page map[string]any
-			if err := c.Get(ctx, path, q, &page); err != nil {
+			if err := c.Get(ctx, path, q, shaped{&page, shape}); err != nil {
 				yield(nil, err)
 				return
 			}
@@ -176,7 +181,7 @@ func (c *Client) SearchIssues(ctx context.Context, cloud bool, jql string, field
 					body["nextPageToken"] = token
 				}
 				var page map[string]any
-				if err := c.Post(ctx, "rest/api/2/search/jql", body, &page); err != nil {
+				if err := c.Post(ctx, "rest/api/2/search/jql", body, shaped{&page, IssuePage}); err != nil {
 					yield(SearchPage{}, fmt.Errorf("searching issues: %w", err))
 					return
 				}
@@ -238,7 +243,7 @@ func (c *Client) IssueComments(ctx context.Context, issueID string) ([]Record, e
 		var page map[string]any
 		path := "rest/api/2/issue/" + url.PathEscape(issueID) + "/comment"
 		q := url.Values{"startAt": {strconv.Itoa(startAt)}, "maxResults": {"100"}, "orderBy": {"created"}}
-		if err := c.Get(ctx, path, q, &page); err != nil {
+		if err := c.Get(ctx, path, q, shaped{&page, CommentPage}); err != nil {
 			return nil, fmt.Errorf("reading comments of issue %s: %w", issueID, err)
 		}
 		comments, err := recordsIn(path, page, "comments")
@@ -265,7 +270,7 @@ func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string)
 		var is map[string]any
 		path := "rest/api/2/issue/" + url.PathEscape(issueID)
 		q := url.Values{"fields": {"id"}, "expand": {"changelog"}}
-		if err := c.Get(ctx, path, q, &is); err != nil {
+		if err := c.Get(ctx, path, q, shaped{&is, ChangelogPage}); err != nil {
 			return nil, fmt.Errorf("reading changelog of issue %s: %w", issueID, err)
 		}
 		var changelog map[string]any
@@ -283,7 +288,7 @@ func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string)
 		return histories, nil
 	}
 	var all []Record
-	for page, err := range c.Paged(ctx, "rest/api/2/issue/"+url.PathEscape(issueID)+"/changelog", nil, 100) {
+	for page, err := range c.paged(ctx, "rest/api/2/issue/"+url.PathEscape(issueID)+"/changelog", nil, 100, ChangelogPage) {
 		if err != nil {
 			return nil, fmt.Errorf("reading changelog of issue %s: %w", issueID, err)
 		}
@@ -368,7 +373,7 @@ func (c *Client) WorklogList(ctx context.Context, ids []json.Number) ([]Record, 
 		return nil, nil
 	}
 	var worklogs []Record
-	if err := c.Post(ctx, "rest/api/2/worklog/list", map[string]any{"ids": ids}, &worklogs); err != nil {
+	if err := c.Post(ctx, "rest/api/2/worklog/list", map[string]any{"ids": ids}, shaped{&worklogs, WorklogList}); err != nil {
 		return nil, fmt.Errorf("reading worklogs: %w", err)
 	}
 	return worklogs, nil
@@ -388,7 +393,7 @@ func (c *Client) BulkFetch(ctx context.Context, ids []string, fields, expand []s
 		body["expand"] = expand
 	}
 	var resp map[string]any
-	if err := c.Post(ctx, "rest/api/2/issue/bulkfetch", body, &resp); err != nil {
+	if err := c.Post(ctx, "rest/api/2/issue/bulkfetch", body, shaped{&resp, IssuePage}); err != nil {
 		return nil, fmt.Errorf("fetching issues: %w", err)
 	}
 	issues, err := objects(resp["issues"])
@@ -419,7 +424,7 @@ func (c *Client) SearchPage(ctx context.Context, jql string, fields, expand []st
 // searchDC posts a Data Center search and reads its issues and total.
 func (c *Client) searchDC(ctx context.Context, body map[string]any) ([]Record, int, error) {
 	var page map[string]any
-	if err := c.Post(ctx, "rest/api/2/search", body, &page); err != nil {
+	if err := c.Post(ctx, "rest/api/2/search", body, shaped{&page, IssuePage}); err != nil {
 		return nil, 0, err
 	}
 	issues, err := objects(page["issues"])

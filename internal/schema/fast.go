@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
 )
 
 // fastNode is a schema compiled for a quick walk that can only say "valid"
@@ -136,28 +138,12 @@ func (n *fastNode) valid(v any) bool {
 	case bool:
 		return n.types&tBoolean != 0
 	case string:
-		if n.types&tString == 0 {
-			return false
-		}
-		switch n.format {
-		case "date-time":
-			return isDateTime(t)
-		case "date":
-			// gojsonschema's date check; custom date fields use it.
-			_, err := time.Parse(time.DateOnly, t)
-			return err == nil
-		case "uri":
-			return isURI(t)
-		}
-		return true
+		return n.validString(t)
 	case json.Number:
-		if n.format != "" {
-			return false
-		}
-		if n.types&tNumber != 0 {
-			return validNumber(string(t))
-		}
-		return n.types&tInteger != 0 && plainInteger(string(t))
+		return n.validNumber(string(t))
+	case jsonscan.Raw:
+		end, ok := n.raw(string(t), 0)
+		return ok && end == len(t)
 	case map[string]any:
 		if n.types&tObject == 0 {
 			return false
@@ -192,6 +178,33 @@ func (n *fastNode) valid(v any) bool {
 		return true
 	}
 	return false // not decoded JSON: let Validate explain
+}
+
+func (n *fastNode) validString(t string) bool {
+	if n.types&tString == 0 {
+		return false
+	}
+	switch n.format {
+	case "date-time":
+		return isDateTime(t)
+	case "date":
+		// gojsonschema's date check; custom date fields use it.
+		_, err := time.Parse(time.DateOnly, t)
+		return err == nil
+	case "uri":
+		return isURI(t)
+	}
+	return true
+}
+
+func (n *fastNode) validNumber(t string) bool {
+	if n.format != "" {
+		return false
+	}
+	if n.types&tNumber != 0 {
+		return validNumber(t)
+	}
+	return n.types&tInteger != 0 && plainInteger(t)
 }
 
 // isDateTime is gojsonschema's date-time check: any of these layouts.

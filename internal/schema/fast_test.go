@@ -15,6 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/xeipuuv/gojsonschema"
+
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
+	"github.com/tap-jira/tap-jira/internal/singer"
 )
 
 // slowValid is gojsonschema's verdict alone, the judge the fast walk must
@@ -96,6 +99,7 @@ func FuzzFastWalk(f *testing.F) {
 		if s.fast.valid(rec) && !slowValid(t, s, rec) {
 			t.Fatalf("%s: fast walk accepted a record gojsonschema rejects: %s", s.name, data)
 		}
+		assertRawJudgedAlike(t, s, rec)
 	})
 }
 
@@ -187,4 +191,57 @@ func FuzzUTCMillis(f *testing.F) {
 			t.Fatalf("utcMillis rejected %q, which time.Parse accepts", s)
 		}
 	})
+}
+
+// TestFastWalkOnRaw: the walk over a value kept raw never accepts what the
+// walk over its tree rejects (it may only be unsure where a key has
+// escapes), on the samples, where it must accept, and on the mutations of
+// TestFastWalkOnMutatedSamples.
+func TestFastWalkOnRaw(t *testing.T) {
+	t.Parallel()
+	all, err := Bundled()
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(3, 4))
+	replacements := []any{nil, true, false, "x", "2026-01-02", "2026-01-02T03:04:05Z", "2026-01-02T03:04:05.000Z", "15:04:05",
+		"http://x", "not a uri", "tab\there", json.Number("1"), json.Number("1.5"), json.Number("-7"), json.Number("1e3"),
+		map[string]any{}, []any{}, []any{json.Number("1"), "a"}, map[string]any{"self": "x", "b\"q": []any{}}}
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		s := all[name]
+		data, err := os.ReadFile(filepath.Join("testdata", "samples", name+".json"))
+		require.NoError(t, err)
+		require.True(t, assertRawJudgedAlike(t, s, decodeRecord(t, data)), "%s: the sample kept raw is not accepted", name)
+		for range 300 {
+			rec := decodeRecord(t, data)
+			mutate(rng, rec, replacements[rng.IntN(len(replacements))])
+			assertRawJudgedAlike(t, s, rec)
+		}
+	}
+}
+
+// assertRawJudgedAlike checks the fast walk on rec with each of its
+// top-level objects and arrays kept raw, and on rec kept raw whole: it
+// accepts only what it accepts on rec's tree, and the full check says the
+// same either way. It returns whether both raw forms were accepted.
+func assertRawJudgedAlike(t *testing.T, s *Schema, rec map[string]any) bool {
+	t.Helper()
+	want := s.fast.valid(rec)
+	rawRec := make(map[string]any, len(rec))
+	for k, v := range rec {
+		switch v.(type) {
+		case map[string]any, []any:
+			b, err := singer.EncodeRecord(v)
+			require.NoError(t, err)
+			rawRec[k] = jsonscan.Raw(b)
+		default:
+			rawRec[k] = v
+		}
+	}
+	b, err := singer.EncodeRecord(rec)
+	require.NoError(t, err)
+	members, whole := s.fast.valid(rawRec), s.fast.valid(jsonscan.Raw(b))
+	if members || whole {
+		require.True(t, want, "%s: the raw walk accepted what the tree walk rejects: %s", s.name, b)
+	}
+	require.Equal(t, s.Validate(rec, "k") == nil, s.Validate(rawRec, "k") == nil, "%s: %s", s.name, b)
+	return members && whole
 }

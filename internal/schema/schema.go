@@ -21,6 +21,7 @@ import (
 
 	"github.com/xeipuuv/gojsonschema"
 
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
 	"github.com/tap-jira/tap-jira/schemas"
 )
 
@@ -171,6 +172,8 @@ func (s *Schema) Validate(record map[string]any, key string) error {
 	if s.fast.valid(record) {
 		return nil
 	}
+	// gojsonschema reads trees: the parts kept raw are decoded for it.
+	record = jsonscan.Expand(record).(map[string]any)
 	if !plainJSON(record) {
 		return s.goTypeError(record, key)
 	}

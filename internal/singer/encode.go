@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/tap-jira/tap-jira/internal/jsonscan"
 )
@@ -48,6 +47,8 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 		return append(dst, "false"...), nil
 	case string:
 		return appendString(dst, t), nil
+	case jsonscan.Raw:
+		return append(dst, t...), nil
 	case json.Number:
 		if t == "" {
 			return append(dst, '0'), nil
@@ -146,71 +147,5 @@ func fallbackJSON(dst []byte, v any) ([]byte, error) {
 	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
 }
 
-const hexDigits = "0123456789abcdef"
-
-// plain marks the ASCII bytes a JSON string carries as they are.
-var plain = func() (t [256]bool) {
-	for c := range utf8.RuneSelf {
-		t[c] = c >= 0x20 && c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // appendString is encoding/json's string encoding without HTML escaping.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Eight bytes at a time while none needs a look: most strings are
-		// long runs of plain ASCII.
-		i += jsonscan.Plain(s[i:])
-		if i >= len(s) {
-			break
-		}
-		b := s[i]
-		if plain[b] {
-			i++
-			continue
-		}
-		if b < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+func appendString(dst []byte, s string) []byte { return jsonscan.AppendString(dst, s) }

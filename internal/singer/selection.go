@@ -1,5 +1,7 @@
 package singer
 
+import "github.com/tap-jira/tap-jira/internal/jsonscan"
+
 // Selection applies a catalog stream's field selection to records and to the
 // stream's schema. A field is left out when its metadata says selected: false
 // or inclusion: unsupported, unless its inclusion is automatic; everything
@@ -55,9 +57,23 @@ func (s *Selection) applyObject(obj map[string]any, at []string) {
 			continue
 		}
 		if s.walk[key] {
+			if d, ok := decodeRaw(v); ok {
+				obj[k], v = d, d
+			}
 			s.applyValue(v, bc)
 		}
 	}
+}
+
+// decodeRaw decodes a value kept raw (see jsonscan.Raw) that selection must
+// look inside; the caller puts the tree in its place.
+func decodeRaw(v any) (any, bool) {
+	r, ok := v.(jsonscan.Raw)
+	if !ok {
+		return nil, false
+	}
+	d, err := r.Decode()
+	return d, err == nil // a Raw always decodes; if not, it stays whole
 }
 
 func (s *Selection) applyValue(v any, at []string) {
@@ -69,7 +85,10 @@ func (s *Selection) applyValue(v any, at []string) {
 		if !s.walk[breadcrumbKey(bc)] {
 			return
 		}
-		for _, item := range t {
+		for i, item := range t {
+			if d, ok := decodeRaw(item); ok {
+				t[i], item = d, d
+			}
 			s.applyValue(item, bc)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
 )
 
 func TestSelection(t *testing.T) {
@@ -138,5 +140,40 @@ func TestSelectionKeepsAtAndNarrows(t *testing.T) {
 			assert.Equal(t, tc.keeps, s.KeepsAt(tc.bc), "KeepsAt")
 			assert.Equal(t, tc.narrows, s.Narrows(tc.bc), "Narrows")
 		})
+	}
+}
+
+// TestSelectionLooksInsideRaw: a deselected field inside a value the
+// decoder kept raw is dropped as it is from the tree.
+func TestSelectionLooksInsideRaw(t *testing.T) {
+	t.Parallel()
+	var entries []MetadataEntry
+	require.NoError(t, json.Unmarshal([]byte(`[
+		{"breadcrumb": ["properties", "fields", "properties", "assignee", "properties", "avatarUrls"], "metadata": {"selected": false}},
+		{"breadcrumb": ["properties", "items", "items", "properties", "b"], "metadata": {"selected": false}}]`), &entries))
+	sel := NewSelection(entries)
+	tree := `{"fields":{"assignee":{"avatarUrls":{"x":"y"},"name":"n"},"reporter":{"avatarUrls":{}}},"items":[{"a":1,"b":2},{"b":3}],"other":{"b":1}}`
+	want := decode(t, tree)
+	sel.Apply(want)
+	wantJSON, err := EncodeRecord(want)
+	require.NoError(t, err)
+	require.Equal(t, `{"fields":{"assignee":{"name":"n"},"reporter":{"avatarUrls":{}}},"items":[{"a":1},{}],"other":{"b":1}}`, string(wantJSON))
+
+	raw := func(v any) jsonscan.Raw {
+		b, err := EncodeRecord(v)
+		require.NoError(t, err)
+		return jsonscan.Raw(b)
+	}
+	full := decode(t, tree)
+	fields := full["fields"].(map[string]any)
+	items := full["items"].([]any)
+	for name, rec := range map[string]map[string]any{
+		"members raw":  {"fields": raw(fields), "items": raw(items), "other": raw(full["other"])},
+		"elements raw": {"fields": map[string]any{"assignee": raw(fields["assignee"]), "reporter": raw(fields["reporter"])}, "items": []any{raw(items[0]), raw(items[1])}, "other": full["other"]},
+	} {
+		sel.Apply(rec)
+		got, err := EncodeRecord(rec)
+		require.NoError(t, err)
+		assert.Equal(t, string(wantJSON), string(got), name)
 	}
 }

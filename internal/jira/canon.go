@@ -1,0 +1,263 @@
+package jira
+
+import (
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
+)
+
+// Shape says which objects and arrays of a response the tap reads, and so
+// decodes into maps and slices; every other object or array is kept as a
+// jsonscan.Raw, its canonical encoding, which costs a fraction of building
+// the maps and is written out by a copy. A nil *Shape means "keep raw".
+type Shape struct {
+	Members map[string]*Shape // an object's members by name
+	Each    *Shape            // the other members of an object; every element of an array
+}
+
+// Full decodes everything: the shape of any response the tap does not
+// shape on purpose.
+var Full = func() *Shape {
+	s := &Shape{}
+	s.Each = s
+	return s
+}()
+
+func (s *Shape) member(k string) *Shape {
+	if c, ok := s.Members[k]; ok {
+		return c
+	}
+	return s.Each
+}
+
+// ChildRecord decodes a record's own members and keeps what is nested in
+// them raw: a comment, a worklog, a transition.
+var ChildRecord = &Shape{}
+
+// IssuePage is the shape of a page of issues (search, search/jql and
+// bulkfetch): of each issue, what the streams read to derive comments,
+// changelogs, transitions and status history, and the issue's own members;
+// user, project, status and custom field objects nested in fields stay raw.
+// The envelope (issues, total, tokens, errors) is decoded whole, so a
+// malformed page is reported as before.
+var IssuePage = &Shape{Members: map[string]*Shape{"issues": {Each: IssueRecord}}, Each: Full}
+
+// IssueRecord is the shape of one issue in an IssuePage.
+var IssueRecord = &Shape{Members: map[string]*Shape{
+	"fields": {Members: map[string]*Shape{
+		"comment": {Members: map[string]*Shape{"comments": {Each: ChildRecord}}, Each: Full},
+		"creator": Full,
+		"status":  Full,
+	}},
+	"changelog":   {Members: map[string]*Shape{"histories": {Each: ChangelogRecord}}, Each: Full},
+	"transitions": {Each: ChildRecord},
+}}
+
+// ChangelogRecord is the shape of one changelog entry: its author and items
+// are read for status history.
+var ChangelogRecord = &Shape{Members: map[string]*Shape{"author": Full, "items": Full}}
+
+// CommentPage, ChangelogPage and WorklogList are the shapes of the child
+// endpoints' pages: each record's own members, with what is nested kept
+// raw (a changelog entry's author and items are read for status history).
+var (
+	CommentPage   = &Shape{Members: map[string]*Shape{"comments": {Each: ChildRecord}}, Each: Full}
+	ChangelogPage = &Shape{Members: map[string]*Shape{
+		"values":    {Each: ChangelogRecord},
+		"changelog": {Members: map[string]*Shape{"histories": {Each: ChangelogRecord}}, Each: Full},
+	}, Each: Full}
+	WorklogList = &Shape{Each: ChildRecord}
+)
+
+type canonMember struct {
+	key        string
+	start, end int // the value's canonical encoding in tmp
+}
+
+// arenaChunk is the smallest arena a document's Raw values share.
+const arenaChunk = 64 << 10
+
+// raw reads the object or array at d.i into its canonical encoding: what
+// the tap's encoder writes for the tree decoding it would give (sorted keys,
+// a repeated key's last value, encoding/json's string escapes, timestamps
+// normalized when d.normalize). It accepts and rejects what value does.
+func (d *decoder) raw(depth int) (any, error) {
+	base, from := len(d.tmp), d.i
+	defer func() { d.tmp = d.tmp[:base] }()
+	if err := d.canon(depth); err != nil {
+		return nil, err
+	}
+	out := d.tmp[base:]
+	if cap(d.arena)-len(d.arena) < len(out) {
+		// What is left of the document bounds what it can still need
+		// (escapes aside), so a small document gets a small arena.
+		d.arena = make([]byte, 0, max(len(out), min(arenaChunk, len(d.data)-from)))
+	}
+	at := len(d.arena)
+	d.arena = append(d.arena, out...)
+	// The arena's bytes are never written again once appended: the Raw
+	// values are views of them.
+	return jsonscan.Raw(unsafe.String(&d.arena[at], len(out))), nil
+}
+
+func (d *decoder) canon(depth int) error {
+	if d.i >= len(d.data) {
+		return errEnd
+	}
+	if depth > maxDepth {
+		return d.errorf("exceeded max depth")
+	}
+	switch c := d.data[d.i]; {
+	case c == '{':
+		return d.canonObject(depth + 1)
+	case c == '[':
+		return d.canonArray(depth + 1)
+	case c == '"':
+		str, err := d.str()
+		if err != nil {
+			return err
+		}
+		if d.normalize {
+			if n, ok := NormalizeTime(str); ok {
+				str = n
+			}
+		}
+		d.tmp = jsonscan.AppendString(d.tmp, str)
+		return nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := d.i
+		if err := d.scanNumber(); err != nil {
+			return err
+		}
+		d.tmp = append(d.tmp, d.data[start:d.i]...)
+		return nil
+	case c == 't':
+		d.tmp = append(d.tmp, "true"...)
+		return d.literal("true")
+	case c == 'f':
+		d.tmp = append(d.tmp, "false"...)
+		return d.literal("false")
+	case c == 'n':
+		d.tmp = append(d.tmp, "null"...)
+		return d.literal("null")
+	default:
+		return d.errorf("invalid character %q looking for beginning of value", c)
+	}
+}
+
+// canonObject encodes each member's value in tmp as it reads it, then
+// writes the object with its members sorted by key and moves it down over
+// them.
+func (d *decoder) canonObject(depth int) error {
+	d.i++ // {
+	d.skipSpace()
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		d.tmp = append(d.tmp, "{}"...)
+		return nil
+	}
+	base := len(d.cmembers)
+	defer func() {
+		clear(d.cmembers[base:])
+		d.cmembers = d.cmembers[:base]
+	}()
+	start := len(d.tmp)
+	for {
+		d.skipSpace()
+		if d.i >= len(d.data) {
+			return errEnd
+		}
+		if d.data[d.i] != '"' {
+			return d.errorf("invalid character looking for beginning of object key string")
+		}
+		k, err := d.str()
+		if err != nil {
+			return err
+		}
+		d.skipSpace()
+		if d.i >= len(d.data) {
+			return errEnd
+		}
+		if d.data[d.i] != ':' {
+			return d.errorf("invalid character after object key")
+		}
+		d.i++
+		d.skipSpace()
+		vs := len(d.tmp)
+		if err := d.canon(depth); err != nil {
+			return err
+		}
+		d.cmembers = append(d.cmembers, canonMember{k, vs, len(d.tmp)})
+		d.skipSpace()
+		if d.i >= len(d.data) {
+			return errEnd
+		}
+		switch d.data[d.i] {
+		case ',':
+			d.i++
+			continue
+		case '}':
+			d.i++
+		default:
+			return d.errorf("invalid character after object key:value pair")
+		}
+		break
+	}
+	own := d.cmembers[base:]
+	// Stable, so that of a repeated key the last value, which the tree
+	// keeps, is the last of its run.
+	slices.SortStableFunc(own, func(a, b canonMember) int { return strings.Compare(a.key, b.key) })
+	out := len(d.tmp)
+	d.tmp = append(d.tmp, '{')
+	first := true
+	for i, m := range own {
+		if i+1 < len(own) && own[i+1].key == m.key {
+			continue
+		}
+		if !first {
+			d.tmp = append(d.tmp, ',')
+		}
+		first = false
+		d.tmp = jsonscan.AppendString(d.tmp, m.key)
+		d.tmp = append(d.tmp, ':')
+		d.tmp = append(d.tmp, d.tmp[m.start:m.end]...)
+	}
+	d.tmp = append(d.tmp, '}')
+	n := copy(d.tmp[start:], d.tmp[out:])
+	d.tmp = d.tmp[:start+n]
+	return nil
+}
+
+func (d *decoder) canonArray(depth int) error {
+	d.i++ // [
+	d.skipSpace()
+	if d.i < len(d.data) && d.data[d.i] == ']' {
+		d.i++
+		d.tmp = append(d.tmp, "[]"...)
+		return nil
+	}
+	d.tmp = append(d.tmp, '[')
+	for {
+		d.skipSpace()
+		if err := d.canon(depth); err != nil {
+			return err
+		}
+		d.skipSpace()
+		if d.i >= len(d.data) {
+			return errEnd
+		}
+		switch d.data[d.i] {
+		case ',':
+			d.i++
+			d.tmp = append(d.tmp, ',')
+		case ']':
+			d.i++
+			d.tmp = append(d.tmp, ']')
+			return nil
+		default:
+			return d.errorf("invalid character after array element")
+		}
+	}
+}

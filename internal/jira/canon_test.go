@@ -1,0 +1,145 @@
+package jira
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
+	"github.com/tap-jira/tap-jira/internal/singer"
+)
+
+// checkCanonical is the contract of a Raw: decoding data with any shape and
+// encoding the result gives exactly the bytes the fully decoded tree
+// encodes to, and a Raw decodes back to the tree it stands for.
+func checkCanonical(t *testing.T, data []byte, normalize bool, shape *Shape) {
+	t.Helper()
+	tree, terr := decodeTree(data, normalize)
+	got, gerr := decodeShaped(data, normalize, shape)
+	if (terr != nil) != (gerr != nil) {
+		t.Fatalf("acceptance differs on %q: tree %v, shaped %v", data, terr, gerr)
+	}
+	if terr != nil {
+		return
+	}
+	want, err := singer.EncodeRecord(tree)
+	require.NoError(t, err)
+	enc, err := singer.EncodeRecord(got)
+	require.NoError(t, err)
+	if string(want) != string(enc) {
+		t.Fatalf("encodings differ on %q:\ntree   %s\nshaped %s", data, want, enc)
+	}
+	if !assert.ObjectsAreEqual(tree, jsonscan.Expand(got)) {
+		t.Fatalf("expanded value differs on %q:\n%#v\n%#v", data, tree, jsonscan.Expand(got))
+	}
+}
+
+var testShapes = map[string]*Shape{"raw": nil, "top": ChildRecord, "issues": IssuePage, "list": WorklogList, "changelog": ChangelogPage}
+
+func TestCanonicalMatchesTheTree(t *testing.T) {
+	t.Parallel()
+	cases := []string{
+		`{}`, `[]`, `{"b":1,"a":{"d":[],"c":{}}}`, `{"a":1,"a":{"x":2},"b":[1,{"a":3,"a":4}]}`,
+		`{"a":[1,{"b":null}],"c":"\u00e9\ud83d\ude80\n\t\"\\\/<>&","a":2}`, "\"bad \xff utf8\"", `["\u2028\u2029"]`,
+		`{"when":"2026-01-02T03:04:05.000+0100","2026-01-02T03:04:05.000+0100":"key left alone"}`,
+		` { "z" : [ 1 , -0.5e-3 , true , false , null ] , "é":"\u00e9" , "e\u0301":0 } `,
+		`{"issues":[{"id":"1","fields":{"comment":{"comments":[{"id":"2","author":{"b":1,"a":2}}]},"assignee":{"z":"2026-01-02T03:04:05.000-0800","a":[{"y":1,"x":2}]}}}]}`,
+		`{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":{"b":tru}}`, `[{"a":"\x"}]`, `{"a":[1 2]}`, `{"a":{"b":1`,
+	}
+	for _, c := range cases {
+		for name, shape := range testShapes {
+			t.Run(name, func(t *testing.T) {
+				checkCanonical(t, []byte(c), true, shape)
+				checkCanonical(t, []byte(c), false, shape)
+			})
+		}
+	}
+}
+
+// TestCanonicalOnJiraPages runs the contract on pages jira-sim served, with
+// the shape the tap decodes each with.
+func TestCanonicalOnJiraPages(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzResponses", "sim-*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	raws := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+		lit := strings.TrimSuffix(strings.TrimPrefix(lines[len(lines)-1], "[]byte("), ")")
+		body, err := strconv.Unquote(lit)
+		require.NoError(t, err, f)
+		for _, shape := range testShapes {
+			checkCanonical(t, []byte(body), true, shape)
+		}
+		if v, err := decodeShaped([]byte(body), true, nil); err == nil { // some pages are cut on purpose
+			raws += countRaw(v)
+		}
+	}
+	require.Positive(t, raws, "no page was read raw")
+}
+
+func countRaw(v any) int {
+	switch t := v.(type) {
+	case jsonscan.Raw:
+		return 1
+	case map[string]any:
+		n := 0
+		for _, e := range t {
+			n += countRaw(e)
+		}
+		return n
+	case []any:
+		n := 0
+		for _, e := range t {
+			n += countRaw(e)
+		}
+		return n
+	}
+	return 0
+}
+
+// TestIssueShapeKeepsWhatStreamsRead: the parts the streams read are maps
+// and slices, the rest of an issue is raw.
+func TestIssueShapeKeepsWhatStreamsRead(t *testing.T) {
+	t.Parallel()
+	page := `{"issues":[{"id":"1","key":"P-1","fields":{"updated":"2026-01-02T03:04:05.000+0000",
+		"comment":{"total":1,"comments":[{"id":"9","author":{"accountId":"a"}}]},
+		"creator":{"accountId":"c"},"status":{"id":"3","name":"Done"},"assignee":{"accountId":"x"},"labels":["a"]},
+		"changelog":{"total":1,"histories":[{"id":"5","author":{"accountId":"a"},"items":[{"field":"status"}]}]},
+		"transitions":[{"id":"11","to":{"id":"3"}}]}],"nextPageToken":"t"}`
+	v, err := decodeShaped([]byte(page), true, IssuePage)
+	require.NoError(t, err)
+	is := v.(map[string]any)["issues"].([]any)[0].(map[string]any)
+	fields := is["fields"].(map[string]any)
+	assert.Equal(t, "2026-01-02T03:04:05.000Z", fields["updated"])
+	comment := fields["comment"].(map[string]any)["comments"].([]any)[0].(map[string]any)
+	assert.Equal(t, jsonscan.Raw(`{"accountId":"a"}`), comment["author"])
+	assert.IsType(t, map[string]any{}, fields["creator"])
+	assert.IsType(t, map[string]any{}, fields["status"])
+	assert.Equal(t, jsonscan.Raw(`{"accountId":"x"}`), fields["assignee"])
+	assert.Equal(t, jsonscan.Raw(`["a"]`), fields["labels"])
+	history := is["changelog"].(map[string]any)["histories"].([]any)[0].(map[string]any)
+	assert.IsType(t, map[string]any{}, history["author"])
+	assert.IsType(t, map[string]any{}, history["items"].([]any)[0])
+	tr := is["transitions"].([]any)[0].(map[string]any)
+	assert.Equal(t, jsonscan.Raw(`{"id":"3"}`), tr["to"])
+}
+
+func FuzzCanonical(f *testing.F) {
+	for _, s := range []string{`{"b":[1,"x",null,true,{"d":"\u00e9","c":2}],"a":-1.5e3}`, `[{"a":1,"a":2}]`, `{"t":"2026-01-02T03:04:05.000+0100"}`, `{"issues":[{"fields":{"x":{"b":1,"a":2}}}]}`} {
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, normalize bool) {
+		for _, shape := range testShapes {
+			checkCanonical(t, data, normalize, shape)
+		}
+	})
+}

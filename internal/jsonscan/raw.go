@@ -1,0 +1,150 @@
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// Raw is a JSON object or array the tap passes through without building a
+// tree for it: the bytes are exactly what the tap's encoder writes for the
+// decoded value (keys sorted, a repeated key's last value, strings escaped
+// as encoding/json escapes them without HTML escaping, Jira timestamps in
+// RFC 3339 UTC, no whitespace). Encoding a Raw is a copy; most of an issue
+// is nested objects the tap never reads, and building maps for them was
+// most of its CPU.
+type Raw string
+
+// MarshalJSON makes encoding/json write a Raw as the JSON it holds, not as
+// a string.
+func (r Raw) MarshalJSON() ([]byte, error) { return []byte(r), nil }
+
+// Decode builds the tree r stands for, as json.Decoder with UseNumber
+// would: for the rare code that must look inside.
+func (r Raw) Decode() (any, error) {
+	dec := json.NewDecoder(bytes.NewReader([]byte(r)))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Expand returns v with every Raw in it replaced by its tree, copying the
+// maps and slices on the way to one; v itself is left as it is. A Raw that
+// does not decode (it always should) stays as it is. It is for the rare
+// code that must look at a whole record: the full validator's report.
+func Expand(v any) any {
+	if !containsRaw(v) {
+		return v
+	}
+	switch t := v.(type) {
+	case Raw:
+		if d, err := t.Decode(); err == nil {
+			return d
+		}
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = Expand(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = Expand(e)
+		}
+		return out
+	}
+	return v
+}
+
+func containsRaw(v any) bool {
+	switch t := v.(type) {
+	case Raw:
+		return true
+	case map[string]any:
+		for _, e := range t {
+			if containsRaw(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range t {
+			if containsRaw(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+const hexDigits = "0123456789abcdef"
+
+// plainByte marks the ASCII bytes a JSON string carries as they are.
+var plainByte = func() (t [256]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = c >= 0x20 && c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// AppendString is encoding/json's string encoding without HTML escaping.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look: most strings are
+		// long runs of plain ASCII.
+		i += Plain(s[i:])
+		if i >= len(s) {
+			break
+		}
+		b := s[i]
+		if plainByte[b] {
+			i++
+			continue
+		}
+		if b < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
