@@ -115,14 +115,22 @@ func (d *decoder) canon(depth int) error {
 	case c == '[':
 		return d.canonArray(depth + 1)
 	case c == '"':
+		start := d.i
 		str, err := d.str()
 		if err != nil {
 			return err
 		}
 		if d.normalize {
 			if n, ok := NormalizeTime(str); ok {
-				str = n
+				d.tmp = jsonscan.AppendString(d.tmp, n)
+				return nil
 			}
+		}
+		// A string without escapes is written as it came, unless it holds
+		// the two characters encoding/json escapes beyond ASCII.
+		if d.verbatim == asASCII || (d.verbatim == asUTF8 && !strings.Contains(str, "\u2028") && !strings.Contains(str, "\u2029")) {
+			d.tmp = append(d.tmp, d.data[start:d.i]...)
+			return nil
 		}
 		d.tmp = jsonscan.AppendString(d.tmp, str)
 		return nil

@@ -94,6 +94,9 @@ type decoder struct {
 
 	normalize bool // rewrite timestamps to RFC 3339 UTC as they are read
 
+	// verbatim says how the last string str read stood in the input.
+	verbatim verbatim
+
 	// Scratch stacks of the objects and arrays being read; nested ones
 	// push above their parent's.
 	members []member
@@ -106,6 +109,14 @@ type decoder struct {
 	cmembers []canonMember
 	arena    []byte
 }
+
+type verbatim uint8
+
+const (
+	decoded verbatim = iota // it had escapes or invalid UTF-8
+	asASCII                 // plain ASCII, no escapes
+	asUTF8                  // valid UTF-8, no escapes
+)
 
 type member struct {
 	key string
@@ -345,6 +356,7 @@ func (d *decoder) scanNumber() error {
 // str reads a string at d.i (on its opening quote), unescaping as
 // encoding/json does: invalid UTF-8 and lone surrogates become U+FFFD.
 func (d *decoder) str() (string, error) {
+	d.verbatim = decoded
 	d.i++ // opening quote
 	start := d.i
 	// Fast path: no escapes, plain ASCII or valid UTF-8.
@@ -362,14 +374,22 @@ func (d *decoder) str() (string, error) {
 		if c == '"' {
 			end := d.i
 			d.i++
-			if ascii || utf8.Valid(d.data[start:end]) {
+			if ascii {
+				d.verbatim = asASCII
+				return d.s[start:end], nil
+			}
+			if utf8.Valid(d.data[start:end]) {
+				d.verbatim = asUTF8
 				return d.s[start:end], nil
 			}
 			return string([]rune(d.s[start:end])), nil // U+FFFD for invalid bytes
 		}
 		if c >= utf8.RuneSelf {
+			// A run of multi-byte characters (text that is not English)
+			// is passed in one loop; utf8.Valid checks it at the end.
 			ascii = false
-			d.i++
+			for d.i++; d.i < len(d.data) && d.data[d.i] >= utf8.RuneSelf; d.i++ {
+			}
 			continue
 		}
 		if c == '\\' {
