@@ -53,6 +53,7 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTime$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzResponses$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeTree$$' -fuzztime=$(FUZZTIME) ./internal/jira
+	$(GO) test -run='^$$' -fuzz='^FuzzCanonical$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzTokenResponse$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzIssueShape$$' -fuzztime=$(FUZZTIME) ./internal/streams
 	$(GO) test -run='^$$' -fuzz='^FuzzCustomFields$$' -fuzztime=$(FUZZTIME) ./internal/tap

@@ -76,7 +76,8 @@ type canonMember struct {
 	start, end int // the value's canonical encoding in tmp
 }
 
-// arenaChunk is the smallest arena a document's Raw values share.
+// arenaChunk bounds the arenas a document's Raw values share (a larger value
+// gets one of its own), so one page holds a few of them, not one per value.
 const arenaChunk = 64 << 10
 
 // raw reads the object or array at d.i into its canonical encoding: what
