@@ -602,3 +602,41 @@ func TestDiscoverWithEveryAuthMethod(t *testing.T) {
 		})
 	}
 }
+
+// TestDeselectedInsideRawObjects: the tap keeps objects it does not read
+// (users, the project) as raw JSON until output; a field deselected inside
+// one must still be left out, and the rest of the object kept.
+func TestDeselectedInsideRawObjects(t *testing.T) {
+	t.Parallel()
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			s, _ := recordedSite(t, flavor, 120)
+			cfg := s.config(t, "2024-01-01T00:00:00Z", "")
+			catalog := selectAll(t, cfg, "issues")
+			var cat map[string]any
+			require.NoError(t, json.Unmarshal([]byte(readFile(t, catalog)), &cat))
+			deselectEntry(cat, "properties", "fields", "properties", "assignee", "properties", "avatarUrls")
+			deselectEntry(cat, "properties", "fields", "properties", "project", "properties", "avatarUrls")
+			catalog = writeFile(t, "catalog.json", mustJSON(t, cat))
+			res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+			require.Equal(t, ExitOK, res.code, res.stderr)
+			singertest.Check(t, "sync", "--messages", writeFile(t, "out.jsonl", res.stdout), "--catalog", catalog)
+			out := parseOutput(t, res.stdout)
+			require.NotEmpty(t, out.records["issues"])
+			assigned := 0
+			for _, is := range out.records["issues"] {
+				fields := is["fields"].(map[string]any)
+				project := fields["project"].(map[string]any)
+				assert.NotContains(t, project, "avatarUrls")
+				assert.NotEmpty(t, project["key"])
+				if a, ok := fields["assignee"].(map[string]any); ok {
+					assigned++
+					assert.NotContains(t, a, "avatarUrls")
+					assert.NotEmpty(t, a["displayName"])
+				}
+			}
+			require.Positive(t, assigned, "no issue has an assignee to check")
+		})
+	}
+}
