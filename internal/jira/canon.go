@@ -174,26 +174,10 @@ func (d *decoder) canonObject(depth int) error {
 	}()
 	start := len(d.tmp)
 	for {
-		d.skipSpace()
-		if d.i >= len(d.data) {
-			return errEnd
-		}
-		if d.data[d.i] != '"' {
-			return d.errorf("invalid character looking for beginning of object key string")
-		}
-		k, err := d.str()
+		k, err := d.memberKey()
 		if err != nil {
 			return err
 		}
-		d.skipSpace()
-		if d.i >= len(d.data) {
-			return errEnd
-		}
-		if d.data[d.i] != ':' {
-			return d.errorf("invalid character after object key")
-		}
-		d.i++
-		d.skipSpace()
 		vs := len(d.tmp)
 		if err := d.canon(depth); err != nil {
 			return err

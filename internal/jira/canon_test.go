@@ -1,10 +1,6 @@
 package jira
 
 import (
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -65,17 +61,8 @@ func TestCanonicalMatchesTheTree(t *testing.T) {
 // the shape the tap decodes each with.
 func TestCanonicalOnJiraPages(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzResponses", "sim-*"))
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
 	raws := 0
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		require.NoError(t, err)
-		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-		lit := strings.TrimSuffix(strings.TrimPrefix(lines[len(lines)-1], "[]byte("), ")")
-		body, err := strconv.Unquote(lit)
-		require.NoError(t, err, f)
+	for _, body := range simPages(t) {
 		for _, shape := range testShapes {
 			checkCanonical(t, []byte(body), true, shape)
 		}

@@ -218,26 +218,10 @@ func (d *decoder) object(depth int, shape *Shape) (any, error) {
 		d.members = d.members[:base]
 	}()
 	for {
-		d.skipSpace()
-		if d.i >= len(d.data) {
-			return nil, errEnd
-		}
-		if d.data[d.i] != '"' {
-			return nil, d.errorf("invalid character looking for beginning of object key string")
-		}
-		k, err := d.str()
+		k, err := d.memberKey()
 		if err != nil {
 			return nil, err
 		}
-		d.skipSpace()
-		if d.i >= len(d.data) {
-			return nil, errEnd
-		}
-		if d.data[d.i] != ':' {
-			return nil, d.errorf("invalid character after object key")
-		}
-		d.i++
-		d.skipSpace()
 		v, err := d.value(depth, shape.member(k))
 		if err != nil {
 			return nil, err
@@ -262,6 +246,32 @@ func (d *decoder) object(depth int, shape *Shape) (any, error) {
 			return nil, d.errorf("invalid character after object key:value pair")
 		}
 	}
+}
+
+// memberKey reads an object member's key and the colon after it, leaving
+// d.i at the value.
+func (d *decoder) memberKey() (string, error) {
+	d.skipSpace()
+	if d.i >= len(d.data) {
+		return "", errEnd
+	}
+	if d.data[d.i] != '"' {
+		return "", d.errorf("invalid character looking for beginning of object key string")
+	}
+	k, err := d.str()
+	if err != nil {
+		return "", err
+	}
+	d.skipSpace()
+	if d.i >= len(d.data) {
+		return "", errEnd
+	}
+	if d.data[d.i] != ':' {
+		return "", d.errorf("invalid character after object key")
+	}
+	d.i++
+	d.skipSpace()
+	return k, nil
 }
 
 // array reads its elements onto the decoder's stack, then copies them into

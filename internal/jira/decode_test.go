@@ -58,9 +58,21 @@ func TestDecodeTreeMatchesEncodingJSON(t *testing.T) {
 
 func TestDecodeTreeOnJiraPages(t *testing.T) {
 	t.Parallel()
+	for f, body := range simPages(t) {
+		want, werr := stdDecode([]byte(body))
+		got, gerr := decodeTree([]byte(body), false)
+		require.Equal(t, werr != nil, gerr != nil, f)
+		assert.Equal(t, want, got, f)
+	}
+}
+
+// simPages are the bodies jira-sim served that seed FuzzResponses, by file.
+func simPages(t *testing.T) map[string]string {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzResponses", "sim-*"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
+	pages := map[string]string{}
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		require.NoError(t, err)
@@ -69,11 +81,9 @@ func TestDecodeTreeOnJiraPages(t *testing.T) {
 		lit := strings.TrimSuffix(strings.TrimPrefix(lines[len(lines)-1], "[]byte("), ")")
 		body, err := strconv.Unquote(lit)
 		require.NoError(t, err, f)
-		want, werr := stdDecode([]byte(body))
-		got, gerr := decodeTree([]byte(body), false)
-		require.Equal(t, werr != nil, gerr != nil, f)
-		assert.Equal(t, want, got, f)
+		pages[f] = body
 	}
+	return pages
 }
 
 func FuzzDecodeTree(f *testing.F) {
