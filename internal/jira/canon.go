@@ -127,9 +127,11 @@ func (d *decoder) canon(depth int) error {
 				return nil
 			}
 		}
-		// A string without escapes is written as it came, unless it holds
-		// the two characters encoding/json escapes beyond ASCII.
-		if d.verbatim == asASCII || (d.verbatim == asUTF8 && !strings.Contains(str, "\u2028") && !strings.Contains(str, "\u2029")) {
+		// A string is written as it came when that is how encoding/json
+		// writes it: no escapes but the ones it uses, and not the two
+		// characters it escapes beyond ASCII.
+		if d.verbatim == asASCII || d.verbatim == escapedCanonical ||
+			(d.verbatim == asUTF8 && !strings.Contains(str, "\u2028") && !strings.Contains(str, "\u2029")) {
 			d.tmp = append(d.tmp, d.data[start:d.i]...)
 			return nil
 		}

@@ -41,7 +41,7 @@ func TestCanonicalMatchesTheTree(t *testing.T) {
 	t.Parallel()
 	cases := []string{
 		`{}`, `[]`, `{"b":1,"a":{"d":[],"c":{}}}`, `{"a":1,"a":{"x":2},"b":[1,{"a":3,"a":4}]}`,
-		`{"a":[1,{"b":null}],"c":"\u00e9\ud83d\ude80\n\t\"\\\/<>&","a":2}`, "\"bad \xff utf8\"", `["\u2028\u2029"]`, "[\"line\u2028sep\", \"para\u2029sep\", \"é ok\"]",
+		`{"a":[1,{"b":null}],"c":"\u00e9\ud83d\ude80\n\t\"\\\/<>&","a":2}`, "\"bad \xff utf8\"", `["\u2028\u2029"]`, "[\"line\u2028sep\", \"para\u2029sep\", \"é ok\"]", `["a\nb\"c\\d\te\rf\bg\fh", "x\/y", "\u0041\u00e9", "\u2028", "é\n"]`, "[\"line\u2028\\nsep\"]",
 		`{"when":"2026-01-02T03:04:05.000+0100","2026-01-02T03:04:05.000+0100":"key left alone"}`,
 		` { "z" : [ 1 , -0.5e-3 , true , false , null ] , "é":"\u00e9" , "e\u0301":0 } `,
 		`{"issues":[{"id":"1","fields":{"comment":{"comments":[{"id":"2","author":{"b":1,"a":2}}]},"assignee":{"z":"2026-01-02T03:04:05.000-0800","a":[{"y":1,"x":2}]}}}]}`,

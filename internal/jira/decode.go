@@ -116,6 +116,9 @@ const (
 	decoded verbatim = iota // it had escapes or invalid UTF-8
 	asASCII                 // plain ASCII, no escapes
 	asUTF8                  // valid UTF-8, no escapes
+	// valid UTF-8 whose escapes are the ones encoding/json writes, without
+	// U+2028 or U+2029: the input bytes are its canonical encoding
+	escapedCanonical
 )
 
 type member struct {
@@ -409,7 +412,25 @@ func (d *decoder) str() (string, error) {
 	}
 	buf := make([]byte, 0, d.i-start+16)
 	buf = append(buf, d.data[start:d.i]...)
+	// Escapes as encoding/json writes them (\n, \", \\ ...) leave the input
+	// canonical; \/ and \u do not.
+	canonical := true
 	for {
+		// Copy the run up to the next quote, backslash or control byte at
+		// once: text with line breaks spends most of its bytes here.
+		j := d.i
+		for j < len(d.data) {
+			j += jsonscan.Plain(d.s[j:])
+			if j >= len(d.data) {
+				break
+			}
+			if c := d.data[j]; c == '"' || c == '\\' || c < 0x20 {
+				break
+			}
+			j++
+		}
+		buf = append(buf, d.data[d.i:j]...)
+		d.i = j
 		if d.i >= len(d.data) {
 			return "", errEnd
 		}
@@ -418,15 +439,14 @@ func (d *decoder) str() (string, error) {
 		case c == '"':
 			d.i++
 			if utf8.Valid(buf) {
+				if canonical && !bytes.Contains(buf, lineSep) && !bytes.Contains(buf, paraSep) {
+					d.verbatim = escapedCanonical
+				}
 				return string(buf), nil
 			}
 			return string([]rune(string(buf))), nil
 		case c < 0x20:
 			return "", d.errorf("invalid character in string literal")
-		case c != '\\':
-			buf = append(buf, c)
-			d.i++
-			continue
 		}
 		d.i++ // backslash
 		if d.i >= len(d.data) {
@@ -435,8 +455,11 @@ func (d *decoder) str() (string, error) {
 		e := d.data[d.i]
 		d.i++
 		switch e {
-		case '"', '\\', '/':
+		case '"', '\\':
 			buf = append(buf, e)
+		case '/':
+			buf = append(buf, e)
+			canonical = false
 		case 'b':
 			buf = append(buf, '\b')
 		case 'f':
@@ -448,6 +471,7 @@ func (d *decoder) str() (string, error) {
 		case 't':
 			buf = append(buf, '\t')
 		case 'u':
+			canonical = false
 			r, ok := d.hex4()
 			if !ok {
 				return "", d.errorf("invalid character in \\u hexadecimal character escape")
@@ -474,6 +498,9 @@ func (d *decoder) str() (string, error) {
 		}
 	}
 }
+
+// The two characters encoding/json escapes beyond ASCII.
+var lineSep, paraSep = []byte("\u2028"), []byte("\u2029")
 
 func (d *decoder) hex4() (rune, bool) {
 	if d.i+4 > len(d.data) {

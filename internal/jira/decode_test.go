@@ -3,6 +3,7 @@ package jira
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,12 +28,10 @@ func stdDecode(data []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
-	if dec.More() {
-		return nil, json.Unmarshal(data, &v) // reports the trailing data
-	}
-	// encoding/json's Decoder accepts trailing whitespace only.
-	if err := json.Unmarshal(data, new(any)); err != nil {
-		return nil, err
+	// One value and trailing whitespace only. (json.Unmarshal into an any
+	// would also refuse numbers beyond float64, which UseNumber keeps.)
+	if !json.Valid(data) {
+		return nil, errors.New("not one JSON value")
 	}
 	return v, nil
 }
