@@ -427,6 +427,10 @@ func prepareAll(sink Sink, out []Prepared, stream, issueID string, items []any) 
 	return out, nil
 }
 
+// feedReadAhead is how many worklog feed pages may be read ahead of the
+// pages being listed.
+const feedReadAhead = 64
+
 // syncWorklogs follows the worklog change feed from the bookmark. The feed
 // holds back the last minute, so its high-water mark is safe to bookmark.
 // Feed pages are read ahead while earlier pages' worklogs are fetched.
@@ -435,10 +439,16 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 	if since.IsZero() {
 		since = env.StartDate
 	}
-	seen := map[string]bool{}
+	// The feed repeats an item at a page boundary, so the ids of the page
+	// written last are all it takes to skip repeats; memory does not grow
+	// with the number of worklogs.
+	var seen, last map[string]bool
 	var feedErr error
 	pages := func(yield func(jira.FeedPage) bool) {
-		for page, err := range env.Client.WorklogFeed(ctx, since) {
+		// Feed pages are ids only (about 50 KB each): read them well ahead,
+		// so a group waiting for its turn has its chain of feed requests
+		// behind it and only the parallel /worklog/list calls left.
+		for page, err := range readAhead(ctx, feedReadAhead, env.Client.WorklogFeed(ctx, since)) {
 			if err != nil {
 				feedErr = err
 				return
@@ -469,11 +479,16 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 		}
 		return l, nil
 	}, func(l listed) error {
+		seen, last = last, seen
+		clear(last)
+		if last == nil {
+			last = map[string]bool{}
+		}
 		for i, wl := range l.worklogs {
+			last[l.ids[i]] = true
 			if seen[l.ids[i]] {
 				continue // the feed repeats the item at a page boundary
 			}
-			seen[l.ids[i]] = true
 			if err := sink.Write(wl); err != nil {
 				return err
 			}

@@ -94,3 +94,53 @@ func TestIssueErrorsAreNeverLost(t *testing.T) {
 		}
 	}
 }
+
+// TestWorklogFeedRepeatsAreWrittenOnce: the feed repeats the item at each
+// page boundary; each worklog is written once however many pages there are,
+// and the repeat of one boundary does not hide a worklog further on.
+func TestWorklogFeedRepeatsAreWrittenOnce(t *testing.T) {
+	t.Parallel()
+	// Pages of ids by since: each page starts with the last item of the
+	// page before, as Jira's feed does.
+	pages := map[string][]int{"1000": {1, 2, 3}, "3000": {3, 4, 5}, "5000": {5, 6}, "6000": {6, 1}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
+		switch r.URL.Path {
+		case "/rest/api/2/worklog/updated":
+			ids := pages[r.URL.Query().Get("since")]
+			var values []any
+			for _, id := range ids {
+				values = append(values, map[string]any{"worklogId": id, "updatedTime": id * 1000})
+			}
+			last := ids[len(ids)-1] * 1000
+			if r.URL.Query().Get("since") == "6000" {
+				last = 7000 // worklog 1 was updated again later: a new item, not a repeat
+			}
+			write(map[string]any{"values": values, "until": last, "lastPage": r.URL.Query().Get("since") == "6000"})
+		case "/rest/api/2/worklog/list":
+			var body struct{ IDs []int }
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			var out []any
+			for _, id := range body.IDs {
+				out = append(out, map[string]any{"id": fmt.Sprint(id), "updated": "2026-01-02T03:04:05.000+0000"})
+			}
+			write(out)
+		case "/rest/api/2/worklog/deleted":
+			write(map[string]any{"values": []any{}, "until": 0, "lastPage": true})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	base, _ := url.Parse(srv.URL)
+	c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: jira.RetryPolicy{MaxAttempts: 1}})
+	require.NoError(t, err)
+	for _, n := range []int{1, 4} {
+		env := &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: state.New(),
+			StartDate: time.UnixMilli(1000).UTC(), RunStart: time.Now(), Concurrency: n}
+		sink := &memSink{records: map[string]int{}}
+		require.NoError(t, syncWorklogs(t.Context(), env, sink))
+		// 1..6 once each, and 1 again for its later update.
+		assert.Equal(t, 7, sink.records["worklogs"], "concurrency %d", n)
+	}
+}
