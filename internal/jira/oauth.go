@@ -149,6 +149,16 @@ func (s *TokenSource) current() (tok string, ok bool, err error) {
 	return s.access, true, nil
 }
 
+// replacement returns the current access token when it is a good one other
+// than tok: another request refreshed after tok was handed out.
+func (s *TokenSource) replacement(tok string) (string, bool) {
+	cur, ok, err := s.current()
+	if !ok || err != nil || cur == tok {
+		return "", false
+	}
+	return cur, true
+}
+
 // invalidate drops tok after Jira refused it, unless it was replaced
 // already: concurrent requests refused with the same token cause one
 // refresh, not one each.
@@ -491,12 +501,18 @@ func clean(s string, n int) string {
 }
 
 // oauthTransport authenticates requests with the source's access token. A
-// 401 gets one more try with a fresh token, since a token can expire (or be
-// revoked) before the time it announced.
+// 401 gets a fresh token, since a token can expire (or be revoked) before
+// the time it announced: once by a refresh of the request's own, and again
+// whenever other requests refreshed meanwhile (with many in flight, the new
+// token may itself expire before a slow request is tried again). A token
+// refused right after the request's own refresh is a real refusal.
 type oauthTransport struct {
 	src  *TokenSource
 	next http.RoundTripper
 }
+
+// maxAuthTries bounds the tries of one request on 401s.
+const maxAuthTries = 5
 
 func (t *oauthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
@@ -505,30 +521,40 @@ func (t *oauthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.send(req, tok, req.Body)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
-	}
-	var body io.ReadCloser
-	if req.Body != nil && req.Body != http.NoBody {
-		if req.GetBody == nil {
-			return resp, nil // cannot send the body again
+	body := req.Body
+	refreshed := false
+	for tries := 1; ; tries++ {
+		resp, err := t.send(req, tok, body)
+		if err != nil || resp.StatusCode != http.StatusUnauthorized || tries == maxAuthTries {
+			return resp, err
 		}
-		if body, err = req.GetBody(); err != nil {
-			return resp, nil // the 401 stands
+		fresh, newer := t.src.replacement(tok)
+		if !newer && refreshed {
+			return resp, nil // the token this request refreshed itself was refused: the 401 stands
 		}
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	_ = resp.Body.Close()
-	t.src.invalidate(tok)
-	fresh, err := t.src.Token(ctx)
-	if err != nil {
-		if body != nil {
-			_ = body.Close()
+		var next io.ReadCloser
+		if req.Body != nil && req.Body != http.NoBody {
+			if req.GetBody == nil {
+				return resp, nil // cannot send the body again
+			}
+			if next, err = req.GetBody(); err != nil {
+				return resp, nil // the 401 stands
+			}
 		}
-		return nil, err
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		_ = resp.Body.Close()
+		if !newer {
+			t.src.invalidate(tok)
+			refreshed = true
+			if fresh, err = t.src.Token(ctx); err != nil {
+				if next != nil {
+					_ = next.Close()
+				}
+				return nil, err
+			}
+		}
+		tok, body = fresh, next
 	}
-	return t.send(req, fresh, body)
 }
 
 func (t *oauthTransport) send(req *http.Request, tok string, body io.ReadCloser) (*http.Response, error) {

@@ -514,3 +514,36 @@ func FuzzTokenResponse(f *testing.F) {
 		assert.LessOrEqual(t, len([]rune(desc)), 201)
 	})
 }
+
+// TestOAuthTransportFollowsNewerTokens: with many requests in flight, the
+// token a refused request is retried with can itself expire before it
+// arrives; while other requests keep refreshing, the request follows the
+// newest token instead of failing the run (tokens that jira-sim expires
+// every 12 requests made a sync fail now and then).
+func TestOAuthTransportFollowsNewerTokens(t *testing.T) {
+	t.Parallel()
+	ts := newTokenServer(t)
+	var src *TokenSource
+	var calls atomic.Int64
+	jira := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			// Meanwhile other requests refreshed: this one's token is gone.
+			tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			src.invalidate(tok)
+			_, err := src.Token(r.Context())
+			assert.NoError(t, err)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		_, _ = io.WriteString(w, "{}")
+	}))
+	t.Cleanup(jira.Close)
+	src, _, _ = newSource(t, ts, func(o *OAuthOptions) { o.AccessToken = "stale" })
+	base, _ := url.Parse(jira.URL)
+	c, err := New(Options{BaseURL: base, OAuth: src, Retry: oauthRetry})
+	require.NoError(t, err)
+	var out map[string]any
+	require.NoError(t, c.do(t.Context(), http.MethodPost, "rest/api/2/search", nil, map[string]string{"jql": "x"}, &out))
+	assert.EqualValues(t, 3, calls.Load())
+	assert.Equal(t, 2, ts.grants(), "the request refreshed nothing itself: it followed the newer tokens")
+}
