@@ -10,8 +10,9 @@ import (
 // ordered fetches items with at most n fetches in flight and hands the
 // results to emit one at a time, in the order of items. Output order, and so
 // the meaning of every STATE, is the same as a sequential run's; at most
-// maxBuffered+1 results wait at once, so memory does not grow with n or
-// with the stream. The first error stops everything.
+// n+1 results wait at once, so memory does not grow with the stream (it
+// grows with n, the max_concurrency the user chose). The first error stops
+// everything.
 func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func(context.Context, T) (R, error), emit func(R) error) error {
 	n = max(1, n)
 	ctx, cancel := context.WithCancel(ctx)
@@ -20,9 +21,10 @@ func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func
 		r   R
 		err error
 	}
-	// Results wait here until their turn; a few are enough to keep the
-	// writer busy, and each holds a page of decoded records.
-	queue := make(chan chan result, min(n, maxBuffered))
+	// Results wait here until their turn, each holding a page of records.
+	// A fetch starts only once its place is queued, so the queue's size is
+	// what lets n be in flight while the writer waits for the oldest.
+	queue := make(chan chan result, n)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(n + 1) // n fetches plus the producer
 	g.Go(func() error {
@@ -62,9 +64,6 @@ func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func
 	}
 	return firstErr
 }
-
-// maxBuffered bounds the pages fetched ahead of the writer.
-const maxBuffered = 8
 
 // each runs f for every item with at most n in flight and returns the
 // first error.

@@ -1,13 +1,17 @@
 package streams
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"iter"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // pages yields 0..n-1, then err if not nil; started counts the items begun.
@@ -96,4 +100,31 @@ func TestReadAheadOverlaps(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestOrderedKeepsNInFlight: n fetches run at once, whatever n is (a fixed
+// cap on the queue once held them to nine).
+func TestOrderedKeepsNInFlight(t *testing.T) {
+	t.Parallel()
+	const n = 12
+	var active atomic.Int64
+	all := make(chan struct{})
+	fetch := func(ctx context.Context, i int) (int, error) {
+		if active.Add(1) == n {
+			close(all)
+		}
+		select {
+		case <-all:
+			return i, nil
+		case <-time.After(5 * time.Second):
+			return 0, fmt.Errorf("only %d of %d fetches in flight", active.Load(), n)
+		}
+	}
+	var got []int
+	err := ordered(t.Context(), n, slices.Values([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}), fetch, func(i int) error {
+		got = append(got, i)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, got)
 }
