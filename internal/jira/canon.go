@@ -86,6 +86,17 @@ const arenaChunk = 64 << 10
 // normalized when d.normalize). It accepts and rejects what value does.
 func (d *decoder) raw(depth int) (any, error) {
 	base, from := len(d.tmp), d.i
+	// The same user, project or status comes back many times in a page:
+	// bytes already read give the same Raw (their first reading checked
+	// them), shared rather than rebuilt.
+	var seen string
+	if end := skipValue(d.s, from); end-from >= minCached {
+		seen = d.s[from:end]
+		if r, ok := d.cache[seen]; ok {
+			d.i = end
+			return r, nil
+		}
+	}
 	defer func() { d.tmp = d.tmp[:base] }()
 	if err := d.canon(depth); err != nil {
 		return nil, err
@@ -100,7 +111,54 @@ func (d *decoder) raw(depth int) (any, error) {
 	d.arena = append(d.arena, out...)
 	// The arena's bytes are never written again once appended: the Raw
 	// values are views of them.
-	return jsonscan.Raw(unsafe.String(&d.arena[at], len(out))), nil
+	r := jsonscan.Raw(unsafe.String(&d.arena[at], len(out)))
+	if seen != "" && d.i == from+len(seen) {
+		if d.cache == nil {
+			d.cache = map[string]jsonscan.Raw{}
+		}
+		d.cache[seen] = r
+	}
+	return r, nil
+}
+
+// minCached is the smallest value worth looking up: below it, hashing
+// costs about what reading does.
+const minCached = 48
+
+// skipValue returns where the object or array at s[i] seems to end,
+// following strings and brackets without checking anything else; it is
+// only a key for the cache, whose entries were all read properly.
+func skipValue(s string, i int) int {
+	depth := 0
+	for i < len(s) {
+		switch s[i] {
+		case '"':
+			i++
+			for i < len(s) {
+				i += jsonscan.Plain(s[i:])
+				if i >= len(s) {
+					break
+				}
+				if s[i] == '\\' {
+					i += 2
+					continue
+				}
+				if s[i] == '"' {
+					break
+				}
+				i++
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+		i++
+	}
+	return min(i, len(s))
 }
 
 func (d *decoder) canon(depth int) error {

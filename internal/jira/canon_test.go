@@ -2,6 +2,7 @@ package jira
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -45,6 +46,9 @@ func TestCanonicalMatchesTheTree(t *testing.T) {
 		`{"when":"2026-01-02T03:04:05.000+0100","2026-01-02T03:04:05.000+0100":"key left alone"}`,
 		` { "z" : [ 1 , -0.5e-3 , true , false , null ] , "é":"\u00e9" , "e\u0301":0 } `,
 		`{"issues":[{"id":"1","fields":{"comment":{"comments":[{"id":"2","author":{"b":1,"a":2}}]},"assignee":{"z":"2026-01-02T03:04:05.000-0800","a":[{"y":1,"x":2}]}}}]}`,
+		`[{"user":{"name":"Zoë","self":"https://example.atlassian.net/rest/api/2/user?x=1"}},{"user":{"name":"Zoë","self":"https://example.atlassian.net/rest/api/2/user?x=1"}}]`,
+		`[{"user":{"name":"Zoë","self":"https://example.atlassian.net/rest/api/2/user?x=1"}},{"user":{"name":"Zoë","self":"https://example.atlassian.net/rest/api/2/user?x=1"`,
+		`[{"user":{"name":"Zoë","self":"https://example.atlassian.net/rest/api/2/user?x=1"}},{"user":{"name":"Zoë","self":"https://example.atlassian.net/rest/api/2/user?x=1"}x}]`,
 		`{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":{"b":tru}}`, `[{"a":"\x"}]`, `{"a":[1 2]}`, `{"a":{"b":1`,
 	}
 	for _, c := range cases {
@@ -118,6 +122,23 @@ func TestIssueShapeKeepsWhatStreamsRead(t *testing.T) {
 	assert.IsType(t, map[string]any{}, history["items"].([]any)[0])
 	tr := is["transitions"].([]any)[0].(map[string]any)
 	assert.Equal(t, jsonscan.Raw(`{"id":"3"}`), tr["to"])
+}
+
+// TestRepeatedRawIsShared: a value repeated in a page is read once and
+// shared (a user on every issue), and the copies encode the same.
+func TestRepeatedRawIsShared(t *testing.T) {
+	t.Parallel()
+	user := `{"self":"https://example.atlassian.net/rest/api/2/user?accountId=5b10","displayName":"Zoë","active":true}`
+	page := `{"issues":[{"fields":{"assignee":` + user + `,"reporter":` + user + `}},{"fields":{"assignee":` + user + `}}]}`
+	v, err := decodeShaped([]byte(page), true, IssuePage)
+	require.NoError(t, err)
+	issues := v.(map[string]any)["issues"].([]any)
+	first := issues[0].(map[string]any)["fields"].(map[string]any)
+	second := issues[1].(map[string]any)["fields"].(map[string]any)
+	a, b, c := first["assignee"].(jsonscan.Raw), first["reporter"].(jsonscan.Raw), second["assignee"].(jsonscan.Raw)
+	assert.Equal(t, a, c)
+	assert.Same(t, unsafe.StringData(string(a)), unsafe.StringData(string(b)), "read twice, not shared")
+	assert.Same(t, unsafe.StringData(string(a)), unsafe.StringData(string(c)), "read twice, not shared")
 }
 
 func FuzzCanonical(f *testing.F) {

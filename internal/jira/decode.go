@@ -62,6 +62,7 @@ var decoders = sync.Pool{New: func() any { return new(decoder) }}
 
 func (d *decoder) release() {
 	d.data, d.s, d.arena = nil, "", nil // the arena belongs to the tree now
+	clear(d.cache)                      // its keys are views of data
 	if cap(d.members) > 4096 || cap(d.elems) > 4096 || cap(d.tmp) > 1<<20 {
 		return // an odd document's stacks are left to the GC
 	}
@@ -108,6 +109,7 @@ type decoder struct {
 	tmp      []byte
 	cmembers []canonMember
 	arena    []byte
+	cache    map[string]jsonscan.Raw // Raw values of this document by their input bytes
 }
 
 type verbatim uint8
