@@ -153,6 +153,16 @@ func BenchmarkDecodePage(b *testing.B) {
 			}
 		}
 	})
+	// As the tap reads issue pages: normalized, shaped.
+	b.Run("shaped", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeShaped(data, true, IssuePage); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("encoding_json", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
