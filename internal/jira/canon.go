@@ -90,11 +90,13 @@ func (d *decoder) raw(depth int) (any, error) {
 	// bytes already read give the same Raw (their first reading checked
 	// them), shared rather than rebuilt.
 	var seen string
-	if end := skipValue(d.s, from); end-from >= minCached {
-		seen = d.s[from:end]
-		if r, ok := d.cache[seen]; ok {
-			d.i = end
-			return r, nil
+	if d.cached {
+		if end := skipValue(d.s, from); end-from >= minCached {
+			seen = d.s[from:end]
+			if r, ok := d.cache[seen]; ok {
+				d.i = end
+				return r, nil
+			}
 		}
 	}
 	defer func() { d.tmp = d.tmp[:base] }()
@@ -122,8 +124,11 @@ func (d *decoder) raw(depth int) (any, error) {
 }
 
 // minCached is the smallest value worth looking up: below it, hashing
-// costs about what reading does.
-const minCached = 48
+// costs about what reading does; minCachedDoc is the smallest document.
+const (
+	minCached    = 48
+	minCachedDoc = 32 << 10
+)
 
 // skipValue returns where the object or array at s[i] seems to end,
 // following strings and brackets without checking anything else; it is

@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -17,22 +18,24 @@ import (
 func checkCanonical(t *testing.T, data []byte, normalize bool, shape *Shape) {
 	t.Helper()
 	tree, terr := decodeTree(data, normalize)
-	got, gerr := decodeShaped(data, normalize, shape)
-	if (terr != nil) != (gerr != nil) {
-		t.Fatalf("acceptance differs on %q: tree %v, shaped %v", data, terr, gerr)
-	}
-	if terr != nil {
-		return
-	}
-	want, err := singer.EncodeRecord(tree)
-	require.NoError(t, err)
-	enc, err := singer.EncodeRecord(got)
-	require.NoError(t, err)
-	if string(want) != string(enc) {
-		t.Fatalf("encodings differ on %q:\ntree   %s\nshaped %s", data, want, enc)
-	}
-	if !assert.ObjectsAreEqual(tree, jsonscan.Expand(got)) {
-		t.Fatalf("expanded value differs on %q:\n%#v\n%#v", data, tree, jsonscan.Expand(got))
+	for _, cached := range []bool{false, true} {
+		got, gerr := decodeWith(data, normalize, shape, cached)
+		if (terr != nil) != (gerr != nil) {
+			t.Fatalf("acceptance differs on %q (cached %v): tree %v, shaped %v", data, cached, terr, gerr)
+		}
+		if terr != nil {
+			return
+		}
+		want, err := singer.EncodeRecord(tree)
+		require.NoError(t, err)
+		enc, err := singer.EncodeRecord(got)
+		require.NoError(t, err)
+		if string(want) != string(enc) {
+			t.Fatalf("encodings differ on %q (cached %v):\ntree   %s\nshaped %s", data, cached, want, enc)
+		}
+		if !assert.ObjectsAreEqual(tree, jsonscan.Expand(got)) {
+			t.Fatalf("expanded value differs on %q (cached %v):\n%#v\n%#v", data, cached, tree, jsonscan.Expand(got))
+		}
 	}
 }
 
@@ -129,16 +132,21 @@ func TestIssueShapeKeepsWhatStreamsRead(t *testing.T) {
 func TestRepeatedRawIsShared(t *testing.T) {
 	t.Parallel()
 	user := `{"self":"https://example.atlassian.net/rest/api/2/user?accountId=5b10","displayName":"Zoë","active":true}`
-	page := `{"issues":[{"fields":{"assignee":` + user + `,"reporter":` + user + `}},{"fields":{"assignee":` + user + `}}]}`
+	issue := `{"fields":{"assignee":` + user + `,"reporter":` + user + `,"summary":"` + strings.Repeat("x", 200) + `"}}`
+	page := `{"issues":[` + strings.TrimSuffix(strings.Repeat(issue+",", 200), ",") + `]}` // a page, not a lone record
+	require.Greater(t, len(page), minCachedDoc)
 	v, err := decodeShaped([]byte(page), true, IssuePage)
 	require.NoError(t, err)
 	issues := v.(map[string]any)["issues"].([]any)
-	first := issues[0].(map[string]any)["fields"].(map[string]any)
-	second := issues[1].(map[string]any)["fields"].(map[string]any)
-	a, b, c := first["assignee"].(jsonscan.Raw), first["reporter"].(jsonscan.Raw), second["assignee"].(jsonscan.Raw)
-	assert.Equal(t, a, c)
-	assert.Same(t, unsafe.StringData(string(a)), unsafe.StringData(string(b)), "read twice, not shared")
-	assert.Same(t, unsafe.StringData(string(a)), unsafe.StringData(string(c)), "read twice, not shared")
+	first := issues[0].(map[string]any)["fields"].(map[string]any)["assignee"].(jsonscan.Raw)
+	for _, is := range issues {
+		fields := is.(map[string]any)["fields"].(map[string]any)
+		for _, k := range []string{"assignee", "reporter"} {
+			r := fields[k].(jsonscan.Raw)
+			require.Equal(t, first, r)
+			require.Same(t, unsafe.StringData(string(first)), unsafe.StringData(string(r)), "read again, not shared")
+		}
+	}
 }
 
 func FuzzCanonical(f *testing.F) {

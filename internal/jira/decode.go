@@ -39,12 +39,18 @@ func decodeTree(data []byte, normalize bool) (any, error) {
 // says the tap reads; every other object or array comes out as a
 // jsonscan.Raw holding its canonical encoding.
 func decodeShaped(data []byte, normalize bool, shape *Shape) (any, error) {
+	// A lone record seldom repeats itself: only pages pay back the scan
+	// that finds a value's bytes for the cache of repeated values.
+	return decodeWith(data, normalize, shape, len(data) >= minCachedDoc)
+}
+
+func decodeWith(data []byte, normalize bool, shape *Shape, cached bool) (any, error) {
 	// No copy: a page's tree and its body would otherwise both be live
 	// until its records are encoded, and pages are the tap's largest
 	// memory.
 	d := decoders.Get().(*decoder)
 	defer d.release()
-	d.data, d.s, d.i, d.normalize = data, unsafe.String(unsafe.SliceData(data), len(data)), 0, normalize
+	d.data, d.s, d.i, d.normalize, d.cached = data, unsafe.String(unsafe.SliceData(data), len(data)), 0, normalize, cached
 	d.skipSpace()
 	v, err := d.value(0, shape)
 	if err != nil {
@@ -110,6 +116,7 @@ type decoder struct {
 	cmembers []canonMember
 	arena    []byte
 	cache    map[string]jsonscan.Raw // Raw values of this document by their input bytes
+	cached   bool                    // look repeated values up in cache
 }
 
 type verbatim uint8
