@@ -55,35 +55,43 @@ func syncProjects(ctx context.Context, env *Env, sink Sink) error {
 	}
 	return ordered(ctx, env.Concurrency, slices.Values(inScope), func(ctx context.Context, p ref) (lists, error) {
 		l := lists{project: p}
+		var fetches []func(context.Context) error
 		if sink.Wants("versions") {
-			err := forEachPage(env.Client.Paged(ctx, "rest/api/2/project/"+p.id+"/version", url.Values{"orderBy": {"sequence"}}, 50), func(v jira.Record) error {
-				normalizeVersion(v)
-				l.versions = append(l.versions, v)
-				return nil
+			fetches = append(fetches, func(ctx context.Context) error {
+				err := forEachPage(env.Client.Paged(ctx, "rest/api/2/project/"+p.id+"/version", url.Values{"orderBy": {"sequence"}}, 50), func(v jira.Record) error {
+					normalizeVersion(v)
+					l.versions = append(l.versions, v)
+					return nil
+				})
+				return permissionWarning(env, err, "versions", p.key)
 			})
-			if err := permissionWarning(env, err, "versions", p.key); err != nil {
-				return l, err
-			}
 		}
 		if sink.Wants("components") {
-			var pages iter.Seq2[[]jira.Record, error]
-			if env.Cloud {
-				pages = env.Client.Paged(ctx, "rest/api/2/project/"+p.id+"/component", nil, 50)
-			} else {
-				pages = func(yield func([]jira.Record, error) bool) {
-					recs, err := env.Client.List(ctx, "rest/api/2/project/"+p.id+"/components", nil)
-					yield(recs, err)
+			fetches = append(fetches, func(ctx context.Context) error {
+				var pages iter.Seq2[[]jira.Record, error]
+				if env.Cloud {
+					pages = env.Client.Paged(ctx, "rest/api/2/project/"+p.id+"/component", nil, 50)
+				} else {
+					pages = func(yield func([]jira.Record, error) bool) {
+						recs, err := env.Client.List(ctx, "rest/api/2/project/"+p.id+"/components", nil)
+						yield(recs, err)
+					}
 				}
-			}
-			err := forEachPage(pages, func(c jira.Record) error {
-				l.comps = append(l.comps, c)
-				return nil
+				err := forEachPage(pages, func(c jira.Record) error {
+					l.comps = append(l.comps, c)
+					return nil
+				})
+				return permissionWarning(env, err, "components", p.key)
 			})
-			if err := permissionWarning(env, err, "components", p.key); err != nil {
-				return l, err
-			}
 		}
-		return l, nil
+		// A project's versions and components are two chains of pages
+		// (a big project has several of each): read them side by side
+		// unless the sync is sequential.
+		n := 1
+		if env.Concurrency > 1 {
+			n = len(fetches)
+		}
+		return l, each(ctx, n, fetches, func(ctx context.Context, f func(context.Context) error) error { return f(ctx) })
 	}, func(l lists) error {
 		for _, v := range l.versions {
 			if err := sink.Record("versions", v); err != nil {

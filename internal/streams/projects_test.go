@@ -1,0 +1,61 @@
+package streams
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/jira"
+	"github.com/tap-jira/tap-jira/internal/state"
+)
+
+// TestProjectListsSideBySide: a project's versions and components are two
+// chains of pages, read side by side with concurrency and one after the
+// other in a sequential sync.
+func TestProjectListsSideBySide(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 4} {
+		t.Run(fmt.Sprint("concurrency=", n), func(t *testing.T) {
+			t.Parallel()
+			var inFlight, most atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
+				switch r.URL.Path {
+				case "/rest/api/2/project/search":
+					write(map[string]any{"values": []any{map[string]any{"id": "1", "key": "P"}}, "isLast": true})
+				case "/rest/api/2/project/1/version", "/rest/api/2/project/1/component":
+					now := inFlight.Add(1)
+					for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+					}
+					time.Sleep(30 * time.Millisecond) // long enough for the other list to arrive
+					inFlight.Add(-1)
+					write(map[string]any{"values": []any{map[string]any{"id": "9", "name": "x"}}, "isLast": true})
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			t.Cleanup(srv.Close)
+			base, _ := url.Parse(srv.URL)
+			c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: jira.RetryPolicy{MaxAttempts: 1}})
+			require.NoError(t, err)
+			env := &Env{Client: c, Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(), Concurrency: n}
+			sink := &memSink{records: map[string]int{}}
+			require.NoError(t, syncProjects(t.Context(), env, sink))
+			assert.Equal(t, map[string]int{"projects": 1, "versions": 1, "components": 1}, sink.records)
+			want := int64(2)
+			if n == 1 {
+				want = 1
+			}
+			assert.Equal(t, want, most.Load(), "lists in flight at once")
+		})
+	}
+}
