@@ -53,7 +53,15 @@ func syncProjects(ctx context.Context, env *Env, sink Sink) error {
 		project         ref
 		versions, comps []jira.Record
 	}
-	return ordered(ctx, env.Concurrency, slices.Values(inScope), func(ctx context.Context, p ref) (lists, error) {
+	// Each project reads its two lists side by side, so half as many
+	// projects at once keep max_concurrency requests in flight.
+	perProject := 0
+	for _, s := range []string{"versions", "components"} {
+		if sink.Wants(s) {
+			perProject++
+		}
+	}
+	return ordered(ctx, max(1, env.Concurrency/max(1, perProject)), slices.Values(inScope), func(ctx context.Context, p ref) (lists, error) {
 		l := lists{project: p}
 		var fetches []func(context.Context) error
 		if sink.Wants("versions") {
