@@ -1,6 +1,9 @@
 package jsonscan
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 func isPlain(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
 
@@ -45,4 +48,22 @@ func FuzzPlain(f *testing.F) {
 			t.Fatalf("Plain(%q) = %d, want %d", s, got, want(s))
 		}
 	})
+}
+
+func BenchmarkPlain(b *testing.B) {
+	for _, n := range []int{16, 64, 1024} {
+		s := ""
+		for len(s) < n {
+			s += "abcdefghijklmnopqrstuvwxyz0123456789"
+		}
+		s = s[:n] + `"`
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				if Plain(s) != n {
+					b.Fatal("wrong length")
+				}
+			}
+		})
+	}
 }
