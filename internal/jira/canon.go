@@ -103,17 +103,7 @@ func (d *decoder) raw(depth int) (any, error) {
 	if err := d.canon(depth); err != nil {
 		return nil, err
 	}
-	out := d.tmp[base:]
-	if cap(d.arena)-len(d.arena) < len(out) {
-		// What is left of the document bounds what it can still need
-		// (escapes aside), so a small document gets a small arena.
-		d.arena = make([]byte, 0, max(len(out), min(arenaChunk, len(d.data)-from)))
-	}
-	at := len(d.arena)
-	d.arena = append(d.arena, out...)
-	// The arena's bytes are never written again once appended: the Raw
-	// values are views of them.
-	r := jsonscan.Raw(unsafe.String(&d.arena[at], len(out)))
+	r := jsonscan.Raw(d.stash(d.tmp[base:]))
 	if seen != "" && d.i == from+len(seen) {
 		if d.cache == nil {
 			d.cache = map[string]jsonscan.Raw{}
@@ -121,6 +111,32 @@ func (d *decoder) raw(depth int) (any, error) {
 		d.cache[seen] = r
 	}
 	return r, nil
+}
+
+// stash copies b into the document's arena and returns the copy. The
+// arena's bytes are never written again once appended: the strings and Raw
+// values are views of them.
+func (d *decoder) stash(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(d.arena)-len(d.arena) < len(b) {
+		// What is left of the document bounds what it can still need
+		// (escapes aside), so a small document gets a small arena.
+		d.arena = make([]byte, 0, max(len(b), min(arenaChunk, len(b)+len(d.data)-d.i)))
+	}
+	at := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return unsafe.String(&d.arena[at], len(b))
+}
+
+// keep returns a string str read that lasts: one unescaped in the scratch
+// buffer is stashed, one that is a view of the document already lasts.
+func (d *decoder) keep(s string) string {
+	if !d.transient {
+		return s
+	}
+	return d.stash(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 // minCached is the smallest value worth looking up: below it, hashing
@@ -185,8 +201,9 @@ func (d *decoder) canon(depth int) error {
 			return err
 		}
 		if d.normalize {
-			if n, ok := NormalizeTime(str); ok {
-				d.tmp = jsonscan.AppendString(d.tmp, n)
+			// A timestamp needs no escapes.
+			if b, ok := appendNormalTime(append(d.tmp, '"'), str); ok {
+				d.tmp = append(b, '"')
 				return nil
 			}
 		}

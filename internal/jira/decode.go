@@ -69,7 +69,7 @@ var decoders = sync.Pool{New: func() any { return new(decoder) }}
 func (d *decoder) release() {
 	d.data, d.s, d.arena = nil, "", nil // the arena belongs to the tree now
 	clear(d.cache)                      // its keys are views of data
-	if cap(d.members) > 4096 || cap(d.elems) > 4096 || cap(d.tmp) > 1<<20 {
+	if cap(d.members) > 4096 || cap(d.elems) > 4096 || cap(d.tmp) > 1<<20 || cap(d.unesc) > 1<<20 {
 		return // an odd document's stacks are left to the GC
 	}
 	decoders.Put(d)
@@ -101,8 +101,13 @@ type decoder struct {
 
 	normalize bool // rewrite timestamps to RFC 3339 UTC as they are read
 
-	// verbatim says how the last string str read stood in the input.
-	verbatim verbatim
+	// verbatim says how the last string str read stood in the input;
+	// transient, that str returned a view of unesc, good until its next
+	// call (keep makes it last).
+	verbatim  verbatim
+	transient bool
+	unesc     []byte // unescaped strings
+	tbuf      []byte // normalized timestamps
 
 	// Scratch stacks of the objects and arrays being read; nested ones
 	// push above their parent's.
@@ -182,12 +187,16 @@ func (d *decoder) value(depth int, shape *Shape) (any, error) {
 		return d.array(depth+1, shape)
 	case c == '"':
 		str, err := d.str()
-		if err == nil && d.normalize {
-			if n, ok := NormalizeTime(str); ok {
-				str = n
+		if err != nil {
+			return nil, err
+		}
+		if d.normalize {
+			if b, ok := appendNormalTime(d.tbuf[:0], str); ok {
+				d.tbuf = b
+				return d.stash(b), nil
 			}
 		}
-		return str, err
+		return d.keep(str), nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return d.number()
 	case c == 't':
@@ -274,6 +283,7 @@ func (d *decoder) memberKey() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	k = d.keep(k)
 	d.skipSpace()
 	if d.i >= len(d.data) {
 		return "", errEnd
@@ -378,7 +388,7 @@ func (d *decoder) scanNumber() error {
 // str reads a string at d.i (on its opening quote), unescaping as
 // encoding/json does: invalid UTF-8 and lone surrogates become U+FFFD.
 func (d *decoder) str() (string, error) {
-	d.verbatim = decoded
+	d.verbatim, d.transient = decoded, false
 	d.i++ // opening quote
 	start := d.i
 	// Fast path: no escapes, plain ASCII or valid UTF-8.
@@ -419,8 +429,9 @@ func (d *decoder) str() (string, error) {
 		}
 		return "", d.errorf("invalid character in string literal")
 	}
-	buf := make([]byte, 0, d.i-start+16)
-	buf = append(buf, d.data[start:d.i]...)
+	// The unescaped string is built in a scratch buffer: canonical
+	// encoding only copies it on, and keep stashes what the tree holds.
+	buf := append(d.unesc[:0], d.data[start:d.i]...)
 	// Escapes as encoding/json writes them (\n, \", \\ ...) leave the input
 	// canonical; \/ and \u do not.
 	canonical := true
@@ -451,8 +462,10 @@ func (d *decoder) str() (string, error) {
 				if canonical && !bytes.Contains(buf, lineSep) && !bytes.Contains(buf, paraSep) {
 					d.verbatim = escapedCanonical
 				}
-				return string(buf), nil
+				d.unesc, d.transient = buf, true
+				return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
 			}
+			d.unesc = buf
 			return string([]rune(string(buf))), nil
 		case c < 0x20:
 			return "", d.errorf("invalid character in string literal")

@@ -2,6 +2,7 @@ package jira
 
 import (
 	"bytes"
+	"fmt"
 	"encoding/json"
 	"errors"
 	"io"
@@ -190,4 +191,32 @@ func TestDecodeDoesNotCopyThePage(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, v, 16)
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(len(page)/4), "decoding copied the page")
+}
+
+// Unescaped strings and normalized timestamps share the page's arena
+// instead of an allocation each (three per string before), and both stay
+// intact while later ones reuse the scratch buffers.
+func TestDecodeStashesStrings(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 200 {
+		fmt.Fprintf(&b, `"s%d": "line %d\nnext \"quoted\"", "t%d": "2026-01-02T03:04:%02d.000-0800",`, i, i, i, i%60)
+	}
+	b.WriteString(`"end": true}`)
+	doc := []byte(b.String())
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := decodeTree(bytes.Clone(doc), true); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// One for each of the 400 strings' interface values, then the clone,
+	// the map and a few arena chunks; 805 before.
+	assert.Less(t, allocs, 420.0)
+	v, err := decodeTree(doc, true)
+	require.NoError(t, err)
+	m := v.(map[string]any)
+	for i := range 200 {
+		require.Equal(t, fmt.Sprintf("line %d\nnext \"quoted\"", i), m[fmt.Sprintf("s%d", i)])
+		require.Equal(t, fmt.Sprintf("2026-01-02T11:04:%02d.000Z", i%60), m[fmt.Sprintf("t%d", i)])
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 )
 
 // Layouts Jira uses. Its own timestamps carry an offset without a colon
@@ -51,14 +52,107 @@ func FormatTime(t time.Time) string { return t.UTC().Format(OutputLayout) }
 // NormalizeTime rewrites a Jira timestamp as RFC 3339 UTC. Strings that are
 // not timestamps with an offset come back unchanged, with ok false.
 func NormalizeTime(s string) (out string, ok bool) {
-	if !looksLikeTimestamp(s) {
+	b, ok := appendNormalTime(nil, s)
+	if !ok {
 		return s, false
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)), true // b is ours alone
+}
+
+// appendNormalTime appends NormalizeTime's rewrite of s to dst, or returns
+// dst as it was and false when s is not a timestamp with an offset. Every
+// string of every record comes through here, and most timestamps have the
+// one shape Jira writes: those skip time.Parse and Format.
+func appendNormalTime(dst []byte, s string) ([]byte, bool) {
+	if out, ok := appendJiraTime(dst, s); ok {
+		return out, true
+	}
+	if !looksLikeTimestamp(s) {
+		return dst, false // without ParseTime's error to build
 	}
 	t, err := ParseTime(s)
 	if err != nil {
-		return s, false
+		return dst, false
 	}
-	return FormatTime(t), true
+	return t.AppendFormat(dst, OutputLayout), true
+}
+
+// appendJiraTime is ParseTime and FormatTime for timestamps with
+// milliseconds and an offset of +hhmm, +hh:mm or Z
+// (2026-01-02T03:04:05.000+0000) whose every part is plainly in range.
+// Anything else is false, for the general path to decide: the two agree
+// wherever this one answers (FuzzNormalTime).
+func appendJiraTime(dst []byte, s string) ([]byte, bool) {
+	var oh, om int
+	ok := true
+	switch {
+	case len(s) == 24 && s[23] == 'Z':
+	case len(s) == 28 && (s[23] == '+' || s[23] == '-'):
+		oh, om = num(s[24:26], &ok), num(s[26:28], &ok)
+	case len(s) == 29 && (s[23] == '+' || s[23] == '-') && s[26] == ':':
+		oh, om = num(s[24:26], &ok), num(s[27:29], &ok)
+	default:
+		return dst, false
+	}
+	if s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' {
+		return dst, false
+	}
+	year, month, day := num(s[0:4], &ok), num(s[5:7], &ok), num(s[8:10], &ok)
+	hour, minute, sec, ms := num(s[11:13], &ok), num(s[14:16], &ok), num(s[17:19], &ok), num(s[20:23], &ok)
+	// Days past the 28th, leap seconds and odd offsets go the long way.
+	if !ok || month < 1 || month > 12 || day < 1 || day > 28 || hour > 23 || minute > 59 || sec > 59 || oh > 14 || om > 59 {
+		return dst, false
+	}
+	offset := (oh*60 + om) * 60
+	if s[23] == '-' {
+		offset = -offset
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, ms*int(time.Millisecond), time.UTC).Add(-time.Duration(offset) * time.Second)
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return dst, false
+	}
+	h, mi, se := t.Clock()
+	dst = appendDigits(dst, y, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int(mo), 2)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, d, 2)
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, h, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, mi, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, se, 2)
+	dst = append(dst, '.')
+	dst = appendDigits(dst, ms, 3)
+	return append(dst, 'Z'), true
+}
+
+// num reads s as decimal digits, clearing ok on anything else.
+func num(s string, ok *bool) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			*ok = false
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// appendDigits writes n with exactly width digits, zero-padded.
+func appendDigits(dst []byte, n, width int) []byte {
+	for range width {
+		dst = append(dst, '0')
+	}
+	for i := len(dst) - 1; i >= len(dst)-width; i-- {
+		dst[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return dst
 }
 
 // NormalizeTimes rewrites, in place, every string in v (a value decoded from

@@ -92,3 +92,65 @@ func FuzzParseTime(f *testing.F) {
 		}
 	})
 }
+
+// slowNormal is NormalizeTime as the general path gives it.
+func slowNormal(s string) (string, bool) {
+	t, err := ParseTime(s)
+	if err != nil {
+		return s, false
+	}
+	return FormatTime(t), true
+}
+
+func TestNormalTimeFastPath(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in, want string
+		fast     bool // taken without time.Parse
+	}{
+		{"2026-01-02T03:04:05.000+0000", "2026-01-02T03:04:05.000Z", true},
+		{"2026-01-01T01:04:05.123+0200", "2025-12-31T23:04:05.123Z", true},
+		{"2026-02-28T20:30:00.999-0800", "2026-03-01T04:30:00.999Z", true},
+		{"2024-02-28T20:30:00.999-0800", "2024-02-29T04:30:00.999Z", true},
+		{"2026-03-04T05:06:07.123Z", "2026-03-04T05:06:07.123Z", true},
+		{"2026-03-04T05:06:07.123+05:30", "2026-03-03T23:36:07.123Z", true},
+		{"0000-01-01T00:30:00.000+0100", "", true}, // before year 0 in UTC: not a timestamp
+		{"2026-01-31T03:04:05.000+0000", "2026-01-31T03:04:05.000Z", false},
+		{"2026-02-31T03:04:05.000+0000", "", false},
+		{"2026-01-02T03:04:05+0000", "2026-01-02T03:04:05.000Z", false},
+		{"2026-01-02T03:04:05.1234567-0700", "2026-01-02T10:04:05.123Z", false},
+		{"2026-01-02t03:04:05.000z", "", false}, // time.Parse wants upper case
+		{"2026-01-02T24:04:05.000+0000", "", false},
+		{"2026-01-02T03:04:05.000+1500", "2026-01-01T12:04:05.000Z", false},
+		{"2026-01-02T03:04:05.000", "", false},
+	} {
+		got, ok := NormalizeTime(c.in)
+		if c.want == "" {
+			assert.False(t, ok, c.in)
+			assert.Equal(t, c.in, got)
+		} else {
+			assert.True(t, ok, c.in)
+			assert.Equal(t, c.want, got, c.in)
+		}
+		_, fast := appendJiraTime(nil, c.in)
+		assert.Equal(t, c.fast && c.want != "", fast, "fast path taken for %q", c.in)
+	}
+}
+
+// FuzzNormalTime holds the fast path to the general one: wherever it
+// answers, it answers what time.Parse and Format give.
+func FuzzNormalTime(f *testing.F) {
+	for _, s := range []string{"2026-01-02T03:04:05.000+0000", "2026-03-04T05:06:07.123Z", "2026-03-04T05:06:07.123+05:30", "0000-01-01T00:30:00.000+0100", "9999-12-31T23:59:59.999-1400", "2026-12-28T23:59:59.999-0059"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantOK := slowNormal(s)
+		got, ok := NormalizeTime(s)
+		if ok != wantOK || got != want {
+			t.Fatalf("NormalizeTime(%q) = %q, %v; the general path gives %q, %v", s, got, ok, want, wantOK)
+		}
+		if b, fast := appendJiraTime([]byte("x"), s); fast && (!wantOK || string(b) != "x"+want) {
+			t.Fatalf("fast path on %q gave %q; the general path gives %q, %v", s, b, want, wantOK)
+		}
+	})
+}
