@@ -51,6 +51,7 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzParseCatalog$$' -fuzztime=$(FUZZTIME) ./internal/singer
 	$(GO) test -run='^$$' -fuzz='^FuzzAppendJSON$$' -fuzztime=$(FUZZTIME) ./internal/singer
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTime$$' -fuzztime=$(FUZZTIME) ./internal/jira
+	$(GO) test -run='^$$' -fuzz='^FuzzNormalTime$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzResponses$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeTree$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzCanonical$$' -fuzztime=$(FUZZTIME) ./internal/jira
