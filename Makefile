@@ -61,6 +61,7 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzFastWalk$$' -fuzztime=$(FUZZTIME) ./internal/schema
 	$(GO) test -run='^$$' -fuzz='^FuzzUTCMillis$$' -fuzztime=$(FUZZTIME) ./internal/schema
 	$(GO) test -run='^$$' -fuzz='^FuzzPlain$$' -fuzztime=$(FUZZTIME) ./internal/jsonscan
+	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) ./internal/jsonscan
 	$(GO) test -run='^$$' -fuzz='^FuzzParseJQL$$' -fuzztime=$(FUZZTIME) ./internal/jirasim
 
 reliability: ## only the fault, signal, EPIPE and kill -9 tests (also part of make test)

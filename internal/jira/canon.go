@@ -156,7 +156,7 @@ func skipValue(s string, i int) int {
 		case '"':
 			i++
 			for i < len(s) {
-				i += jsonscan.Plain(s[i:])
+				i += jsonscan.Unquoted(s[i:])
 				if i >= len(s) {
 					break
 				}

@@ -140,12 +140,11 @@ type member struct {
 	val any
 }
 
-// strStop marks the bytes that end the fast scan of a string: the closing
-// quote, a backslash, control characters and the first byte of any
-// multi-byte UTF-8 sequence.
-var strStop = func() (t [256]bool) {
+// textStop marks the bytes a string's text stops at: the closing quote,
+// a backslash and control characters.
+var textStop = func() (t [256]bool) {
 	for c := range 256 {
-		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf
+		t[c] = c == '"' || c == '\\' || c < 0x20
 	}
 	return t
 }()
@@ -391,42 +390,32 @@ func (d *decoder) str() (string, error) {
 	d.verbatim, d.transient = decoded, false
 	d.i++ // opening quote
 	start := d.i
-	// Fast path: no escapes, plain ASCII or valid UTF-8.
-	ascii := true
-	for d.i < len(d.data) {
-		d.i += jsonscan.Plain(d.s[d.i:])
-		if d.i >= len(d.data) {
-			break
+	// Fast path: no escapes. Whole words up to the one holding the closing
+	// quote (or an escape), then bytes up to it; UTF-8 is checked once,
+	// if a byte called for it.
+	n, high := jsonscan.Text(d.s[d.i:])
+	d.i += n
+	for d.i < len(d.data) && !textStop[d.data[d.i]] {
+		high = high || d.data[d.i] >= utf8.RuneSelf
+		d.i++
+	}
+	if d.i >= len(d.data) {
+		return "", errEnd
+	}
+	switch c := d.data[d.i]; {
+	case c == '"':
+		end := d.i
+		d.i++
+		if !high {
+			d.verbatim = asASCII
+			return d.s[start:end], nil
 		}
-		c := d.data[d.i]
-		if !strStop[c] {
-			d.i++
-			continue
+		if utf8.Valid(d.data[start:end]) {
+			d.verbatim = asUTF8
+			return d.s[start:end], nil
 		}
-		if c == '"' {
-			end := d.i
-			d.i++
-			if ascii {
-				d.verbatim = asASCII
-				return d.s[start:end], nil
-			}
-			if utf8.Valid(d.data[start:end]) {
-				d.verbatim = asUTF8
-				return d.s[start:end], nil
-			}
-			return string([]rune(d.s[start:end])), nil // U+FFFD for invalid bytes
-		}
-		if c >= utf8.RuneSelf {
-			// A run of multi-byte characters (text that is not English)
-			// is passed in one loop; utf8.Valid checks it at the end.
-			ascii = false
-			for d.i++; d.i < len(d.data) && d.data[d.i] >= utf8.RuneSelf; d.i++ {
-			}
-			continue
-		}
-		if c == '\\' {
-			break
-		}
+		return string([]rune(d.s[start:end])), nil // U+FFFD for invalid bytes
+	case c < 0x20:
 		return "", d.errorf("invalid character in string literal")
 	}
 	// The unescaped string is built in a scratch buffer: canonical
@@ -438,15 +427,9 @@ func (d *decoder) str() (string, error) {
 	for {
 		// Copy the run up to the next quote, backslash or control byte at
 		// once: text with line breaks spends most of its bytes here.
-		j := d.i
-		for j < len(d.data) {
-			j += jsonscan.Plain(d.s[j:])
-			if j >= len(d.data) {
-				break
-			}
-			if c := d.data[j]; c == '"' || c == '\\' || c < 0x20 {
-				break
-			}
+		n, _ := jsonscan.Text(d.s[d.i:])
+		j := d.i + n
+		for j < len(d.data) && !textStop[d.data[j]] {
 			j++
 		}
 		buf = append(buf, d.data[d.i:j]...)

@@ -1,7 +1,10 @@
 package jsonscan
 
 import (
+	"bytes"
+	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -39,6 +42,54 @@ func TestPlain(t *testing.T) {
 	}
 }
 
+// wantText and wantUnquoted are Text and Unquoted written byte by byte.
+func wantText(s string) (int, bool) {
+	n, high := 0, false
+	for n < len(s) && s[n] >= 0x20 && s[n] != '"' && s[n] != '\\' {
+		n++
+	}
+	n = n / 8 * 8
+	for i := range n {
+		high = high || s[i] >= 0x80
+	}
+	return n, high
+}
+
+func wantUnquoted(s string) int {
+	n := 0
+	for n < len(s) && s[n] != '"' && s[n] != '\\' {
+		n++
+	}
+	return n / 8 * 8
+}
+
+func TestTextAndUnquoted(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in             string
+		text, unquoted int
+		high           bool
+	}{
+		{"", 0, 0, false},
+		{"abcdefg", 0, 0, false},
+		{"起動直後に落ちる\"", 24, 24, true},
+		{"abcdefgh起動直後に落ちる\x1f", 32, 32, true},
+		{"abcdefghijklmnop\\é", 16, 16, false},
+		{"abcdefgh\nijklmnopqrstuvwxyz\"", 8, 24, false},
+		{"\x00bcdefghijklmnop", 0, 16, false},
+		{"\x7fbcdefghijklmnop", 16, 16, false},
+		{"abcdefghijklmnoé\"", 16, 16, true},
+	} {
+		n, high := Text(c.in)
+		if n != c.text || high != c.high {
+			t.Errorf("Text(%q) = %d, %v, want %d, %v", c.in, n, high, c.text, c.high)
+		}
+		if got := Unquoted(c.in); got != c.unquoted {
+			t.Errorf("Unquoted(%q) = %d, want %d", c.in, got, c.unquoted)
+		}
+	}
+}
+
 func FuzzPlain(f *testing.F) {
 	for _, s := range []string{"abcdefgh", "abc\"defghijklmno", "abcdefg\\", "\x1fbcdefgh", "abcdéfghijk", "!#$%&'()*+,-./0123"} {
 		f.Add(s)
@@ -46,6 +97,13 @@ func FuzzPlain(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if got := Plain(s); got != want(s) {
 			t.Fatalf("Plain(%q) = %d, want %d", s, got, want(s))
+		}
+		n, high := Text(s)
+		if wn, wh := wantText(s); n != wn || high != wh {
+			t.Fatalf("Text(%q) = %d, %v, want %d, %v", s, n, high, wn, wh)
+		}
+		if got := Unquoted(s); got != wantUnquoted(s) {
+			t.Fatalf("Unquoted(%q) = %d, want %d", s, got, wantUnquoted(s))
 		}
 	})
 }
@@ -66,4 +124,24 @@ func BenchmarkPlain(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzAppendString holds AppendString to encoding/json (without HTML
+// escaping) on any string, invalid UTF-8 included.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"plain", "起動直後に落ちる \"q\" \\ \n", "a\u2028b\u2029c", "bad \xff\xfe utf-8 起動", "\x00\x1f\x7f <>&", "éééééééééééé\t"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		got := AppendString([]byte("x"), s)
+		if string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
+			t.Fatalf("AppendString(%q) = %s, encoding/json gives %s", s, got[1:], want.String())
+		}
+	})
 }

@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -92,6 +93,73 @@ var plainByte = func() (t [256]bool) {
 
 // AppendString is encoding/json's string encoding without HTML escaping.
 func AppendString(dst []byte, s string) []byte {
+	// Most strings need only their quotes, backslashes and control bytes
+	// escaped: ASCII, and text in any script when it is valid UTF-8
+	// without U+2028 or U+2029. That is checked once for the whole string
+	// instead of rune by rune, and only when a byte calls for it.
+	mark := len(dst)
+	dst, high := appendText(dst, s)
+	if !high || utf8.ValidString(s) && !strings.Contains(s, "\u2028") && !strings.Contains(s, "\u2029") {
+		return dst
+	}
+	return appendRunes(dst[:mark], s)
+}
+
+// appendText is AppendString for strings whose every byte of 0x80 or above
+// may go as it is; high reports whether there was one.
+func appendText(dst []byte, s string) (_ []byte, high bool) {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; ; {
+		n, h := Text(s[i:])
+		i += n
+		high = high || h
+		for i < len(s) && !textStop[s[i]] {
+			high = high || s[i] >= utf8.RuneSelf
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		dst = append(dst, s[start:i]...)
+		dst = appendEscaped(dst, s[i])
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"'), high
+}
+
+// textStop marks the bytes Text stops at.
+var textStop = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c == '"' || c == '\\' || c < 0x20
+	}
+	return t
+}()
+
+// appendEscaped writes the escape of a quote, backslash or control byte.
+func appendEscaped(dst []byte, b byte) []byte {
+	switch b {
+	case '\\', '"':
+		return append(dst, '\\', b)
+	case '\b':
+		return append(dst, '\\', 'b')
+	case '\f':
+		return append(dst, '\\', 'f')
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	return append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+}
+
+// appendRunes is AppendString rune by rune: invalid UTF-8 becomes U+FFFD
+// and U+2028 and U+2029 are escaped, as encoding/json does.
+func appendRunes(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -108,22 +176,7 @@ func AppendString(dst []byte, s string) []byte {
 		}
 		if b < utf8.RuneSelf {
 			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
+			dst = appendEscaped(dst, b)
 			i++
 			start = i
 			continue

@@ -102,7 +102,7 @@ func stringEnd(s string, i int) (int, bool) {
 	}
 	escaped := false
 	for j := i + 1; j < len(s); {
-		j += jsonscan.Plain(s[j:])
+		j += jsonscan.Unquoted(s[j:])
 		if j >= len(s) {
 			break
 		}
