@@ -60,6 +60,8 @@ func (e *OutputError) Unwrap() error { return e.Err }
 type Writer struct {
 	out     *bufio.Writer
 	head    []byte // a RECORD's envelope
+	stamp   []byte // time_extracted as written, for the millisecond stampMs
+	stampMs int64
 	scratch *lineBuffer
 	enc     *json.Encoder
 	err     error // sticky: once the output failed, every later call fails
@@ -170,7 +172,12 @@ func (w *Writer) finishRecord(stream string, rec []byte, version *int64, extract
 		h = strconv.AppendInt(h, *version, 10)
 	}
 	h = append(h, `,"time_extracted":"`...)
-	h = extracted.UTC().AppendFormat(h, TimeLayout)
+	// Records come thousands a second: the stamp is formatted once per
+	// millisecond, its precision.
+	if ms := extracted.UnixMilli(); ms != w.stampMs || w.stamp == nil {
+		w.stamp, w.stampMs = extracted.UTC().AppendFormat(w.stamp[:0], TimeLayout), ms
+	}
+	h = append(h, w.stamp...)
 	h = append(h, "\"}\n"...)
 	w.head = h[:0]
 	for _, part := range [][]byte{h[:t], rec, h[t:]} {

@@ -107,3 +107,26 @@ func TestWriterEncodingErrorLeavesNoPartialLine(t *testing.T) {
 	require.NoError(t, w.Flush())
 	assert.Equal(t, `{"type":"STATE","value":{"a":1}}`+"\n"+`{"type":"STATE","value":{"a":2}}`+"\n", buf.String())
 }
+
+// time_extracted is formatted once per millisecond; a record stamped in
+// another millisecond, or in the same one in another zone, still gets its
+// own time.
+func TestWriterTimeExtractedFollowsTheClock(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 1, 2, 3, 4, 5, 123_000_000, time.UTC)
+	var out bytes.Buffer
+	w := NewWriter(&out)
+	for _, at := range []time.Time{base, base.Add(400 * time.Microsecond), base.Add(time.Millisecond), base.Add(time.Hour).In(time.FixedZone("X", 3600)), base} {
+		require.NoError(t, w.WriteEncodedRecord("s", []byte(`{}`), nil, at))
+	}
+	require.NoError(t, w.Flush())
+	var got []string
+	for line := range bytes.Lines(out.Bytes()) {
+		var m struct {
+			TimeExtracted string `json:"time_extracted"`
+		}
+		require.NoError(t, json.Unmarshal(line, &m))
+		got = append(got, m.TimeExtracted)
+	}
+	assert.Equal(t, []string{"2026-01-02T03:04:05.123Z", "2026-01-02T03:04:05.123Z", "2026-01-02T03:04:05.124Z", "2026-01-02T04:04:05.123Z", "2026-01-02T03:04:05.123Z"}, got)
+}
