@@ -29,7 +29,19 @@ var encoders = sync.Pool{New: func() any { return new(encoder) }}
 // keys costs no allocation and no second map lookup per member.
 type encoder struct {
 	members []member
+	orders  [4]*keyOrder // of the large objects met last, newest first
 }
+
+// keyOrder is the sorted keys of a large object, each encoded with its
+// colon. Issues carry the same hundred fields page after page: looking
+// each up in that order is cheaper than sorting them again.
+type keyOrder struct {
+	keys []string
+	enc  [][]byte
+}
+
+// minOrdered is the size from which an object's key order is kept.
+const minOrdered = 16
 
 type member struct {
 	key string
@@ -70,6 +82,15 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 		}
 		return append(dst, ']'), nil
 	case map[string]any:
+		if len(t) >= minOrdered {
+			for _, o := range e.orders {
+				if o != nil && len(o.keys) == len(t) {
+					if out, ok, err := e.appendInOrder(dst, t, o); ok || err != nil {
+						return out, err
+					}
+				}
+			}
+		}
 		base := len(e.members)
 		for k, x := range t {
 			e.members = append(e.members, member{k, x})
@@ -91,12 +112,51 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 				return dst, err
 			}
 		}
+		if len(own) >= minOrdered {
+			e.remember(e.members[base : base+len(own)])
+		}
 		clear(e.members[base:]) // drop references for the GC
 		e.members = e.members[:base]
 		return append(dst, '}'), nil
 	default:
 		return fallbackJSON(dst, v)
 	}
+}
+
+// appendInOrder encodes t with the key order o when t has exactly o's keys
+// (it has as many, so finding each of them is proof); otherwise it
+// returns dst as it was and false.
+func (e *encoder) appendInOrder(dst []byte, t map[string]any, o *keyOrder) ([]byte, bool, error) {
+	mark := len(dst)
+	dst = append(dst, '{')
+	for i, k := range o.keys {
+		x, ok := t[k]
+		if !ok {
+			return dst[:mark], false, nil
+		}
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, o.enc[i]...)
+		var err error
+		if dst, err = e.append(dst, x); err != nil {
+			return dst, true, err
+		}
+	}
+	return append(dst, '}'), true, nil
+}
+
+// remember keeps the sorted keys of a large object as the newest order.
+// The keys are copied: they may be views of a page that must not stay
+// alive for them.
+func (e *encoder) remember(sorted []member) {
+	o := &keyOrder{keys: make([]string, len(sorted)), enc: make([][]byte, len(sorted))}
+	for i, m := range sorted {
+		o.keys[i] = strings.Clone(m.key)
+		o.enc[i] = append(appendString(nil, m.key), ':')
+	}
+	copy(e.orders[1:], e.orders[:len(e.orders)-1])
+	e.orders[0] = o
 }
 
 // validNumber reports whether s is a JSON number, as encoding/json checks

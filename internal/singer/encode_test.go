@@ -3,6 +3,8 @@ package singer
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"strings"
 	"testing"
@@ -100,4 +102,41 @@ func TestEncodeRecordIsExact(t *testing.T) {
 		require.NoError(t, err)
 		require.JSONEq(t, string(want), string(b))
 	}
+}
+
+// Large objects are written in the key order remembered from the last ones
+// with as many keys; objects with other keys, as many of them, nested or
+// past the orders kept, must still come out as encoding/json writes them.
+func TestEncodeLargeObjectsInRememberedOrder(t *testing.T) {
+	t.Parallel()
+	object := func(set, n int, value string) map[string]any {
+		m := map[string]any{}
+		for i := range n {
+			m[fmt.Sprintf("k%d_%02d", set, (i*7)%n)] = fmt.Sprintf("%s%d", value, i)
+		}
+		return m
+	}
+	withKey := func(m map[string]any, drop, add string) map[string]any {
+		c := maps.Clone(m)
+		delete(c, drop)
+		c[add] = "added \"quoted\""
+		return c
+	}
+	a := object(1, 20, "a")
+	nested := object(2, minOrdered, "n")
+	nested["k2_00"] = object(1, 20, "inner")
+	var seq []map[string]any
+	seq = append(seq, a, object(1, 20, "again"), withKey(a, "k1_03", "k1_99"), withKey(a, "k1_19", "A é"), a, nested, nested)
+	for set := 3; set < 9; set++ { // more key sets than orders kept
+		seq = append(seq, object(set, 20, "s"), object(3, 20, "back to 3"))
+	}
+	e := new(encoder)
+	for i, m := range seq {
+		want, err := stdEncode(t, m)
+		require.NoError(t, err)
+		got, err := e.append([]byte("x"), m)
+		require.NoError(t, err)
+		require.Equal(t, "x"+string(want), string(got), "object %d", i)
+	}
+	assert.NotNil(t, e.orders[len(e.orders)-1], "orders were kept")
 }
