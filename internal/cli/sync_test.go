@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -579,4 +580,30 @@ func TestLaterGroupErrorWaitsItsTurn(t *testing.T) {
 		outs = append(outs, regexpVersion.ReplaceAllString(got, `"version":<run start>`))
 	}
 	assert.True(t, outs[0] == outs[1], "max_concurrency 8 must fail exactly where max_concurrency 1 does")
+}
+
+// TestMaxConcurrencyBoundsTheWholeRun: max_concurrency bounds the requests
+// in flight of the whole run, every group of streams together (they fetch
+// side by side), and a parallel run does reach it.
+func TestMaxConcurrencyBoundsTheWholeRun(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.Cloud, "UTC", 400)
+	var inFlight, peak atomic.Int64
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(2 * time.Millisecond) // so that requests overlap
+		s.sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(counting.Close)
+	for _, n := range []int64{1, 3} {
+		peak.Store(0)
+		cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": "sim-token",
+			"start_date": "2025-11-28T00:00:00Z", "max_concurrency": %d, "page_size": 50}`, counting.URL, n))
+		res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg))
+		require.Equal(t, ExitOK, res.code, res.stderr)
+		assert.Equal(t, n, peak.Load(), "max_concurrency %d: requests in flight at the peak", n)
+	}
 }
