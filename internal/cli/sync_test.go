@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -606,4 +607,42 @@ func TestMaxConcurrencyBoundsTheWholeRun(t *testing.T) {
 		require.Equal(t, ExitOK, res.code, res.stderr)
 		assert.Equal(t, n, peak.Load(), "max_concurrency %d: requests in flight at the peak", n)
 	}
+}
+
+// TestTruncatedListsReadPagesSideBySide: a sync reads the pages of an
+// issue's truncated comments and changelog at once, from the total the
+// issue's embedded lists gave.
+func TestTruncatedListsReadPagesSideBySide(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.Cloud, "UTC", 400)
+	var mu sync.Mutex
+	inFlight, peak := map[string]int{}, map[string]int{}
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list := r.URL.Path
+		if !strings.HasSuffix(list, "/comment") && !strings.HasSuffix(list, "/changelog") {
+			s.sim.ServeHTTP(w, r)
+			return
+		}
+		mu.Lock()
+		inFlight[list]++
+		peak[list] = max(peak[list], inFlight[list])
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond) // so that requests sent together overlap
+		s.sim.ServeHTTP(w, r)
+		mu.Lock()
+		inFlight[list]--
+		mu.Unlock()
+	}))
+	t.Cleanup(counting.Close)
+	cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": "sim-token",
+		"start_date": "2024-11-28T00:00:00Z", "max_concurrency": 8}`, counting.URL))
+	res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issue_comments", "changelogs"))
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	most := map[string]int{}
+	for list, n := range peak {
+		kind := list[strings.LastIndex(list, "/")+1:]
+		most[kind] = max(most[kind], n)
+	}
+	assert.GreaterOrEqual(t, most["comment"], 2, "pages of one issue's comments in flight at once")
+	assert.GreaterOrEqual(t, most["changelog"], 2, "pages of one issue's changelog in flight at once")
 }

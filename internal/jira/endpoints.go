@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Record is one JSON object from Jira, decoded with UseNumber so every field
@@ -235,37 +237,22 @@ func joinComma(s []string) string {
 	return out
 }
 
-// IssueComments returns every comment of an issue, paging /comment.
-func (c *Client) IssueComments(ctx context.Context, issueID string) ([]Record, error) {
-	var all []Record
-	startAt := 0
-	for {
-		var page map[string]any
-		path := "rest/api/2/issue/" + url.PathEscape(issueID) + "/comment"
-		q := url.Values{"startAt": {strconv.Itoa(startAt)}, "maxResults": {"100"}, "orderBy": {"created"}}
-		if err := c.Get(ctx, path, q, shaped{&page, CommentPage}); err != nil {
-			return nil, fmt.Errorf("reading comments of issue %s: %w", issueID, err)
-		}
-		comments, err := recordsIn(path, page, "comments")
-		if err != nil {
-			return nil, fmt.Errorf("reading comments of issue %s: %w", issueID, err)
-		}
-		total, _, err := optionalInt(path, page, "total")
-		if err != nil {
-			return nil, fmt.Errorf("reading comments of issue %s: %w", issueID, err)
-		}
-		all = append(all, comments...)
-		startAt += len(comments)
-		if len(comments) == 0 || startAt >= total {
-			return all, nil
-		}
+// IssueComments returns every comment of an issue, paging /comment. known
+// is the total the issue's embedded comments gave (0 if none): the pages it
+// implies are read side by side (see childList).
+func (c *Client) IssueComments(ctx context.Context, issueID string, known int) ([]Record, error) {
+	path := "rest/api/2/issue/" + url.PathEscape(issueID) + "/comment"
+	all, err := c.childList(ctx, path, url.Values{"orderBy": {"created"}}, CommentPage, "comments", known)
+	if err != nil {
+		return nil, fmt.Errorf("reading comments of issue %s: %w", issueID, err)
 	}
+	return all, nil
 }
 
 // IssueChangelog returns every changelog entry of an issue: on Cloud by
-// paging /changelog, on Data Center (which has no such endpoint) from the
-// issue itself with expand=changelog.
-func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string) ([]Record, error) {
+// paging /changelog (known as for IssueComments), on Data Center (which
+// has no such endpoint) from the issue itself with expand=changelog.
+func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string, known int) ([]Record, error) {
 	if !cloud {
 		var is map[string]any
 		path := "rest/api/2/issue/" + url.PathEscape(issueID)
@@ -287,14 +274,103 @@ func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string)
 		}
 		return histories, nil
 	}
-	var all []Record
-	for page, err := range c.paged(ctx, "rest/api/2/issue/"+url.PathEscape(issueID)+"/changelog", nil, 100, ChangelogPage) {
-		if err != nil {
-			return nil, fmt.Errorf("reading changelog of issue %s: %w", issueID, err)
-		}
-		all = append(all, page...)
+	path := "rest/api/2/issue/" + url.PathEscape(issueID) + "/changelog"
+	all, err := c.childList(ctx, path, nil, ChangelogPage, "values", known)
+	if err != nil {
+		return nil, fmt.Errorf("reading changelog of issue %s: %w", issueID, err)
 	}
 	return all, nil
+}
+
+// childPageSize is the most /comment and /changelog give a page.
+const childPageSize = 100
+
+// childList reads a list of an issue paged by startAt, its records under
+// key. The issue's embedded list already told its total (known), so every
+// page that total implies is requested at once: an issue with 300
+// histories costs one round trip instead of a chain of three, and the
+// pages queued behind its page (output keeps the search's order) do not
+// wait on that chain. The pages must join up: where they do not (the list
+// changed between the reads, or Jira cut a page short) and where the list
+// has grown past them, it goes on one page at a time from the last record
+// that joins.
+func (c *Client) childList(ctx context.Context, path string, query url.Values, shape *Shape, key string, known int) ([]Record, error) {
+	pages := make([]childPage, max(1, (known+childPageSize-1)/childPageSize))
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range pages {
+		g.Go(func() (err error) {
+			pages[i], err = c.childPage(gctx, path, query, shape, key, i*childPageSize)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var all []Record
+	at := 0
+	for _, p := range pages {
+		if p.startAt != at {
+			break // a gap: read on from at
+		}
+		all = append(all, p.records...)
+		at += len(p.records)
+		if p.last(at) {
+			return all, nil
+		}
+	}
+	for {
+		p, err := c.childPage(ctx, path, query, shape, key, at)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p.records...)
+		at += len(p.records)
+		if p.last(at) {
+			return all, nil
+		}
+	}
+}
+
+type childPage struct {
+	startAt          int
+	records          []Record
+	total            int
+	hasTotal, isLast bool
+	hasIsLast        bool
+}
+
+// last reports whether the list ends with this page, at records read in
+// all: an empty page, isLast where the endpoint says it, or else total.
+func (p childPage) last(at int) bool {
+	switch {
+	case len(p.records) == 0:
+		return true
+	case p.hasIsLast:
+		return p.isLast
+	case p.hasTotal:
+		return at >= p.total
+	}
+	return true // neither: nothing says there is more
+}
+
+func (c *Client) childPage(ctx context.Context, path string, query url.Values, shape *Shape, key string, startAt int) (childPage, error) {
+	q := cloneValues(query)
+	q.Set("startAt", strconv.Itoa(startAt))
+	q.Set("maxResults", strconv.Itoa(childPageSize))
+	var page map[string]any
+	if err := c.Get(ctx, path, q, shaped{&page, shape}); err != nil {
+		return childPage{}, err
+	}
+	p := childPage{startAt: startAt}
+	var err error
+	if p.records, err = recordsIn(path, page, key); err != nil {
+		return childPage{}, err
+	}
+	if p.total, p.hasTotal, err = optionalInt(path, page, "total"); err != nil {
+		return childPage{}, err
+	}
+	p.isLast, p.hasIsLast = page["isLast"].(bool)
+	return p, nil
 }
 
 // FeedPage is one page of the worklog change feed.

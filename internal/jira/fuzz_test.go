@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -13,13 +14,12 @@ import (
 // 404, so any paging loop ends.
 type oneShot struct {
 	body []byte
-	n    int
+	n    atomic.Int64 // the pages of a list may be asked for at once
 }
 
 func (o *oneShot) RoundTrip(r *http.Request) (*http.Response, error) {
-	o.n++
 	status, body := http.StatusOK, o.body
-	if o.n > 1 {
+	if o.n.Add(1) > 1 {
 		status, body = http.StatusNotFound, []byte(`{"errorMessages":["done"]}`)
 	}
 	return &http.Response{
@@ -63,9 +63,9 @@ func FuzzResponses(f *testing.F) {
 			for range c.SearchIssues(ctx, which%10 == 2, "updated >= 0", []string{"*all"}, nil, 10) {
 			}
 		case 4:
-			_, _ = c.IssueComments(ctx, "1")
+			_, _ = c.IssueComments(ctx, "1", int(which%3)*100)
 		case 5, 6:
-			_, _ = c.IssueChangelog(ctx, which%10 == 5, "1")
+			_, _ = c.IssueChangelog(ctx, which%10 == 5, "1", int(which%3)*100)
 		case 7:
 			for page, err := range c.WorklogFeed(ctx, time.UnixMilli(0)) {
 				if err == nil {

@@ -297,6 +297,7 @@ func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record
 	type job struct {
 		id       string
 		comments bool
+		known    int // the total the embedded list gave
 	}
 	var jobs []job
 	for _, is := range issues {
@@ -304,12 +305,12 @@ func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record
 		fields, _ := is["fields"].(map[string]any)
 		if b.sink.Wants("issue_comments") {
 			if _, complete := embedded(fields["comment"], "comments"); !complete {
-				jobs = append(jobs, job{id, true})
+				jobs = append(jobs, job{id, true, embeddedTotal(fields["comment"])})
 			}
 		}
 		if wantsChangelog(b.sink) {
 			if _, complete := embedded(is["changelog"], "histories"); !complete {
-				jobs = append(jobs, job{id, false})
+				jobs = append(jobs, job{id, false, embeddedTotal(is["changelog"])})
 			}
 		}
 	}
@@ -318,9 +319,9 @@ func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record
 		var recs []jira.Record
 		var err error
 		if j.comments {
-			recs, err = b.env.Client.IssueComments(ctx, j.id)
+			recs, err = b.env.Client.IssueComments(ctx, j.id, j.known)
 		} else {
-			recs, err = b.env.Client.IssueChangelog(ctx, b.env.Cloud, j.id)
+			recs, err = b.env.Client.IssueChangelog(ctx, b.env.Cloud, j.id, j.known)
 		}
 		if err != nil {
 			return err
@@ -400,6 +401,16 @@ func embedded(container any, list string) ([]any, bool) {
 		return items, false
 	}
 	return items, total <= len(items)
+}
+
+// embeddedTotal is the total an embedded list gives, 0 if none.
+func embeddedTotal(container any) int {
+	m, _ := container.(map[string]any)
+	total, err := jira.IntOf(m["total"])
+	if err != nil {
+		return 0
+	}
+	return total
 }
 
 func records(recs []jira.Record) []any {
