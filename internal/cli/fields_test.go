@@ -419,8 +419,9 @@ func TestOnlySelectedFieldsAreRequested(t *testing.T) {
 		want   []string
 		absent []string // fields no record may carry
 	}{
-		{name: "nothing deselected: all fields", flavor: jirasim.Cloud, children: []string{"issue_comments", "changelogs"}, want: []string{"*all"}},
-		{name: "nothing deselected, flattened: all fields", flavor: jirasim.DataCenter, extra: `, "flatten_custom_fields": true`, want: []string{"*all"}},
+		{name: "nothing deselected: all fields but worklogs", flavor: jirasim.Cloud, children: []string{"issue_comments", "changelogs"}, want: []string{"*all", "-worklog"}},
+		{name: "nothing deselected, flattened: all fields but worklogs and comments", flavor: jirasim.DataCenter, extra: `, "flatten_custom_fields": true`,
+			want: []string{"*all", "-comment", "-worklog"}},
 		{name: "nested deselections, Cloud sequential", flavor: jirasim.Cloud, extra: `, "max_concurrency": 1`, children: []string{"issue_comments"},
 			drop:   [][]string{{"properties", "fields", "properties", "description"}, {"properties", "fields", "properties", "customfield_10021"}, {"properties", "fields", "properties", "updated"}},
 			absent: []string{"description", "customfield_10021", "updated"}},

@@ -7,12 +7,13 @@ import (
 	"github.com/tap-jira/tap-jira/internal/singer"
 )
 
-// issueFields is the fields= of the run's issue requests: nil (Jira's
-// *all) unless the catalog leaves some issue field out, else the fields
-// the selected properties need, plus what the tap itself reads: updated
-// (the bookmark), comment when issue_comments is selected, created, creator
-// and status when issue_status_history is. Changelog and transitions come
-// through expand, not fields.
+// issueFields is the fields= of the run's issue requests: *all but worklog
+// (and comment unless issue_comments is selected) unless the catalog
+// leaves some issue field out, else the fields the selected properties
+// need, plus what the tap itself reads: updated (the bookmark), comment
+// when issue_comments is selected, created, creator and status when
+// issue_status_history is. Changelog and transitions come through expand,
+// not fields.
 func issueFields(selected map[string]*Selected) []string {
 	need := []string{"updated"}
 	if selected["issue_comments"] != nil {
@@ -37,7 +38,15 @@ func issueFields(selected map[string]*Selected) []string {
 		}
 	}
 	if !narrowed {
-		return nil
+		// Every field but the lists the issue record leaves out: worklogs
+		// (their stream reads them through the change feed) and, unless
+		// issue_comments reads them, comments. A page of 100 issues spends
+		// more bytes on embedded worklogs than on anything else.
+		all := []string{"*all", "-worklog"}
+		if selected["issue_comments"] == nil {
+			all = append(all, "-comment")
+		}
+		return all
 	}
 	set := map[string]bool{}
 	for _, f := range need {
