@@ -3,6 +3,7 @@ package singer
 import (
 	"bytes"
 	"encoding/json"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -29,19 +30,39 @@ var encoders = sync.Pool{New: func() any { return new(encoder) }}
 // keys costs no allocation and no second map lookup per member.
 type encoder struct {
 	members []member
-	orders  [4]*keyOrder // of the large objects met last, newest first
+	// Key orders of large objects by the hash of their key set, kept for a
+	// key set met twice: issues carry the same hundred fields page after
+	// page, and looking each up in a known order is cheaper than sorting
+	// them again. A key set met once (a site whose projects each carry
+	// fields of their own has many) only costs its hash.
+	orders map[uint64]*keyOrder
+	once   map[uint64]bool
 }
 
-// keyOrder is the sorted keys of a large object, each encoded with its
-// colon. Issues carry the same hundred fields page after page: looking
-// each up in that order is cheaper than sorting them again.
 type keyOrder struct {
 	keys []string
-	enc  [][]byte
+	enc  []byte // every key encoded with its colon, one after the other
+	ends []int  // where each key's encoding ends in enc
 }
 
-// minOrdered is the size from which an object's key order is kept.
-const minOrdered = 16
+// minOrdered is the size from which an object's key order is kept;
+// maxOrders bounds the orders kept (and maxOrders*4 the key sets met
+// once), so an encoder's memory does not grow with the site.
+const (
+	minOrdered = 16
+	maxOrders  = 64
+)
+
+var keySeed = maphash.MakeSeed()
+
+// keySetHash does not depend on the order of the map's keys.
+func keySetHash(t map[string]any) uint64 {
+	var h uint64
+	for k := range t {
+		h += maphash.String(keySeed, k)
+	}
+	return h
+}
 
 type member struct {
 	key string
@@ -82,12 +103,12 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 		}
 		return append(dst, ']'), nil
 	case map[string]any:
+		var set uint64
 		if len(t) >= minOrdered {
-			for _, o := range e.orders {
-				if o != nil && len(o.keys) == len(t) {
-					if out, ok, err := e.appendInOrder(dst, t, o); ok || err != nil {
-						return out, err
-					}
+			set = keySetHash(t)
+			if o := e.orders[set]; o != nil && len(o.keys) == len(t) {
+				if out, ok, err := e.appendInOrder(dst, t, o); ok || err != nil {
+					return out, err
 				}
 			}
 		}
@@ -113,7 +134,7 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 			}
 		}
 		if len(own) >= minOrdered {
-			e.remember(e.members[base : base+len(own)])
+			e.remember(set, e.members[base:base+len(own)])
 		}
 		clear(e.members[base:]) // drop references for the GC
 		e.members = e.members[:base]
@@ -134,10 +155,12 @@ func (e *encoder) appendInOrder(dst []byte, t map[string]any, o *keyOrder) ([]by
 		if !ok {
 			return dst[:mark], false, nil
 		}
+		start := 0
 		if i > 0 {
 			dst = append(dst, ',')
+			start = o.ends[i-1]
 		}
-		dst = append(dst, o.enc[i]...)
+		dst = append(dst, o.enc[start:o.ends[i]]...)
 		var err error
 		if dst, err = e.append(dst, x); err != nil {
 			return dst, true, err
@@ -146,17 +169,40 @@ func (e *encoder) appendInOrder(dst []byte, t map[string]any, o *keyOrder) ([]by
 	return append(dst, '}'), true, nil
 }
 
-// remember keeps the sorted keys of a large object as the newest order.
-// The keys are copied: they may be views of a page that must not stay
-// alive for them.
-func (e *encoder) remember(sorted []member) {
-	o := &keyOrder{keys: make([]string, len(sorted)), enc: make([][]byte, len(sorted))}
-	for i, m := range sorted {
-		o.keys[i] = strings.Clone(m.key)
-		o.enc[i] = append(appendString(nil, m.key), ':')
+// remember keeps the sorted keys of a large object the second time its
+// key set is met. The keys are copied, all into one string: they may be
+// views of a page that must not stay alive for them.
+func (e *encoder) remember(set uint64, sorted []member) {
+	if !e.once[set] {
+		if e.once == nil || len(e.once) >= 4*maxOrders {
+			e.once = map[uint64]bool{}
+		}
+		e.once[set] = true
+		return
 	}
-	copy(e.orders[1:], e.orders[:len(e.orders)-1])
-	e.orders[0] = o
+	delete(e.once, set)
+	size := 0
+	for _, m := range sorted {
+		size += len(m.key)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, m := range sorted {
+		b.WriteString(m.key)
+	}
+	all := b.String()
+	o := &keyOrder{keys: make([]string, len(sorted)), enc: make([]byte, 0, size+3*len(sorted)), ends: make([]int, len(sorted))}
+	at := 0
+	for i, m := range sorted {
+		o.keys[i] = all[at : at+len(m.key)]
+		at += len(m.key)
+		o.enc = append(appendString(o.enc, m.key), ':')
+		o.ends[i] = len(o.enc)
+	}
+	if e.orders == nil || len(e.orders) >= maxOrders {
+		e.orders = map[uint64]*keyOrder{}
+	}
+	e.orders[set] = o
 }
 
 // validNumber reports whether s is a JSON number, as encoding/json checks

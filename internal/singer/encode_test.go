@@ -104,9 +104,9 @@ func TestEncodeRecordIsExact(t *testing.T) {
 	}
 }
 
-// Large objects are written in the key order remembered from the last ones
-// with as many keys; objects with other keys, as many of them, nested or
-// past the orders kept, must still come out as encoding/json writes them.
+// Large objects are written in the key order remembered for their key set;
+// objects with other keys, as many of them, nested or past the orders
+// kept, must still come out as encoding/json writes them.
 func TestEncodeLargeObjectsInRememberedOrder(t *testing.T) {
 	t.Parallel()
 	object := func(set, n int, value string) map[string]any {
@@ -127,8 +127,11 @@ func TestEncodeLargeObjectsInRememberedOrder(t *testing.T) {
 	nested["k2_00"] = object(1, 20, "inner")
 	var seq []map[string]any
 	seq = append(seq, a, object(1, 20, "again"), withKey(a, "k1_03", "k1_99"), withKey(a, "k1_19", "A é"), a, nested, nested)
-	for set := 3; set < 9; set++ { // more key sets than orders kept
+	for set := 3; set < 9; set++ {
 		seq = append(seq, object(set, 20, "s"), object(3, 20, "back to 3"))
+	}
+	for set := 10; set < 10+5*maxOrders; set++ { // more key sets than are kept
+		seq = append(seq, object(set, 20, "s"), object(set, 20, "again"), object(3, 20, "back to 3"))
 	}
 	e := new(encoder)
 	for i, m := range seq {
@@ -138,5 +141,34 @@ func TestEncodeLargeObjectsInRememberedOrder(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "x"+string(want), string(got), "object %d", i)
 	}
-	assert.NotNil(t, e.orders[len(e.orders)-1], "orders were kept")
+	assert.NotEmpty(t, e.orders, "orders were kept")
+	assert.LessOrEqual(t, len(e.orders), maxOrders)
+	assert.LessOrEqual(t, len(e.once), 4*maxOrders)
+}
+
+// BenchmarkEncodeKeySets encodes objects of 100 keys from a few key sets
+// (the orders kept pay off) and from more than are kept (every one is
+// sorted: the hash is all the orders cost).
+func BenchmarkEncodeKeySets(b *testing.B) {
+	for _, sets := range []int{8, 1024} {
+		var objects []map[string]any
+		for set := range sets {
+			m := map[string]any{}
+			for i := range 100 {
+				m[fmt.Sprintf("customfield_%d", 10000+set*1000+i)] = nil
+			}
+			objects = append(objects, m)
+		}
+		b.Run(fmt.Sprintf("sets=%d", sets), func(b *testing.B) {
+			e := new(encoder)
+			var dst []byte
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				var err error
+				if dst, err = e.append(dst[:0], objects[i%len(objects)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
