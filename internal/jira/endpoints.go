@@ -282,8 +282,14 @@ func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string,
 	return all, nil
 }
 
-// childPageSize is the most /comment and /changelog give a page.
-const childPageSize = 100
+// childPageSize is the most /comment and /changelog give a page;
+// maxPagesAtOnce bounds the pages of one list requested at once (an issue
+// with 2000 comments, or a total that is not to be believed), the rest
+// are read one after another.
+const (
+	childPageSize  = 100
+	maxPagesAtOnce = 20
+)
 
 // childList reads a list of an issue paged by startAt, its records under
 // key. The issue's embedded list already told its total (known), so every
@@ -295,7 +301,7 @@ const childPageSize = 100
 // has grown past them, it goes on one page at a time from the last record
 // that joins.
 func (c *Client) childList(ctx context.Context, path string, query url.Values, shape *Shape, key string, known int) ([]Record, error) {
-	pages := make([]childPage, max(1, (known+childPageSize-1)/childPageSize))
+	pages := make([]childPage, min(max(1, (known+childPageSize-1)/childPageSize), maxPagesAtOnce))
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range pages {
 		g.Go(func() (err error) {

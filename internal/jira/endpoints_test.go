@@ -74,6 +74,8 @@ func TestChildListsReadPagesSideBySide(t *testing.T) {
 		{name: "shrank since", size: 120, limit: 100, known: 250, wantPeak: 3, wantStartAts: []int{0, 100, 200}},
 		{name: "pages cut short", size: 250, limit: 50, known: 250, wantPeak: 3, wantStartAts: []int{0, 100, 200, 50, 100, 150, 200}},
 		{name: "no total known", size: 250, limit: 100, known: 0, wantPeak: 1, wantStartAts: []int{0, 100, 200}},
+		{name: "a total not to be believed", size: 250, limit: 100, known: 1 << 40, wantPeak: maxPagesAtOnce, wantStartAts: pagesFrom(0, maxPagesAtOnce)},
+		{name: "more pages than are read at once", size: 2250, limit: 100, known: 2250, wantPeak: maxPagesAtOnce, wantStartAts: pagesFrom(0, 23)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -95,4 +97,13 @@ func TestChildListsReadPagesSideBySide(t *testing.T) {
 			assert.ElementsMatch(t, c.wantStartAts, s.startAts, "pages requested")
 		})
 	}
+}
+
+// pagesFrom lists the startAt of n pages from the first.
+func pagesFrom(first, n int) []int {
+	var out []int
+	for i := range n {
+		out = append(out, (first+i)*childPageSize)
+	}
+	return out
 }
