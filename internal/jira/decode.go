@@ -140,15 +140,6 @@ type member struct {
 	val any
 }
 
-// textStop marks the bytes a string's text stops at: the closing quote,
-// a backslash and control characters.
-var textStop = func() (t [256]bool) {
-	for c := range 256 {
-		t[c] = c == '"' || c == '\\' || c < 0x20
-	}
-	return t
-}()
-
 var errEnd = errors.New("unexpected end of JSON input")
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -395,7 +386,7 @@ func (d *decoder) str() (string, error) {
 	// if a byte called for it.
 	n, high := jsonscan.Text(d.s[d.i:])
 	d.i += n
-	for d.i < len(d.data) && !textStop[d.data[d.i]] {
+	for d.i < len(d.data) && !jsonscan.Stop(d.data[d.i]) {
 		high = high || d.data[d.i] >= utf8.RuneSelf
 		d.i++
 	}
@@ -429,7 +420,7 @@ func (d *decoder) str() (string, error) {
 		// once: text with line breaks spends most of its bytes here.
 		n, _ := jsonscan.Text(d.s[d.i:])
 		j := d.i + n
-		for j < len(d.data) && !textStop[d.data[j]] {
+		for j < len(d.data) && !jsonscan.Stop(d.data[j]) {
 			j++
 		}
 		buf = append(buf, d.data[d.i:j]...)

@@ -55,6 +55,17 @@ func Text(s string) (n int, high bool) {
 	return n - len(s), seen&highs != 0
 }
 
+// Stop reports whether Text stops at c: a quote, a backslash or a control
+// character. Callers find the byte Text stopped before with it.
+func Stop(c byte) bool { return textStop[c] }
+
+var textStop = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c == '"' || c == '\\' || c < 0x20
+	}
+	return t
+}()
+
 // Unquoted returns the length of the longest prefix of s, in whole words,
 // with no '"' or '\\': all there is to look for in a string already
 // encoded canonically.

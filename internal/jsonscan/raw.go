@@ -114,7 +114,7 @@ func appendText(dst []byte, s string) (_ []byte, high bool) {
 		n, h := Text(s[i:])
 		i += n
 		high = high || h
-		for i < len(s) && !textStop[s[i]] {
+		for i < len(s) && !Stop(s[i]) {
 			high = high || s[i] >= utf8.RuneSelf
 			i++
 		}
@@ -129,14 +129,6 @@ func appendText(dst []byte, s string) (_ []byte, high bool) {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"'), high
 }
-
-// textStop marks the bytes Text stops at.
-var textStop = func() (t [256]bool) {
-	for c := range 256 {
-		t[c] = c == '"' || c == '\\' || c < 0x20
-	}
-	return t
-}()
 
 // appendEscaped writes the escape of a quote, backslash or control byte.
 func appendEscaped(dst []byte, b byte) []byte {
