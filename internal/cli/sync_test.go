@@ -616,7 +616,7 @@ func TestTruncatedListsReadPagesSideBySide(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, jirasim.Cloud, "UTC", 400)
 	var mu sync.Mutex
-	inFlight, peak := map[string]int{}, map[string]int{}
+	arrived, inFlight, peak := map[string]int{}, map[string]int{}, map[string]int{}
 	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		list := r.URL.Path
 		if !strings.HasSuffix(list, "/comment") && !strings.HasSuffix(list, "/changelog") {
@@ -624,18 +624,33 @@ func TestTruncatedListsReadPagesSideBySide(t *testing.T) {
 			return
 		}
 		mu.Lock()
+		arrived[list]++
 		inFlight[list]++
+		first := arrived[list] == 1
+		mu.Unlock()
+		// The first page waits for a second one of its list, which comes
+		// at once if the pages are requested together, never if each
+		// waits for the one before.
+		for deadline := time.Now().Add(2 * time.Second); first && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			mu.Lock()
+			both := inFlight[list] >= 2
+			mu.Unlock()
+			if both {
+				break
+			}
+		}
+		mu.Lock()
 		peak[list] = max(peak[list], inFlight[list])
 		mu.Unlock()
-		time.Sleep(20 * time.Millisecond) // so that requests sent together overlap
 		s.sim.ServeHTTP(w, r)
 		mu.Lock()
 		inFlight[list]--
 		mu.Unlock()
 	}))
 	t.Cleanup(counting.Close)
+	// Slots to spare, so no page waits for one behind another list's.
 	cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": "sim-token",
-		"start_date": "2024-11-28T00:00:00Z", "max_concurrency": 8}`, counting.URL))
+		"start_date": "2024-11-28T00:00:00Z", "max_concurrency": 32}`, counting.URL))
 	res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issue_comments", "changelogs"))
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	most := map[string]int{}

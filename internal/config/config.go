@@ -213,7 +213,7 @@ func Settings() []Setting {
 		},
 		{
 			Name: keyMaxConcurrency, Type: "integer", Default: defaultMaxConcurrency,
-			Description: "Requests to Jira in flight at once, all streams together (1-32; 1 is a sequential sync). Output order and state are the same at any setting.",
+			Description: "Requests to Jira in flight at once, all streams together (1-32; 1 is a sequential sync); halved while Jira answers 429, then raised again. Output order and state are the same at any setting.",
 		},
 		{
 			Name: keyReconcileDeleted, Type: "boolean", Default: false,

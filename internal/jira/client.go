@@ -35,8 +35,8 @@ type Options struct {
 	Transport http.RoundTripper // nil means http.DefaultTransport
 	Log       *slog.Logger      // retries are logged here; nil discards
 	Retry     RetryPolicy       // zero value means DefaultRetryPolicy
-	// MaxInFlight bounds the requests sent at once by all callers together;
-	// 0 means no bound.
+	// MaxInFlight bounds the requests sent at once by all callers together
+	// (halved while Jira answers 429, see gate); 0 means no bound.
 	MaxInFlight int
 	// OnRequest, if set, hears of every HTTP try when its body is done
 	// (metrics); it must be safe for concurrent use.
@@ -53,7 +53,7 @@ type Client struct {
 	retry     RetryPolicy
 	pacer     *pacer
 	counters  counters
-	slots     chan struct{} // nil: unbounded
+	gate      *gate // nil: unbounded
 }
 
 // New returns a Client for the site at opts.BaseURL.
@@ -88,7 +88,7 @@ func New(opts Options) (*Client, error) {
 	}
 	c := &Client{api: api, userAgent: opts.UserAgent, log: log, retry: retry, pacer: newPacer()}
 	if opts.MaxInFlight > 0 {
-		c.slots = make(chan struct{}, opts.MaxInFlight)
+		c.gate = newGate(opts.MaxInFlight, log)
 	}
 	return c, nil
 }
@@ -249,15 +249,13 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, rel string, body
 	if err := c.pacer.wait(ctx); err != nil {
 		return nil, backoff.Permanent(err)
 	}
-	if c.slots != nil {
-		// A slot is held for one try only, never while waiting to retry,
-		// so nested callers cannot deadlock.
-		select {
-		case c.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, backoff.Permanent(context.Cause(ctx))
+	o := neutral // what the answer says about load, for the gate
+	if c.gate != nil {
+		epoch, err := c.gate.acquire(ctx)
+		if err != nil {
+			return nil, backoff.Permanent(err)
 		}
-		defer func() { <-c.slots }()
+		defer func() { c.gate.release(epoch, o) }()
 	}
 	req, err := c.api.NewRequestWithContext(ctx, method, rel, body)
 	if err != nil {
@@ -290,6 +288,9 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, rel string, body
 		return nil, err // connection refused or reset, timeout: transient
 	}
 	c.pacer.observe(resp.Header)
+	if resp.StatusCode == http.StatusTooManyRequests {
+		o = refused
+	}
 	if apiErr := checkResponse(method, endpoint, resp.Response); apiErr != nil {
 		if !retryableStatus(apiErr.Status) {
 			return nil, backoff.Permanent(apiErr)
@@ -304,6 +305,7 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, rel string, body
 		// The body stopped short (a cut connection, a timeout mid-body).
 		return nil, fmt.Errorf("%s %s: reading body: %w", method, endpoint, err)
 	}
+	o = succeeded
 	return data, nil
 }
 

@@ -1,0 +1,92 @@
+package jira
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+)
+
+// gate bounds the requests in flight, all callers together, and adapts the
+// bound to Jira's answers (additive increase, multiplicative decrease): a
+// 429 halves it, since the requests in flight are what Jira's per-second
+// burst limits count, and each run of successes as long as the bound
+// raises it by one again, up to max. Without 429s it stays at max.
+//
+// A slot is held for one try only, never while waiting to retry, so nested
+// callers cannot deadlock.
+type gate struct {
+	mu        sync.Mutex
+	max       int
+	limit     int
+	inFlight  int
+	successes int           // since the bound last moved
+	epoch     uint64        // bumped by every cut
+	opened    chan struct{} // closed, and replaced, when a slot may be free
+	log       *slog.Logger
+}
+
+func newGate(max int, log *slog.Logger) *gate {
+	return &gate{max: max, limit: max, opened: make(chan struct{}), log: log}
+}
+
+// acquire waits for a slot. The epoch it returns tells release whether a
+// 429 answers a request sent before the bound was last cut: the requests
+// of one burst are all refused together, and only the first of their 429s
+// may cut.
+func (g *gate) acquire(ctx context.Context) (uint64, error) {
+	for {
+		g.mu.Lock()
+		if g.inFlight < g.limit {
+			g.inFlight++
+			epoch := g.epoch
+			g.mu.Unlock()
+			return epoch, nil
+		}
+		opened := g.opened
+		g.mu.Unlock()
+		select {
+		case <-opened:
+		case <-ctx.Done():
+			return 0, context.Cause(ctx)
+		}
+	}
+}
+
+// outcome is what a try's answer says about the bound.
+type outcome int
+
+const (
+	neutral   outcome = iota // an error that says nothing about load
+	succeeded                // a 2xx
+	refused                  // a 429
+)
+
+func (g *gate) release(epoch uint64, o outcome) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.inFlight--
+	switch {
+	case o == refused && epoch == g.epoch:
+		g.epoch++
+		g.successes = 0
+		if g.limit > 1 {
+			g.limit = max(1, g.limit/2)
+			g.log.Warn("Jira is rate limiting: fewer requests in flight until it stops", "max_in_flight", g.limit)
+		}
+	case o == succeeded && g.limit < g.max:
+		if g.successes++; g.successes >= g.limit {
+			g.limit++
+			g.successes = 0
+			g.log.Debug("requests in flight raised again", "max_in_flight", g.limit)
+		}
+	}
+	close(g.opened)
+	g.opened = make(chan struct{})
+}
+
+// bound is the number of requests let in flight at once now.
+func (g *gate) bound() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.limit
+}

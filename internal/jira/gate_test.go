@@ -1,0 +1,168 @@
+package jira
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestGateAdapts walks the bound through a burst of 429s, a later one, the
+// floor of one and the climb back to max.
+func TestGateAdapts(t *testing.T) {
+	t.Parallel()
+	g := newGate(8, slog.New(slog.DiscardHandler))
+	ctx := t.Context()
+	take := func(n int) []uint64 {
+		var epochs []uint64
+		for range n {
+			e, err := g.acquire(ctx)
+			require.NoError(t, err)
+			epochs = append(epochs, e)
+		}
+		return epochs
+	}
+
+	// Eight in flight are all refused together: one cut, not three.
+	for _, e := range take(8) {
+		g.release(e, refused)
+	}
+	assert.Equal(t, 4, g.bound(), "a burst of 429s halves the bound once")
+
+	// A request sent after the cut and refused cuts again.
+	for _, e := range take(4) {
+		g.release(e, refused)
+	}
+	assert.Equal(t, 2, g.bound())
+	for range 3 {
+		e := take(1)[0]
+		g.release(e, refused)
+	}
+	assert.Equal(t, 1, g.bound(), "never below one")
+
+	// Errors that say nothing about load move nothing; each run of
+	// successes as long as the bound raises it by one.
+	g.release(take(1)[0], neutral)
+	assert.Equal(t, 1, g.bound())
+	var climb []int
+	for range 40 {
+		g.release(take(1)[0], succeeded)
+		climb = append(climb, g.bound())
+	}
+	assert.Equal(t, []int{2, 2, 3, 3, 3, 4, 4, 4, 4, 5}, climb[:10])
+	assert.Equal(t, 8, climb[len(climb)-1], "back to max, and no further")
+}
+
+// TestGateWaitsForASlot: a caller over the bound waits until a slot frees,
+// or gives up with its context.
+func TestGateWaitsForASlot(t *testing.T) {
+	t.Parallel()
+	g := newGate(1, slog.New(slog.DiscardHandler))
+	e, err := g.acquire(t.Context())
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	_, err = g.acquire(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	got := make(chan error, 1)
+	go func() {
+		_, err := g.acquire(t.Context())
+		got <- err
+	}()
+	select {
+	case <-got:
+		t.Fatal("acquired past the bound")
+	case <-time.After(20 * time.Millisecond):
+	}
+	g.release(e, succeeded)
+	select {
+	case err := <-got:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a freed slot did not wake the waiter")
+	}
+}
+
+// TestClientBacksOffWhenRateLimited: a site that refuses more than three
+// requests at once (Jira Cloud's burst limit, in miniature) gets fewer
+// requests in flight after its first 429s, so most requests go through
+// the first time; a client that kept eight in flight would be refused
+// again and again.
+func TestClientBacksOffWhenRateLimited(t *testing.T) {
+	t.Parallel()
+	const burst = 3
+	var inFlight, refusals, peakAfter atomic.Int64
+	var mu sync.Mutex
+	var firstRefusal time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		mu.Lock()
+		refusedYet := !firstRefusal.IsZero() && time.Since(firstRefusal) > 50*time.Millisecond
+		mu.Unlock()
+		if refusedYet {
+			for p := peakAfter.Load(); n > p && !peakAfter.CompareAndSwap(p, n); p = peakAfter.Load() {
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		if n > burst {
+			refusals.Add(1)
+			mu.Lock()
+			if firstRefusal.IsZero() {
+				firstRefusal = time.Now()
+			}
+			mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"errorMessages":["rate limited"]}`))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	t.Cleanup(srv.Close)
+	base, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	retry := RetryPolicy{MaxAttempts: 20, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond, MaxElapsed: 30 * time.Second}
+	c, err := New(Options{BaseURL: base, Username: "u", Password: "p", Retry: retry, MaxInFlight: 8})
+	require.NoError(t, err)
+
+	const requests = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, requests)
+	for i := range requests {
+		wg.Go(func() {
+			var v map[string]any
+			if err := c.Get(t.Context(), fmt.Sprintf("rest/api/2/thing/%d", i), nil, &v); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	require.NoError(t, errors.Join(collect(errs)...))
+	t.Logf("refusals %d, peak after %d, bound %d", refusals.Load(), peakAfter.Load(), c.gate.bound())
+	assert.LessOrEqual(t, peakAfter.Load(), int64(2*burst), "requests in flight once Jira has refused some")
+	assert.Less(t, refusals.Load(), int64(requests/2), "429s")
+	assert.Less(t, c.gate.bound(), 8)
+}
+
+func collect(ch <-chan error) []error {
+	var out []error
+	for err := range ch {
+		out = append(out, err)
+	}
+	return out
+}
