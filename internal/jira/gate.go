@@ -70,8 +70,13 @@ func (g *gate) release(epoch uint64, o outcome) {
 		g.epoch++
 		g.successes = 0
 		if g.limit > 1 {
+			// One warning per episode of throttling, not one per cut.
+			level := slog.LevelDebug
+			if g.limit == g.max {
+				level = slog.LevelWarn
+			}
 			g.limit = max(1, g.limit/2)
-			g.log.Warn("Jira is rate limiting: fewer requests in flight until it stops", "max_in_flight", g.limit)
+			g.log.Log(context.Background(), level, "Jira is rate limiting: fewer requests in flight until it stops", "max_in_flight", g.limit)
 		}
 	case o == succeeded && g.limit < g.max:
 		if g.successes++; g.successes >= g.limit {

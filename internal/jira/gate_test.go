@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,8 +23,10 @@ import (
 // floor of one and the climb back to max.
 func TestGateAdapts(t *testing.T) {
 	t.Parallel()
-	g := newGate(8, slog.New(slog.DiscardHandler))
+	var logs bytes.Buffer
+	g := newGate(8, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	ctx := t.Context()
+	warnings := func() int { return strings.Count(logs.String(), "level=WARN") }
 	take := func(n int) []uint64 {
 		var epochs []uint64
 		for range n {
@@ -61,6 +65,12 @@ func TestGateAdapts(t *testing.T) {
 	}
 	assert.Equal(t, []int{2, 2, 3, 3, 3, 4, 4, 4, 4, 5}, climb[:10])
 	assert.Equal(t, 8, climb[len(climb)-1], "back to max, and no further")
+
+	// One warning per episode of throttling: the first cut from max.
+	assert.Equal(t, 1, warnings())
+	g.release(take(1)[0], refused)
+	assert.Equal(t, 4, g.bound())
+	assert.Equal(t, 2, warnings(), "a new episode warns again")
 }
 
 // TestGateWaitsForASlot: a caller over the bound waits until a slot frees,
