@@ -139,7 +139,7 @@ func BenchmarkDecodePage(b *testing.B) {
 	sim := jirasim.New(jirasim.Options{Email: "e", Token: "t", Gen: jirasim.GenOptions{Seed: 1, Issues: 200, Projects: 2, Users: 20}})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/rest/api/2/search/jql?jql="+url.QueryEscape(`updated >= "2000-01-01"`)+"&fields=*all&expand=changelog,transitions&maxResults=50", nil)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/rest/api/2/search/jql?jql="+url.QueryEscape(`updated >= "2000-01-01"`)+"&fields=*all,-worklog&expand=changelog,transitions&maxResults=50", nil)
 	req.SetBasicAuth("e", "t")
 	resp, err := srv.Client().Do(req)
 	require.NoError(b, err)
