@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -346,6 +347,17 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 	client, err := newClient(ctx, cfg, log, obs.onRequest())
 	if err != nil {
 		return err
+	}
+	// The user's time zone does not depend on the flavor: its request goes
+	// out alongside serverInfo's instead of after it, one round trip less
+	// before the first issue search.
+	if streams.NeedsTimeZone(func(name string) bool {
+		return slices.ContainsFunc(plan, func(p *tap.Selected) bool { return p.Stream.Name == name })
+	}) {
+		zoneCtx, cancel := context.WithCancel(ctx)
+		wait := client.StartMyself(zoneCtx)
+		defer wait()
+		defer cancel()
 	}
 	cloud := cfg.Deployment == config.DeploymentCloud
 	if cfg.Deployment == config.DeploymentAuto {

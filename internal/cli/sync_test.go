@@ -661,3 +661,37 @@ func TestTruncatedListsReadPagesSideBySide(t *testing.T) {
 	assert.GreaterOrEqual(t, most["comment"], 2, "pages of one issue's comments in flight at once")
 	assert.GreaterOrEqual(t, most["changelog"], 2, "pages of one issue's changelog in flight at once")
 }
+
+// TestTimeZoneAskedAlongsideServerInfo: a run that reads issues asks for
+// the user's time zone while serverInfo is on the wire, not after it; a
+// run that reads no issues does not ask at all.
+func TestTimeZoneAskedAlongsideServerInfo(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.Cloud, "UTC", 50)
+	var myself atomic.Int64
+	var together atomic.Bool
+	wrapped := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/myself"):
+			myself.Add(1)
+		case strings.HasSuffix(r.URL.Path, "/serverInfo"):
+			for deadline := time.Now().Add(2 * time.Second); myself.Load() == 0 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			together.Store(myself.Load() > 0)
+		}
+		s.sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(wrapped.Close)
+	cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": "sim-token",
+		"start_date": "2025-11-28T00:00:00Z"}`, wrapped.URL))
+	res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issues"))
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.True(t, together.Load(), "/myself was on the wire while serverInfo was")
+	assert.Equal(t, int64(1), myself.Load(), "asked once")
+
+	myself.Store(0)
+	res = runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "projects"))
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.Zero(t, myself.Load(), "a run without issues does not ask")
+}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	gojira "github.com/andygrunwald/go-jira"
@@ -54,6 +55,8 @@ type Client struct {
 	pacer     *pacer
 	counters  counters
 	gate      *gate // nil: unbounded
+	zoneMu    sync.Mutex
+	zone      *zoneCall // the run's /myself, once asked
 }
 
 // New returns a Client for the site at opts.BaseURL.

@@ -143,8 +143,50 @@ func cloneValues(v url.Values) url.Values {
 }
 
 // Myself returns the authenticated user's time zone, which Jira uses to
-// read JQL date literals.
+// read JQL date literals. A run asks once: the answer of a call already
+// sent (StartMyself) is shared.
 func (c *Client) Myself(ctx context.Context) (*time.Location, error) {
+	z := c.zoneCall(ctx)
+	select {
+	case <-z.done:
+		return z.loc, z.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// StartMyself sends the time zone request ahead of need, so it is on the
+// wire alongside others (serverInfo) instead of after them. wait returns
+// once it is done; callers wait before they return, so it never outlives
+// them.
+func (c *Client) StartMyself(ctx context.Context) (wait func()) {
+	z := c.zoneCall(ctx)
+	return func() { <-z.done }
+}
+
+// zoneCall is the run's one /myself request, started by whoever needs it
+// first.
+type zoneCall struct {
+	done chan struct{}
+	loc  *time.Location
+	err  error
+}
+
+func (c *Client) zoneCall(ctx context.Context) *zoneCall {
+	c.zoneMu.Lock()
+	defer c.zoneMu.Unlock()
+	if c.zone == nil {
+		z := &zoneCall{done: make(chan struct{})}
+		c.zone = z
+		go func() {
+			defer close(z.done)
+			z.loc, z.err = c.myself(ctx)
+		}()
+	}
+	return c.zone
+}
+
+func (c *Client) myself(ctx context.Context) (*time.Location, error) {
 	var me struct {
 		TimeZone string `json:"timeZone"`
 	}

@@ -3,6 +3,7 @@ package streams
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/tap-jira/tap-jira/internal/jira"
@@ -60,6 +61,19 @@ type Env struct {
 type Group struct {
 	Streams []string // the first is the group's name in currently_syncing
 	Run     func(ctx context.Context, env *Env, sink Sink) error
+	// TimeZone: Run first needs the user's time zone (Client.Myself).
+	TimeZone bool
+}
+
+// NeedsTimeZone reports whether syncing the streams selected reads the
+// user's time zone, which a run may then ask for early.
+func NeedsTimeZone(selected func(stream string) bool) bool {
+	for _, g := range Groups() {
+		if g.TimeZone && slices.ContainsFunc(g.Streams, selected) {
+			return true
+		}
+	}
+	return false
 }
 
 // Groups returns every group in sync order, which is All()'s order.
@@ -76,7 +90,7 @@ func Groups() []Group {
 		list("resolutions", "rest/api/2/resolution"),
 		list("roles", "rest/api/2/role"),
 		{Streams: []string{"users"}, Run: syncUsers},
-		{Streams: []string{"issues", "issue_comments", "changelogs", "issue_transitions", "issue_status_history"}, Run: syncIssues},
+		{Streams: []string{"issues", "issue_comments", "changelogs", "issue_transitions", "issue_status_history"}, Run: syncIssues, TimeZone: true},
 		{Streams: []string{"worklogs"}, Run: syncWorklogs},
 	}
 }
