@@ -695,3 +695,41 @@ func TestTimeZoneAskedAlongsideServerInfo(t *testing.T) {
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	assert.Zero(t, myself.Load(), "a run without issues does not ask")
 }
+
+// TestDeletedWorklogsReadAhead: with concurrency the deleted-worklog feed
+// is read while worklogs are listed, not after them; a sequential run
+// keeps one request after the other.
+func TestDeletedWorklogsReadAhead(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, jirasim.Cloud, "UTC", 200)
+	for _, tc := range []struct {
+		concurrency int
+		ahead       bool
+	}{{8, true}, {1, false}} {
+		var deleted atomic.Int64
+		var ahead atomic.Bool
+		wrapped := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/worklog/deleted"):
+				deleted.Add(1)
+			case strings.HasSuffix(r.URL.Path, "/worklog/list"):
+				// Wait a little for the deleted feed: it comes at once
+				// when read ahead, never while lists are still read.
+				for deadline := time.Now().Add(time.Second); deleted.Load() == 0 && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
+				}
+				if deleted.Load() > 0 {
+					ahead.Store(true)
+				}
+			}
+			s.sim.ServeHTTP(w, r)
+		}))
+		t.Cleanup(wrapped.Close)
+		cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": "sim-token",
+			"start_date": "2025-11-28T00:00:00Z", "max_concurrency": %d}`, wrapped.URL, tc.concurrency))
+		res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "worklogs"))
+		require.Equal(t, ExitOK, res.code, res.stderr)
+		assert.Equal(t, tc.ahead, ahead.Load(), "max_concurrency %d: deleted feed read before a worklog list answered", tc.concurrency)
+		assert.Positive(t, deleted.Load())
+	}
+}

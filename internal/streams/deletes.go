@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,13 +27,9 @@ const DeletedAt = "_sdc_deleted_at"
 // _sdc_deleted_at both set to the deletion time. The feed holds back the
 // last minute like /worklog/updated, so its high-water mark is safe to
 // bookmark once the page's records are written.
-func syncDeletedWorklogs(ctx context.Context, env *Env, sink Sink) error {
-	since := env.State.Time("worklogs", state.KeyDeleted)
-	if since.IsZero() {
-		since = env.StartDate
-	}
+func syncDeletedWorklogs(env *Env, sink Sink, feed iter.Seq2[jira.FeedPage, error]) error {
 	seen := map[string]bool{}
-	for page, err := range env.Client.DeletedWorklogFeed(ctx, since) {
+	for page, err := range feed {
 		if err != nil {
 			return err
 		}
@@ -52,6 +49,16 @@ func syncDeletedWorklogs(ctx context.Context, env *Env, sink Sink) error {
 		}
 	}
 	return nil
+}
+
+// deletedFeed is /worklog/deleted from its bookmark, start_date on the
+// first run.
+func deletedFeed(ctx context.Context, env *Env) iter.Seq2[jira.FeedPage, error] {
+	since := env.State.Time("worklogs", state.KeyDeleted)
+	if since.IsZero() {
+		since = env.StartDate
+	}
+	return env.Client.DeletedWorklogFeed(ctx, since)
 }
 
 // scopeFingerprint identifies which issues the tap syncs (projects and

@@ -453,6 +453,15 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 	// The feed repeats an item at a page boundary, so the ids of the page
 	// written last are all it takes to skip repeats; memory does not grow
 	// with the number of worklogs.
+	// The deleted-worklog feed (ids and times) is read while the updated
+	// one is listed, not after it, where its chain of pages would end the
+	// group.
+	deleted := deletedFeed(ctx, env)
+	if env.Concurrency > 1 {
+		ahead, stop := startAhead(ctx, feedReadAhead, deleted)
+		defer stop()
+		deleted = ahead
+	}
 	var seen, last map[string]bool
 	var feedErr error
 	pages := func(yield func(jira.FeedPage) bool) {
@@ -513,5 +522,5 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 	if feedErr != nil {
 		return feedErr
 	}
-	return syncDeletedWorklogs(ctx, env, sink)
+	return syncDeletedWorklogs(env, sink, deleted)
 }

@@ -84,35 +84,50 @@ func each[T any](ctx context.Context, n int, items []T, f func(context.Context, 
 // waits at most for the item being fetched.
 func readAhead[T any](ctx context.Context, depth int, seq iter.Seq2[T, error]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		ctx, cancel := context.WithCancel(ctx)
-		type item struct {
-			v   T
-			err error
-		}
-		ch := make(chan item, depth)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			defer close(ch)
-			for v, err := range seq {
-				select {
-				case ch <- item{v, err}:
-				case <-ctx.Done():
-					return
-				}
-				if err != nil || ctx.Err() != nil {
-					return // never start another fetch for a consumer that left
-				}
+		items, stop := startAhead(ctx, depth, seq)
+		defer stop()
+		for v, err := range items {
+			if !yield(v, err) {
+				return
 			}
-		}()
-		defer func() {
-			cancel()
-			<-done // the goroutine ends with at most the fetch in hand
-		}()
+		}
+	}
+}
+
+// startAhead is readAhead started now, before its items are wanted (a
+// feed read while another is being written). items may be ranged over
+// once; stop ends the reading and waits for it, and must be called.
+func startAhead[T any](ctx context.Context, depth int, seq iter.Seq2[T, error]) (items iter.Seq2[T, error], stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	type item struct {
+		v   T
+		err error
+	}
+	ch := make(chan item, depth)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ch)
+		for v, err := range seq {
+			select {
+			case ch <- item{v, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || ctx.Err() != nil {
+				return // never start another fetch for a consumer that left
+			}
+		}
+	}()
+	items = func(yield func(T, error) bool) {
 		for it := range ch {
 			if !yield(it.v, it.err) {
 				return
 			}
 		}
+	}
+	return items, func() {
+		cancel()
+		<-done // the goroutine ends with at most the fetch in hand
 	}
 }
