@@ -70,43 +70,67 @@ func (c *Client) Paged(ctx context.Context, path string, query url.Values, pageS
 // paged is Paged decoding each page with shape.
 func (c *Client) paged(ctx context.Context, path string, query url.Values, pageSize int, shape *Shape) iter.Seq2[[]Record, error] {
 	return func(yield func([]Record, error) bool) {
-		q := cloneValues(query)
-		startAt := 0
+		at := 0
 		for {
-			q.Set("startAt", strconv.Itoa(startAt))
-			q.Set("maxResults", strconv.Itoa(pageSize))
-			var page map[string]any
-			if err := c.Get(ctx, path, q, shaped{&page, shape}); err != nil {
-				yield(nil, err)
-				return
-			}
-			values, err := recordsIn(path, page, "values")
+			p, err := c.listPage(ctx, path, query, shape, "values", at, pageSize)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			total, hasTotal, err := optionalInt(path, page, "total")
-			if err != nil {
-				yield(nil, err)
+			if len(p.records) > 0 && !yield(p.records, nil) {
 				return
 			}
-			if len(values) > 0 && !yield(values, nil) {
-				return
-			}
-			startAt += len(values)
-			isLast, hasIsLast := page["isLast"].(bool)
-			switch {
-			case len(values) == 0:
-				return
-			case hasIsLast:
-				if isLast {
-					return
-				}
-			case hasTotal && startAt >= total:
+			at += len(p.records)
+			if p.last(at) {
 				return
 			}
 		}
 	}
+}
+
+// listPage is one page of a list paged by startAt: its records under key,
+// and what it says of where the list ends.
+type listPage struct {
+	startAt          int
+	records          []Record
+	total            int
+	hasTotal, isLast bool
+	hasIsLast        bool
+}
+
+func (c *Client) listPage(ctx context.Context, path string, query url.Values, shape *Shape, key string, startAt, pageSize int) (listPage, error) {
+	q := cloneValues(query)
+	q.Set("startAt", strconv.Itoa(startAt))
+	q.Set("maxResults", strconv.Itoa(pageSize))
+	var page map[string]any
+	if err := c.Get(ctx, path, q, shaped{&page, shape}); err != nil {
+		return listPage{}, err
+	}
+	p := listPage{startAt: startAt}
+	var err error
+	if p.records, err = recordsIn(path, page, key); err != nil {
+		return listPage{}, err
+	}
+	if p.total, p.hasTotal, err = optionalInt(path, page, "total"); err != nil {
+		return listPage{}, err
+	}
+	p.isLast, p.hasIsLast = page["isLast"].(bool)
+	return p, nil
+}
+
+// last reports whether the list ends with this page, at records read in
+// all: an empty page, isLast where the endpoint says it, else total; with
+// neither, the empty page that follows will say.
+func (p listPage) last(at int) bool {
+	switch {
+	case len(p.records) == 0:
+		return true
+	case p.hasIsLast:
+		return p.isLast
+	case p.hasTotal:
+		return at >= p.total
+	}
+	return false
 }
 
 // PagedArray iterates an endpoint that answers a bare array per page
@@ -343,11 +367,11 @@ const (
 // has grown past them, it goes on one page at a time from the last record
 // that joins.
 func (c *Client) childList(ctx context.Context, path string, query url.Values, shape *Shape, key string, known int) ([]Record, error) {
-	pages := make([]childPage, min(max(1, (known+childPageSize-1)/childPageSize), maxPagesAtOnce))
+	pages := make([]listPage, min(max(1, (known+childPageSize-1)/childPageSize), maxPagesAtOnce))
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range pages {
 		g.Go(func() (err error) {
-			pages[i], err = c.childPage(gctx, path, query, shape, key, i*childPageSize)
+			pages[i], err = c.listPage(gctx, path, query, shape, key, i*childPageSize, childPageSize)
 			return err
 		})
 	}
@@ -367,7 +391,7 @@ func (c *Client) childList(ctx context.Context, path string, query url.Values, s
 		}
 	}
 	for {
-		p, err := c.childPage(ctx, path, query, shape, key, at)
+		p, err := c.listPage(ctx, path, query, shape, key, at, childPageSize)
 		if err != nil {
 			return nil, err
 		}
@@ -377,48 +401,6 @@ func (c *Client) childList(ctx context.Context, path string, query url.Values, s
 			return all, nil
 		}
 	}
-}
-
-type childPage struct {
-	startAt          int
-	records          []Record
-	total            int
-	hasTotal, isLast bool
-	hasIsLast        bool
-}
-
-// last reports whether the list ends with this page, at records read in
-// all: an empty page, isLast where the endpoint says it, or else total.
-func (p childPage) last(at int) bool {
-	switch {
-	case len(p.records) == 0:
-		return true
-	case p.hasIsLast:
-		return p.isLast
-	case p.hasTotal:
-		return at >= p.total
-	}
-	return true // neither: nothing says there is more
-}
-
-func (c *Client) childPage(ctx context.Context, path string, query url.Values, shape *Shape, key string, startAt int) (childPage, error) {
-	q := cloneValues(query)
-	q.Set("startAt", strconv.Itoa(startAt))
-	q.Set("maxResults", strconv.Itoa(childPageSize))
-	var page map[string]any
-	if err := c.Get(ctx, path, q, shaped{&page, shape}); err != nil {
-		return childPage{}, err
-	}
-	p := childPage{startAt: startAt}
-	var err error
-	if p.records, err = recordsIn(path, page, key); err != nil {
-		return childPage{}, err
-	}
-	if p.total, p.hasTotal, err = optionalInt(path, page, "total"); err != nil {
-		return childPage{}, err
-	}
-	p.isLast, p.hasIsLast = page["isLast"].(bool)
-	return p, nil
 }
 
 // FeedPage is one page of the worklog change feed.
