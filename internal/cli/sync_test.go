@@ -55,8 +55,26 @@ func startSite(t *testing.T, opts jirasim.Options) *site {
 }
 
 func (s *site) config(t *testing.T, startDate string, extra string) string {
+	return configAt(t, s.url, startDate, extra)
+}
+
+// configAt writes a config for the simulated site served at url (a test's
+// wrapper around it).
+func configAt(t *testing.T, url, startDate, extra string) string {
 	return writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": "sim-token",
-		"start_date": %q, "user_agent": "tap-jira-test"%s}`, s.url, startDate, extra))
+		"start_date": %q, "user_agent": "tap-jira-test"%s}`, url, startDate, extra))
+}
+
+// waitUntil polls cond every millisecond for at most d and reports whether
+// it came true: a test server holding a request back until another one
+// arrives.
+func waitUntil(d time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }
 
 // selectAll discovers the catalog and selects every stream.
@@ -568,8 +586,7 @@ func TestLaterGroupErrorWaitsItsTurn(t *testing.T) {
 	t.Cleanup(broken.Close)
 	var outs []string
 	for _, n := range []int{1, 8} {
-		cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": "sim-token",
-			"start_date": "2025-11-28T00:00:00Z", "max_concurrency": %d, "page_size": 50}`, broken.URL, n))
+		cfg := configAt(t, broken.URL, "2025-11-28T00:00:00Z", fmt.Sprintf(`, "max_concurrency": %d, "page_size": 50`, n))
 		res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg))
 		require.Equal(t, ExitRuntime, res.code, res.stderr)
 		assert.Contains(t, res.stderr, "worklog feed refused")
@@ -601,8 +618,7 @@ func TestMaxConcurrencyBoundsTheWholeRun(t *testing.T) {
 	t.Cleanup(counting.Close)
 	for _, n := range []int64{1, 3} {
 		peak.Store(0)
-		cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": "sim-token",
-			"start_date": "2025-11-28T00:00:00Z", "max_concurrency": %d, "page_size": 50}`, counting.URL, n))
+		cfg := configAt(t, counting.URL, "2025-11-28T00:00:00Z", fmt.Sprintf(`, "max_concurrency": %d, "page_size": 50`, n))
 		res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg))
 		require.Equal(t, ExitOK, res.code, res.stderr)
 		assert.Equal(t, n, peak.Load(), "max_concurrency %d: requests in flight at the peak", n)
@@ -631,13 +647,12 @@ func TestTruncatedListsReadPagesSideBySide(t *testing.T) {
 		// The first page waits for a second one of its list, which comes
 		// at once if the pages are requested together, never if each
 		// waits for the one before.
-		for deadline := time.Now().Add(2 * time.Second); first && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			mu.Lock()
-			both := inFlight[list] >= 2
-			mu.Unlock()
-			if both {
-				break
-			}
+		if first {
+			waitUntil(2*time.Second, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return inFlight[list] >= 2
+			})
 		}
 		mu.Lock()
 		peak[list] = max(peak[list], inFlight[list])
@@ -649,8 +664,7 @@ func TestTruncatedListsReadPagesSideBySide(t *testing.T) {
 	}))
 	t.Cleanup(counting.Close)
 	// Slots to spare, so no page waits for one behind another list's.
-	cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": "sim-token",
-		"start_date": "2024-11-28T00:00:00Z", "max_concurrency": 32}`, counting.URL))
+	cfg := configAt(t, counting.URL, "2024-11-28T00:00:00Z", `, "max_concurrency": 32`)
 	res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issue_comments", "changelogs"))
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	most := map[string]int{}
@@ -675,16 +689,12 @@ func TestTimeZoneAskedAlongsideServerInfo(t *testing.T) {
 		case strings.HasSuffix(r.URL.Path, "/myself"):
 			myself.Add(1)
 		case strings.HasSuffix(r.URL.Path, "/serverInfo"):
-			for deadline := time.Now().Add(2 * time.Second); myself.Load() == 0 && time.Now().Before(deadline); {
-				time.Sleep(time.Millisecond)
-			}
-			together.Store(myself.Load() > 0)
+			together.Store(waitUntil(2*time.Second, func() bool { return myself.Load() > 0 }))
 		}
 		s.sim.ServeHTTP(w, r)
 	}))
 	t.Cleanup(wrapped.Close)
-	cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": "sim-token",
-		"start_date": "2025-11-28T00:00:00Z"}`, wrapped.URL))
+	cfg := configAt(t, wrapped.URL, "2025-11-28T00:00:00Z", "")
 	res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issues"))
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	assert.True(t, together.Load(), "/myself was on the wire while serverInfo was")
@@ -715,18 +725,14 @@ func TestDeletedWorklogsReadAhead(t *testing.T) {
 			case strings.HasSuffix(r.URL.Path, "/worklog/list"):
 				// Wait a little for the deleted feed: it comes at once
 				// when read ahead, never while lists are still read.
-				for deadline := time.Now().Add(time.Second); deleted.Load() == 0 && time.Now().Before(deadline); {
-					time.Sleep(time.Millisecond)
-				}
-				if deleted.Load() > 0 {
+				if waitUntil(time.Second, func() bool { return deleted.Load() > 0 }) {
 					ahead.Store(true)
 				}
 			}
 			s.sim.ServeHTTP(w, r)
 		}))
 		t.Cleanup(wrapped.Close)
-		cfg := writeFile(t, "config.json", fmt.Sprintf(`{"base_url": %q, "username": "sim@example.com", "password": "sim-token",
-			"start_date": "2025-11-28T00:00:00Z", "max_concurrency": %d}`, wrapped.URL, tc.concurrency))
+		cfg := configAt(t, wrapped.URL, "2025-11-28T00:00:00Z", fmt.Sprintf(`, "max_concurrency": %d`, tc.concurrency))
 		res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "worklogs"))
 		require.Equal(t, ExitOK, res.code, res.stderr)
 		assert.Equal(t, tc.ahead, ahead.Load(), "max_concurrency %d: deleted feed read before a worklog list answered", tc.concurrency)
