@@ -65,6 +65,27 @@ func configAt(t *testing.T, url, startDate, extra string) string {
 		"start_date": %q, "user_agent": "tap-jira-test"%s}`, url, startDate, extra))
 }
 
+// sentEarly serves s through a wrapper that holds each request whose path
+// ends in later back, for at most d, until one ending in early has
+// arrived. count counts the early ones; seen says whether one had arrived
+// when a later one came.
+func sentEarly(t *testing.T, s *site, early, later string, d time.Duration) (url string, count *atomic.Int64, seen *atomic.Bool) {
+	count, seen = new(atomic.Int64), new(atomic.Bool)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, early):
+			count.Add(1)
+		case strings.HasSuffix(r.URL.Path, later):
+			if waitUntil(d, func() bool { return count.Load() > 0 }) {
+				seen.Store(true)
+			}
+		}
+		s.sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, count, seen
+}
+
 // waitUntil polls cond every millisecond for at most d and reports whether
 // it came true: a test server holding a request back until another one
 // arrives.
@@ -682,19 +703,8 @@ func TestTruncatedListsReadPagesSideBySide(t *testing.T) {
 func TestTimeZoneAskedAlongsideServerInfo(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, jirasim.Cloud, "UTC", 50)
-	var myself atomic.Int64
-	var together atomic.Bool
-	wrapped := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/myself"):
-			myself.Add(1)
-		case strings.HasSuffix(r.URL.Path, "/serverInfo"):
-			together.Store(waitUntil(2*time.Second, func() bool { return myself.Load() > 0 }))
-		}
-		s.sim.ServeHTTP(w, r)
-	}))
-	t.Cleanup(wrapped.Close)
-	cfg := configAt(t, wrapped.URL, "2025-11-28T00:00:00Z", "")
+	url, myself, together := sentEarly(t, s, "/myself", "/serverInfo", 2*time.Second)
+	cfg := configAt(t, url, "2025-11-28T00:00:00Z", "")
 	res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issues"))
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	assert.True(t, together.Load(), "/myself was on the wire while serverInfo was")
@@ -716,23 +726,10 @@ func TestDeletedWorklogsReadAhead(t *testing.T) {
 		concurrency int
 		ahead       bool
 	}{{8, true}, {1, false}} {
-		var deleted atomic.Int64
-		var ahead atomic.Bool
-		wrapped := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch {
-			case strings.HasSuffix(r.URL.Path, "/worklog/deleted"):
-				deleted.Add(1)
-			case strings.HasSuffix(r.URL.Path, "/worklog/list"):
-				// Wait a little for the deleted feed: it comes at once
-				// when read ahead, never while lists are still read.
-				if waitUntil(time.Second, func() bool { return deleted.Load() > 0 }) {
-					ahead.Store(true)
-				}
-			}
-			s.sim.ServeHTTP(w, r)
-		}))
-		t.Cleanup(wrapped.Close)
-		cfg := configAt(t, wrapped.URL, "2025-11-28T00:00:00Z", fmt.Sprintf(`, "max_concurrency": %d`, tc.concurrency))
+		// The deleted feed comes at once when read ahead, never while
+		// lists are still read.
+		url, deleted, ahead := sentEarly(t, s, "/worklog/deleted", "/worklog/list", time.Second)
+		cfg := configAt(t, url, "2025-11-28T00:00:00Z", fmt.Sprintf(`, "max_concurrency": %d`, tc.concurrency))
 		res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "worklogs"))
 		require.Equal(t, ExitOK, res.code, res.stderr)
 		assert.Equal(t, tc.ahead, ahead.Load(), "max_concurrency %d: deleted feed read before a worklog list answered", tc.concurrency)
