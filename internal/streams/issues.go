@@ -439,8 +439,16 @@ func prepareAll(sink Sink, out []Prepared, stream, issueID string, items []any) 
 }
 
 // feedReadAhead is how many worklog feed pages may be read ahead of the
-// pages being listed.
-const feedReadAhead = 64
+// pages being listed; worklogListsInFlight bounds the /worklog/list calls
+// at once. The worklogs group is written last: until then each listed
+// page (up to 1000 worklogs, about 1.5 MB encoded) waits in memory, and
+// more than fit its 4 MiB queue only keep the collector busy. At 16 in
+// flight the 100k sync took 10.4-10.8 s and 111 MB with 4, against
+// 12.0-12.6 s and 121-127 MB with 16 lists; at 8, about 5% less CPU.
+const (
+	feedReadAhead        = 64
+	worklogListsInFlight = 4
+)
 
 // syncWorklogs follows the worklog change feed from the bookmark. The feed
 // holds back the last minute, so its high-water mark is safe to bookmark.
@@ -483,7 +491,7 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 		ids      []string
 		until    time.Time
 	}
-	err := ordered(ctx, env.Concurrency, pages, func(ctx context.Context, p jira.FeedPage) (listed, error) {
+	err := ordered(ctx, min(env.Concurrency, worklogListsInFlight), pages, func(ctx context.Context, p jira.FeedPage) (listed, error) {
 		wls, err := env.Client.WorklogList(ctx, p.IDs)
 		if err != nil {
 			return listed{}, err

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,4 +145,57 @@ func TestWorklogFeedRepeatsAreWrittenOnce(t *testing.T) {
 		// 1..6 once each, and 1 again for its later update.
 		assert.Equal(t, 7, sink.records["worklogs"], "concurrency %d", n)
 	}
+}
+
+// TestWorklogListsInFlightAreBounded: the worklog group, written last,
+// lists at most worklogListsInFlight feed pages at once, and still more
+// than one.
+func TestWorklogListsInFlightAreBounded(t *testing.T) {
+	t.Parallel()
+	const feedPages = 12
+	var inFlight, peak atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
+		switch r.URL.Path {
+		case "/rest/api/2/worklog/updated":
+			since, _ := strconv.Atoi(r.URL.Query().Get("since"))
+			id := since/1000 + 1
+			write(map[string]any{"values": []any{map[string]any{"worklogId": id, "updatedTime": id * 1000}},
+				"until": id * 1000, "lastPage": id >= feedPages})
+		case "/rest/api/2/worklog/list":
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			// Hold each list a while, long enough for every list the tap
+			// would send at once to arrive: one more than the bound, if
+			// the bound did not hold.
+			for deadline := time.Now().Add(300 * time.Millisecond); inFlight.Load() <= worklogListsInFlight && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			for p, n := peak.Load(), inFlight.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			var body struct{ IDs []int }
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			var out []any
+			for _, id := range body.IDs {
+				out = append(out, map[string]any{"id": fmt.Sprint(id), "updated": "2026-01-02T03:04:05.000+0000"})
+			}
+			write(out)
+		case "/rest/api/2/worklog/deleted":
+			write(map[string]any{"values": []any{}, "until": 0, "lastPage": true})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	base, _ := url.Parse(srv.URL)
+	c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: jira.RetryPolicy{MaxAttempts: 1}})
+	require.NoError(t, err)
+	env := &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: state.New(),
+		StartDate: time.UnixMilli(0).UTC(), RunStart: time.Now(), Concurrency: 8}
+	sink := &memSink{records: map[string]int{}}
+	require.NoError(t, syncWorklogs(t.Context(), env, sink))
+	assert.Equal(t, feedPages, sink.records["worklogs"])
+	assert.Equal(t, int64(worklogListsInFlight), peak.Load(), "lists in flight at once")
 }
