@@ -97,29 +97,20 @@ func TestIssueErrorsAreNeverLost(t *testing.T) {
 	}
 }
 
-// TestWorklogFeedRepeatsAreWrittenOnce: the feed repeats the item at each
-// page boundary; each worklog is written once however many pages there are,
-// and the repeat of one boundary does not hide a worklog further on.
-func TestWorklogFeedRepeatsAreWrittenOnce(t *testing.T) {
-	t.Parallel()
-	// Pages of ids by since: each page starts with the last item of the
-	// page before, as Jira's feed does.
-	pages := map[string][]int{"1000": {1, 2, 3}, "3000": {3, 4, 5}, "5000": {5, 6}, "6000": {6, 1}}
+// worklogSite serves the worklog endpoints of a test: /worklog/updated
+// answers feed(since), /worklog/list calls list (which may hold the
+// request) and answers each id, /worklog/deleted is empty. It returns a
+// client of the site.
+func worklogSite(t *testing.T, feed func(since string) (values []any, until int, last bool), list func()) *jira.Client {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
 		switch r.URL.Path {
 		case "/rest/api/2/worklog/updated":
-			ids := pages[r.URL.Query().Get("since")]
-			var values []any
-			for _, id := range ids {
-				values = append(values, map[string]any{"worklogId": id, "updatedTime": id * 1000})
-			}
-			last := ids[len(ids)-1] * 1000
-			if r.URL.Query().Get("since") == "6000" {
-				last = 7000 // worklog 1 was updated again later: a new item, not a repeat
-			}
-			write(map[string]any{"values": values, "until": last, "lastPage": r.URL.Query().Get("since") == "6000"})
+			values, until, last := feed(r.URL.Query().Get("since"))
+			write(map[string]any{"values": values, "until": until, "lastPage": last})
 		case "/rest/api/2/worklog/list":
+			list()
 			var body struct{ IDs []int }
 			_ = json.NewDecoder(r.Body).Decode(&body)
 			var out []any
@@ -137,6 +128,31 @@ func TestWorklogFeedRepeatsAreWrittenOnce(t *testing.T) {
 	base, _ := url.Parse(srv.URL)
 	c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: jira.RetryPolicy{MaxAttempts: 1}})
 	require.NoError(t, err)
+	return c
+}
+
+func feedItem(id int) any { return map[string]any{"worklogId": id, "updatedTime": id * 1000} }
+
+// TestWorklogFeedRepeatsAreWrittenOnce: the feed repeats the item at each
+// page boundary; each worklog is written once however many pages there are,
+// and the repeat of one boundary does not hide a worklog further on.
+func TestWorklogFeedRepeatsAreWrittenOnce(t *testing.T) {
+	t.Parallel()
+	// Pages of ids by since: each page starts with the last item of the
+	// page before, as Jira's feed does.
+	pages := map[string][]int{"1000": {1, 2, 3}, "3000": {3, 4, 5}, "5000": {5, 6}, "6000": {6, 1}}
+	c := worklogSite(t, func(since string) ([]any, int, bool) {
+		ids := pages[since]
+		var values []any
+		for _, id := range ids {
+			values = append(values, feedItem(id))
+		}
+		last := ids[len(ids)-1] * 1000
+		if since == "6000" {
+			last = 7000 // worklog 1 was updated again later: a new item, not a repeat
+		}
+		return values, last, since == "6000"
+	}, func() {})
 	for _, n := range []int{1, 4} {
 		env := &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: state.New(),
 			StartDate: time.UnixMilli(1000).UTC(), RunStart: time.Now(), Concurrency: n}
@@ -154,44 +170,22 @@ func TestWorklogListsInFlightAreBounded(t *testing.T) {
 	t.Parallel()
 	const feedPages = 12
 	var inFlight, peak atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
-		switch r.URL.Path {
-		case "/rest/api/2/worklog/updated":
-			since, _ := strconv.Atoi(r.URL.Query().Get("since"))
-			id := since/1000 + 1
-			write(map[string]any{"values": []any{map[string]any{"worklogId": id, "updatedTime": id * 1000}},
-				"until": id * 1000, "lastPage": id >= feedPages})
-		case "/rest/api/2/worklog/list":
-			n := inFlight.Add(1)
-			defer inFlight.Add(-1)
-			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-			}
-			// Hold each list a while, long enough for every list the tap
-			// would send at once to arrive: one more than the bound, if
-			// the bound did not hold.
-			for deadline := time.Now().Add(300 * time.Millisecond); inFlight.Load() <= worklogListsInFlight && time.Now().Before(deadline); {
-				time.Sleep(time.Millisecond)
-			}
-			for p, n := peak.Load(), inFlight.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-			}
-			var body struct{ IDs []int }
-			_ = json.NewDecoder(r.Body).Decode(&body)
-			var out []any
-			for _, id := range body.IDs {
-				out = append(out, map[string]any{"id": fmt.Sprint(id), "updated": "2026-01-02T03:04:05.000+0000"})
-			}
-			write(out)
-		case "/rest/api/2/worklog/deleted":
-			write(map[string]any{"values": []any{}, "until": 0, "lastPage": true})
-		default:
-			http.NotFound(w, r)
+	c := worklogSite(t, func(since string) ([]any, int, bool) {
+		n, _ := strconv.Atoi(since)
+		id := n/1000 + 1
+		return []any{feedItem(id)}, id * 1000, id >= feedPages
+	}, func() {
+		inFlight.Add(1)
+		defer inFlight.Add(-1)
+		// Hold each list a while, long enough for every list the tap
+		// would send at once to arrive: one more than the bound, if the
+		// bound did not hold.
+		for deadline := time.Now().Add(300 * time.Millisecond); inFlight.Load() <= worklogListsInFlight && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
 		}
-	}))
-	t.Cleanup(srv.Close)
-	base, _ := url.Parse(srv.URL)
-	c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: jira.RetryPolicy{MaxAttempts: 1}})
-	require.NoError(t, err)
+		for p, n := peak.Load(), inFlight.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+	})
 	env := &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: state.New(),
 		StartDate: time.UnixMilli(0).UTC(), RunStart: time.Now(), Concurrency: 8}
 	sink := &memSink{records: map[string]int{}}
