@@ -80,16 +80,13 @@ func TestIssueErrorsAreNeverLost(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	base, _ := url.Parse(srv.URL)
 	for _, cloud := range []bool{true, false} {
 		for _, n := range []int{1, 4} {
 			t.Run(fmt.Sprintf("cloud=%v/concurrency=%d", cloud, n), func(t *testing.T) {
 				t.Parallel()
-				c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: jira.RetryPolicy{MaxAttempts: 1}})
-				require.NoError(t, err)
-				env := &Env{Client: c, Cloud: cloud, Log: slog.New(slog.DiscardHandler), State: state.New(),
+				env := &Env{Client: clientAt(t, srv.URL), Cloud: cloud, Log: slog.New(slog.DiscardHandler), State: state.New(),
 					StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 2, Concurrency: n}
-				err = syncIssues(t.Context(), env, &memSink{records: map[string]int{}})
+				err := syncIssues(t.Context(), env, &memSink{records: map[string]int{}})
 				require.Error(t, err, "a failed page must fail the sync")
 				assert.Contains(t, err.Error(), "page gone")
 			})
@@ -125,7 +122,14 @@ func worklogSite(t *testing.T, feed func(since string) (values []any, until int,
 		}
 	}))
 	t.Cleanup(srv.Close)
-	base, _ := url.Parse(srv.URL)
+	return clientAt(t, srv.URL)
+}
+
+// clientAt is a client of a test's server, which tries each request once.
+func clientAt(t *testing.T, serverURL string) *jira.Client {
+	t.Helper()
+	base, err := url.Parse(serverURL)
+	require.NoError(t, err)
 	c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: jira.RetryPolicy{MaxAttempts: 1}})
 	require.NoError(t, err)
 	return c

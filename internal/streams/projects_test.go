@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tap-jira/tap-jira/internal/jira"
 	"github.com/tap-jira/tap-jira/internal/state"
 )
 
@@ -47,10 +45,7 @@ func TestProjectListsSideBySide(t *testing.T) {
 				}
 			}))
 			t.Cleanup(srv.Close)
-			base, _ := url.Parse(srv.URL)
-			c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: jira.RetryPolicy{MaxAttempts: 1}})
-			require.NoError(t, err)
-			env := &Env{Client: c, Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(), Concurrency: n}
+			env := &Env{Client: clientAt(t, srv.URL), Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(), Concurrency: n}
 			sink := &memSink{records: map[string]int{}}
 			require.NoError(t, syncProjects(t.Context(), env, sink))
 			assert.Equal(t, map[string]int{"projects": 4, "versions": 4, "components": 4}, sink.records)
