@@ -95,11 +95,8 @@ func quotes(x uint64) uint64 {
 // nonzero exactly when a byte of x is below 0x20.
 func stops(x uint64) uint64 { return ((x-ones*0x20)&^x)&highs | quotes(x) }
 
-// special reports whether any byte of x is a control character, '"', '\\'
-// or not ASCII. The bit tricks for "has a byte less than n" and "has a zero
-// byte" are exact as yes/no answers once bytes of 0x80 and above are
+// mask is nonzero exactly when a byte of x is a control character, '"',
+// '\\' or not ASCII. The bit tricks for "has a byte less than n" and "has a
+// zero byte" are exact as yes/no answers once bytes of 0x80 and above are
 // counted on their own.
-func special(x uint64) bool { return mask(x) != 0 }
-
-// mask is nonzero exactly when special(x) holds.
 func mask(x uint64) uint64 { return stops(x) | x&highs }
