@@ -57,6 +57,7 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzCanonical$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzTokenResponse$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzIssueShape$$' -fuzztime=$(FUZZTIME) ./internal/streams
+	$(GO) test -run='^$$' -fuzz='^FuzzSeenIDs$$' -fuzztime=$(FUZZTIME) ./internal/streams
 	$(GO) test -run='^$$' -fuzz='^FuzzCustomFields$$' -fuzztime=$(FUZZTIME) ./internal/tap
 	$(GO) test -run='^$$' -fuzz='^FuzzFastWalk$$' -fuzztime=$(FUZZTIME) ./internal/schema
 	$(GO) test -run='^$$' -fuzz='^FuzzUTCMillis$$' -fuzztime=$(FUZZTIME) ./internal/schema

@@ -28,16 +28,15 @@ const DeletedAt = "_sdc_deleted_at"
 // last minute like /worklog/updated, so its high-water mark is safe to
 // bookmark once the page's records are written.
 func syncDeletedWorklogs(env *Env, sink Sink, feed iter.Seq2[jira.FeedPage, error]) error {
-	seen := map[string]bool{}
+	var seen seenIDs
 	for page, err := range feed {
 		if err != nil {
 			return err
 		}
 		for i, id := range page.IDs {
-			if seen[id.String()] {
+			if !seen.Add(id.String()) {
 				continue // the feed repeats the item at a page boundary
 			}
-			seen[id.String()] = true
 			at := jira.FormatTime(page.Times[i])
 			if err := sink.Record("worklogs", jira.Record{"id": id.String(), "updated": at, DeletedAt: at}); err != nil {
 				return err
@@ -84,7 +83,7 @@ func scanJQL(env *Env, loc *time.Location) string {
 // one that still exists left the scope (moved project, no longer matching
 // jql, older than a rolling start_date) and is only forgotten. Then the
 // scanned ids, with those emitted this run, are remembered.
-func reconcileIssues(ctx context.Context, env *Env, sink Sink, loc *time.Location, emitted map[string]bool) error {
+func reconcileIssues(ctx context.Context, env *Env, sink Sink, loc *time.Location, emitted *seenIDs) error {
 	if !sink.Wants("issues") {
 		env.Log.Warn("reconcile_deleted_issues needs the issues stream selected; skipping the scan")
 		return nil
@@ -115,7 +114,7 @@ func reconcileIssues(ctx context.Context, env *Env, sink Sink, loc *time.Locatio
 	}
 	// An issue emitted this run but missed by the scan (deleted meanwhile)
 	// is checked next run.
-	for id := range emitted {
+	for id := range emitted.All() {
 		add(id)
 	}
 	scanned, err := state.NewIDSet(ids)

@@ -91,7 +91,7 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	if env.IssueFields != nil {
 		fields = env.IssueFields
 	}
-	b := &issueBatches{env: env, sink: sink, seen: map[string]bool{},
+	b := &issueBatches{env: env, sink: sink,
 		// Search is eventually consistent: never bookmark past the run's
 		// start minus the allowed lag, so the next run re-reads that window.
 		ceiling: env.RunStart.Add(-env.Lookback)}
@@ -186,7 +186,7 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 		return b.err
 	}
 	if env.ReconcileDeletedIssues {
-		return reconcileIssues(ctx, env, sink, loc, b.seen)
+		return reconcileIssues(ctx, env, sink, loc, &b.seen)
 	}
 	// Forget a set remembered while reconciliation was on: it would only
 	// grow every STATE.
@@ -204,7 +204,7 @@ func wantsChangelog(sink Sink) bool {
 type issueBatches struct {
 	env     *Env
 	sink    Sink
-	seen    map[string]bool // issue ids emitted this run
+	seen    seenIDs // issue ids emitted this run
 	ceiling time.Time
 	err     error // from the page iterator
 }
@@ -345,10 +345,9 @@ func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record
 func (b *issueBatches) emit(batch *issueBatch) error {
 	var mark time.Time
 	for _, it := range batch.items {
-		if b.seen[it.id] {
+		if !b.seen.Add(it.id) {
 			continue // a boundary issue seen on an earlier page
 		}
-		b.seen[it.id] = true
 		for _, p := range it.recs {
 			if err := b.sink.Write(p); err != nil {
 				return err

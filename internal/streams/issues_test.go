@@ -94,6 +94,67 @@ func TestIssueErrorsAreNeverLost(t *testing.T) {
 	}
 }
 
+// TestIssuesReturnedTwiceAreWrittenOnce serves a search that returns
+// issues again on later pages, as Jira does at a page boundary and for an
+// issue updated while the run reads: each is written once, on every path.
+func TestIssuesReturnedTwiceAreWrittenOnce(t *testing.T) {
+	t.Parallel()
+	issue := func(id any) map[string]any {
+		return map[string]any{"id": fmt.Sprint(id), "transitions": []any{},
+			"changelog": map[string]any{"histories": []any{}, "total": 0},
+			"fields":    map[string]any{"updated": "2026-01-02T03:04:05.000+0000", "comment": map[string]any{"comments": []any{}, "total": 0}}}
+	}
+	// The search's pages of two: issue 2 at the boundary, issue 1 again at
+	// the end (updated meanwhile), and an id that is not a number twice.
+	pages := [][]any{{1, 2}, {2, 3}, {1, "X-1"}, {"X-1"}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
+		issues := func(ids []any) []any {
+			var out []any
+			for _, id := range ids {
+				out = append(out, issue(id))
+			}
+			return out
+		}
+		switch r.URL.Path {
+		case "/rest/api/2/myself":
+			write(map[string]any{"timeZone": "UTC"})
+		case "/rest/api/2/search":
+			at := int(body["startAt"].(float64))
+			write(map[string]any{"issues": issues(pages[at/2]), "total": 2 * len(pages)})
+		case "/rest/api/2/search/jql":
+			k := 0
+			if tok, ok := body["nextPageToken"].(string); ok {
+				k, _ = strconv.Atoi(tok)
+			}
+			page := map[string]any{"issues": issues(pages[k])}
+			if k+1 < len(pages) {
+				page["nextPageToken"] = strconv.Itoa(k + 1)
+			}
+			write(page)
+		case "/rest/api/2/issue/bulkfetch":
+			write(map[string]any{"issues": issues(body["issueIdsOrKeys"].([]any))})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	for _, cloud := range []bool{true, false} {
+		for _, n := range []int{1, 4} {
+			t.Run(fmt.Sprintf("cloud=%v/concurrency=%d", cloud, n), func(t *testing.T) {
+				t.Parallel()
+				env := &Env{Client: clientAt(t, srv.URL), Cloud: cloud, Log: slog.New(slog.DiscardHandler), State: state.New(),
+					StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 2, Concurrency: n}
+				sink := &memSink{records: map[string]int{}}
+				require.NoError(t, syncIssues(t.Context(), env, sink))
+				assert.Equal(t, 4, sink.records["issues"], "issues 1, 2, 3 and X-1, once each")
+			})
+		}
+	}
+}
+
 // worklogSite serves the worklog endpoints of a test: /worklog/updated
 // answers feed(since), /worklog/list calls list (which may hold the
 // request) and answers each id, /worklog/deleted is empty. It returns a
