@@ -303,13 +303,45 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, rel string, body
 		}
 		return nil, apiErr
 	}
-	data, err := io.ReadAll(resp.Body)
+	data, err := readBody(resp.Body, resp.ContentLength)
 	if err != nil {
 		// The body stopped short (a cut connection, a timeout mid-body).
 		return nil, fmt.Errorf("%s %s: reading body: %w", method, endpoint, err)
 	}
 	o = succeeded
 	return data, nil
+}
+
+// maxPresized bounds the Content-Length a body buffer is sized from at
+// once: a header is not to be trusted with memory.
+const maxPresized = 64 << 20
+
+// readBody reads a response body whole. Given its length, it reads into
+// one buffer of that size: io.ReadAll fills growing chunks and copies them
+// into a second buffer, allocating a page twice and clearing it as often.
+func readBody(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 || size > maxPresized {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, size, size+1) // the spare byte sees the end
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, err // cut short: io.ErrUnexpectedEOF, retried
+	}
+	// net/http stops a body at its Content-Length, but the reader is
+	// only an io.Reader: take what follows rather than drop it.
+	for {
+		n, err := r.Read(buf[size : size+1])
+		if n > 0 {
+			rest, err := io.ReadAll(r)
+			return append(buf[:size+1], rest...), err
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // checkResponse turns an error status, or a 200 whose X-Seraph-LoginReason
