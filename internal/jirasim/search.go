@@ -276,13 +276,22 @@ func (s *Server) bulkFetch(w http.ResponseWriter, r *http.Request) {
 	fields := parseFields(req.Fields, "*navigable")
 	expand := parseExpand(expandList(req.Expand))
 	base := baseURL(r)
-	var buf bytes.Buffer
-	buf.WriteString(`{"expand":"schema,names","issues":[`)
+	// Rendered first, so the page is built in one buffer of its size
+	// rather than grown and copied at each doubling.
+	rendered := make([][]byte, len(found))
+	size := 0
 	for i, is := range found {
+		rendered[i] = s.issueJSON(base, is, fields, expand, cloudSearchLimits)
+		size += len(rendered[i]) + 1
+	}
+	var buf bytes.Buffer
+	buf.Grow(size + 512)
+	buf.WriteString(`{"expand":"schema,names","issues":[`)
+	for i, b := range rendered {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		buf.Write(s.issueJSON(base, is, fields, expand, cloudSearchLimits))
+		buf.Write(b)
 	}
 	buf.WriteString(`],"issueErrors":`)
 	errs := []any{}
