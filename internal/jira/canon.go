@@ -45,19 +45,22 @@ var ChildRecord = &Shape{}
 var IssuePage = &Shape{Members: map[string]*Shape{"issues": {Each: IssueRecord}}, Each: Full}
 
 // IssueRecord is the shape of one issue in an IssuePage.
+// The streams read creator's and status's own members (an account id, a
+// status's id and name), so their avatars and category stay raw.
 var IssueRecord = &Shape{Members: map[string]*Shape{
 	"fields": {Members: map[string]*Shape{
 		"comment": {Members: map[string]*Shape{"comments": {Each: ChildRecord}}, Each: Full},
-		"creator": Full,
-		"status":  Full,
+		"creator": ChildRecord,
+		"status":  ChildRecord,
 	}},
 	"changelog":   {Members: map[string]*Shape{"histories": {Each: ChangelogRecord}}, Each: Full},
 	"transitions": {Each: ChildRecord},
 }}
 
-// ChangelogRecord is the shape of one changelog entry: its author and items
-// are read for status history.
-var ChangelogRecord = &Shape{Members: map[string]*Shape{"author": Full, "items": Full}}
+// ChangelogRecord is the shape of one changelog entry: its author's own
+// members and its items are read for status history; the author's avatars
+// stay raw.
+var ChangelogRecord = &Shape{Members: map[string]*Shape{"author": ChildRecord, "items": {Each: ChildRecord}}}
 
 // CommentPage, ChangelogPage and WorklogList are the shapes of the child
 // endpoints' pages: each record's own members, with what is nested kept

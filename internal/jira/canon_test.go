@@ -106,8 +106,8 @@ func TestIssueShapeKeepsWhatStreamsRead(t *testing.T) {
 	t.Parallel()
 	page := `{"issues":[{"id":"1","key":"P-1","fields":{"updated":"2026-01-02T03:04:05.000+0000",
 		"comment":{"total":1,"comments":[{"id":"9","author":{"accountId":"a"}}]},
-		"creator":{"accountId":"c"},"status":{"id":"3","name":"Done"},"assignee":{"accountId":"x"},"labels":["a"]},
-		"changelog":{"total":1,"histories":[{"id":"5","author":{"accountId":"a"},"items":[{"field":"status"}]}]},
+		"creator":{"accountId":"c","avatarUrls":{"48x48":"u"}},"status":{"id":"3","name":"Done","statusCategory":{"id":3}},"assignee":{"accountId":"x"},"labels":["a"]},
+		"changelog":{"total":1,"histories":[{"id":"5","author":{"accountId":"a","avatarUrls":{"48x48":"u"}},"items":[{"field":"status"}]}]},
 		"transitions":[{"id":"11","to":{"id":"3"}}]}],"nextPageToken":"t"}`
 	v, err := decodeShaped([]byte(page), true, IssuePage)
 	require.NoError(t, err)
@@ -116,13 +116,16 @@ func TestIssueShapeKeepsWhatStreamsRead(t *testing.T) {
 	assert.Equal(t, "2026-01-02T03:04:05.000Z", fields["updated"])
 	comment := fields["comment"].(map[string]any)["comments"].([]any)[0].(map[string]any)
 	assert.Equal(t, jsonscan.Raw(`{"accountId":"a"}`), comment["author"])
-	assert.IsType(t, map[string]any{}, fields["creator"])
-	assert.IsType(t, map[string]any{}, fields["status"])
+	assert.Equal(t, "c", fields["creator"].(map[string]any)["accountId"])
+	assert.Equal(t, jsonscan.Raw(`{"48x48":"u"}`), fields["creator"].(map[string]any)["avatarUrls"])
+	assert.Equal(t, "Done", fields["status"].(map[string]any)["name"])
+	assert.Equal(t, jsonscan.Raw(`{"id":3}`), fields["status"].(map[string]any)["statusCategory"])
 	assert.Equal(t, jsonscan.Raw(`{"accountId":"x"}`), fields["assignee"])
 	assert.Equal(t, jsonscan.Raw(`["a"]`), fields["labels"])
 	history := is["changelog"].(map[string]any)["histories"].([]any)[0].(map[string]any)
-	assert.IsType(t, map[string]any{}, history["author"])
-	assert.IsType(t, map[string]any{}, history["items"].([]any)[0])
+	assert.Equal(t, "a", history["author"].(map[string]any)["accountId"])
+	assert.Equal(t, jsonscan.Raw(`{"48x48":"u"}`), history["author"].(map[string]any)["avatarUrls"])
+	assert.Equal(t, "status", history["items"].([]any)[0].(map[string]any)["field"])
 	tr := is["transitions"].([]any)[0].(map[string]any)
 	assert.Equal(t, jsonscan.Raw(`{"id":"3"}`), tr["to"])
 }
