@@ -1,0 +1,105 @@
+package tap
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/jira"
+	"github.com/tap-jira/tap-jira/internal/jirasim"
+	"github.com/tap-jira/tap-jira/internal/schema"
+	"github.com/tap-jira/tap-jira/internal/singer"
+)
+
+// simPage is a bulkfetch page of 100 issues from a generated site, with
+// changelogs and transitions, as a one-year sync requests them.
+func simPage(tb testing.TB) []byte {
+	tb.Helper()
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	sim := jirasim.New(jirasim.Options{TZ: time.UTC, Email: "e@example.com", Token: "t",
+		Gen: jirasim.GenOptions{Seed: 42, Issues: 2000, Projects: 10, Users: 200, Now: now}})
+	post := func(path, body string) []byte {
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1"+path, strings.NewReader(body))
+		req.SetBasicAuth("e@example.com", "t")
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, req)
+		require.Equal(tb, http.StatusOK, rec.Code, rec.Body.String())
+		return rec.Body.Bytes()
+	}
+	var found struct {
+		Issues []struct{ ID string } `json:"issues"`
+	}
+	require.NoError(tb, json.Unmarshal(post("/rest/api/2/search/jql",
+		`{"jql":"updated >= \"2025-11-28\" ORDER BY updated ASC","maxResults":100,"fields":["id"]}`), &found))
+	ids := make([]string, len(found.Issues))
+	for i, is := range found.Issues {
+		ids[i] = is.ID
+	}
+	require.Len(tb, ids, 100)
+	body, err := json.Marshal(map[string]any{"issueIdsOrKeys": ids, "fields": []string{"*all", "-worklog", "-comment"}, "expand": []string{"changelog", "transitions"}})
+	require.NoError(tb, err)
+	return post("/rest/api/2/issue/bulkfetch", string(body))
+}
+
+// BenchmarkIssuePage is a page's work after it arrives: decoding it as
+// issue pages are decoded, then each issue's changelog entries,
+// transitions and the issue itself prepared (validated and encoded), as
+// the issues group does. Unlike BenchmarkRecord it has what one issue
+// alone lacks: the same users, projects and statuses on many issues.
+func BenchmarkIssuePage(b *testing.B) {
+	schemas, err := schema.Bundled()
+	require.NoError(b, err)
+	cat, err := Discover(schemas, nil, false)
+	require.NoError(b, err)
+	for _, s := range cat.Streams {
+		s.Root().Selected = new(true)
+	}
+	plan, err := Plan(cat, schemas, slog.New(slog.DiscardHandler))
+	require.NoError(b, err)
+	byName := map[string]*Selected{}
+	for _, p := range plan {
+		byName[p.Stream.Name] = p
+	}
+	em := NewEmitter(singer.NewWriter(discard{}), slog.New(slog.DiscardHandler), fixedNow)
+	page := simPage(b)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for b.Loop() {
+		preparePage(b, em, byName, page)
+	}
+}
+
+func preparePage(b *testing.B, em *Emitter, byName map[string]*Selected, page []byte) {
+	decoded, err := jira.DecodeRecordShaped(page, jira.IssuePage)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prepare := func(stream string, rec map[string]any) {
+		if _, _, err := em.Prepare(byName[stream], rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, v := range decoded["issues"].([]any) {
+		is := v.(map[string]any)
+		for _, h := range is["changelog"].(map[string]any)["histories"].([]any) {
+			rec := h.(map[string]any)
+			rec["issueId"] = is["id"]
+			prepare("changelogs", rec)
+		}
+		for _, t := range is["transitions"].([]any) {
+			rec := t.(map[string]any)
+			rec["issueId"] = is["id"]
+			prepare("issue_transitions", rec)
+		}
+		delete(is, "changelog")
+		delete(is, "transitions")
+		prepare("issues", is)
+	}
+}
