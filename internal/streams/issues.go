@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -97,6 +98,10 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 		ceiling: env.RunStart.Add(-env.Lookback)}
 	n := max(1, env.Concurrency)
 	switch {
+	case !env.Cloud:
+		err = b.searchPages(ctx, n, bookmark, func(from time.Time) string {
+			return IssuesJQL(from, loc, env.Projects, env.JQL)
+		}, fields, expand)
 	case n == 1:
 		pages := func(yield func([]jira.Record) bool) {
 			for page, err := range env.Client.SearchIssues(ctx, env.Cloud, jql, fields, expand, env.PageSize) {
@@ -110,7 +115,7 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 			}
 		}
 		err = ordered(ctx, 1, pages, b.prepare, b.emit)
-	case env.Cloud:
+	default:
 		batches := func(yield func([]string) bool) {
 			for page, err := range readAhead(ctx, 1, env.Client.SearchIssues(ctx, true, jql, []string{"id"}, nil, jira.SearchIDPage)) {
 				if err != nil {
@@ -153,31 +158,6 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 			}
 			return b.prepare(ctx, issues)
 		}, b.emit)
-	default:
-		// Named apart from err: the switch's result must reach the check
-		// below, not a shadow.
-		first, total, ferr := env.Client.SearchPage(ctx, jql, fields, expand, 0, env.PageSize)
-		if ferr != nil {
-			return ferr
-		}
-		size := max(len(first), 1)
-		offsets := func(yield func(int) bool) {
-			for at := 0; at < total; at += size {
-				if !yield(at) {
-					return
-				}
-			}
-		}
-		err = ordered(ctx, n, offsets, func(ctx context.Context, at int) (*issueBatch, error) {
-			issues := first
-			if at > 0 {
-				var err error
-				if issues, _, err = env.Client.SearchPage(ctx, jql, fields, expand, at, size); err != nil {
-					return nil, err
-				}
-			}
-			return b.prepare(ctx, issues)
-		}, b.emit)
 	}
 	if err != nil {
 		return err
@@ -205,6 +185,7 @@ type issueBatches struct {
 	env     *Env
 	sink    Sink
 	seen    seenIDs // issue ids emitted this run
+	written int     // issues written this run
 	ceiling time.Time
 	err     error // from the page iterator
 }
@@ -213,6 +194,9 @@ type issueBatches struct {
 // children, in the search's order.
 type issueBatch struct {
 	items []issueItem
+	// overlaps says the page starts on the last issue of the page before
+	// (Data Center pages), which emit checks.
+	overlaps bool
 }
 
 type issueItem struct {
@@ -290,6 +274,99 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 	return batch, nil
 }
 
+// searchPages reads the Data Center search, from the minute of from, by
+// startAt pages, n at once.
+//
+// An offset counts the issues before it, and those change while the run
+// reads: an issue already read that is updated moves to the end of ORDER BY
+// updated, a deleted one leaves, and every issue behind it moves one place
+// up. A page asked for by its offset afterwards would start one issue late,
+// and that issue, itself unchanged, would never come back. So each page
+// after the first starts on the last issue of the page before it. When that
+// issue is not the one (same id, same updated) the page before ended with,
+// the issues moved: the search is read again from that issue's minute,
+// where the issues already written are skipped, and nothing between the two
+// is lost.
+func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, jqlFrom func(time.Time) string, fields, expand []string) error {
+	env := b.env
+	stuck := 0
+	for {
+		jql := jqlFrom(from)
+		first, total, err := env.Client.SearchPage(ctx, jql, fields, expand, 0, env.PageSize)
+		if err != nil {
+			return err
+		}
+		// Each later page overlaps the one before by an issue; the first
+		// page's length is the page size Jira allows.
+		stride := max(len(first)-1, 1)
+		offsets := func(yield func(int) bool) {
+			if !yield(0) {
+				return
+			}
+			for at := stride; at < total-1; at += stride {
+				if !yield(at) {
+					return
+				}
+			}
+		}
+		var last *issueItem // the last issue of the page written last
+		written := b.written
+		err = ordered(ctx, n, offsets, func(ctx context.Context, at int) (*issueBatch, error) {
+			issues := first
+			if at > 0 {
+				var err error
+				if issues, _, err = env.Client.SearchPage(ctx, jql, fields, expand, at, stride+1); err != nil {
+					return nil, err
+				}
+			}
+			batch, err := b.prepare(ctx, issues)
+			if batch != nil {
+				batch.overlaps = at > 0
+			}
+			return batch, err
+		}, func(batch *issueBatch) error {
+			if batch.overlaps && (len(batch.items) == 0 || last == nil ||
+				batch.items[0].id != last.id || !batch.items[0].updated.Equal(last.updated)) {
+				return errShifted
+			}
+			if len(batch.items) > 0 {
+				last = &batch.items[len(batch.items)-1]
+			}
+			return b.emit(batch)
+		})
+		if !errors.Is(err, errShifted) {
+			return err
+		}
+		if last != nil && last.updated.After(b.ceiling) {
+			// Every issue up to the bookmark's ceiling is written; the
+			// ones updated since the run started come next run.
+			env.Log.Info("issues moved while the search was read, past the bookmark's ceiling; the next run reads on from it")
+			return nil
+		}
+		// Read again from the minute of the last issue written. A search
+		// that keeps shifting without a new issue written is not left to
+		// loop.
+		if b.written == written {
+			if stuck++; stuck > maxShifts {
+				return fmt.Errorf("reading issues: the search kept changing while it was read (%d times without progress)", stuck)
+			}
+		} else {
+			stuck = 0
+		}
+		if last != nil {
+			from = last.updated
+		}
+		env.Log.Info("issues moved while the search was read; reading it again from the last issue written", "from", from)
+	}
+}
+
+// errShifted says a page did not start where the page before it ended.
+var errShifted = errors.New("the search shifted")
+
+// maxShifts bounds the times in a row the search may shift under the run
+// with no issue written in between.
+const maxShifts = 10
+
 // missingChildren fetches the complete lists of the issues whose embedded
 // comments or histories Jira truncated.
 func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record) (comments, histories map[string][]any, err error) {
@@ -348,6 +425,7 @@ func (b *issueBatches) emit(batch *issueBatch) error {
 		if !b.seen.Add(it.id) {
 			continue // a boundary issue seen on an earlier page
 		}
+		b.written++
 		for _, p := range it.recs {
 			if err := b.sink.Write(p); err != nil {
 				return err

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,8 +124,10 @@ func TestIssuesReturnedTwiceAreWrittenOnce(t *testing.T) {
 		case "/rest/api/2/myself":
 			write(map[string]any{"timeZone": "UTC"})
 		case "/rest/api/2/search":
-			at := int(body["startAt"].(float64))
-			write(map[string]any{"issues": issues(pages[at/2]), "total": 2 * len(pages)})
+			// Data Center: the same issues as one list, by offset.
+			all := slices.Concat(pages...)
+			at, size := int(body["startAt"].(float64)), int(body["maxResults"].(float64))
+			write(map[string]any{"issues": issues(all[min(at, len(all)):min(at+size, len(all))]), "total": len(all)})
 		case "/rest/api/2/search/jql":
 			k := 0
 			if tok, ok := body["nextPageToken"].(string); ok {
@@ -257,4 +261,225 @@ func TestWorklogListsInFlightAreBounded(t *testing.T) {
 	require.NoError(t, syncWorklogs(t.Context(), env, sink))
 	assert.Equal(t, feedPages, sink.records["worklogs"])
 	assert.Equal(t, int64(worklogListsInFlight), peak.Load(), "lists in flight at once")
+}
+
+// dcSearch serves /rest/api/2/search over issues, which the test may
+// change between requests through edit (called with each request's
+// startAt, under the lock). It records each request's startAt and
+// maxResults, and its jql's lower bound.
+type dcSearch struct {
+	mu     sync.Mutex
+	issues []dcIssue // in search order
+	edit   func(startAt int)
+	asked  [][2]int
+	froms  []string
+	// phantom answers every page but the first with an issue that is not
+	// where the page before ended: a search that never holds still.
+	phantom bool
+}
+
+type dcIssue struct {
+	id      int
+	updated time.Time
+}
+
+func (d *dcSearch) serve(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
+		switch r.URL.Path {
+		case "/rest/api/2/myself":
+			write(map[string]any{"timeZone": "UTC"})
+			return
+		case "/rest/api/2/search":
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		var body struct {
+			JQL        string `json:"jql"`
+			StartAt    int    `json:"startAt"`
+			MaxResults int    `json:"maxResults"`
+		}
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.edit != nil {
+			d.edit(body.StartAt)
+		}
+		d.asked = append(d.asked, [2]int{body.StartAt, body.MaxResults})
+		from, _, _ := strings.Cut(strings.TrimPrefix(body.JQL, `updated >= "`), `"`)
+		d.froms = append(d.froms, from)
+		since, err := time.Parse("2006-01-02 15:04", from)
+		require.NoError(t, err)
+		issue := func(is dcIssue) any {
+			return map[string]any{"id": strconv.Itoa(is.id), "transitions": []any{},
+				"changelog": map[string]any{"histories": []any{}, "total": 0},
+				"fields": map[string]any{"updated": is.updated.Format("2006-01-02T15:04:05.000-0700"),
+					"comment": map[string]any{"comments": []any{}, "total": 0}}}
+		}
+		var in []any
+		for _, is := range d.issues {
+			if !is.updated.Before(since) {
+				in = append(in, issue(is))
+			}
+		}
+		total := len(in)
+		page := in[min(body.StartAt, total):min(body.StartAt+body.MaxResults, total)]
+		if d.phantom && body.StartAt > 0 {
+			page = []any{issue(dcIssue{99999, d.issues[0].updated})}
+		}
+		write(map[string]any{"issues": page, "total": total, "startAt": body.StartAt})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// idSink records the issue ids written, in order.
+type idSink struct {
+	memSink
+	ids []string
+}
+
+func (s *idSink) Prepare(stream string, rec jira.Record) (Prepared, error) {
+	return Prepared{Stream: stream, Key: fmt.Sprint(rec["id"])}, nil
+}
+func (s *idSink) Write(p Prepared) error {
+	if p.Stream == "issues" {
+		s.ids = append(s.ids, p.Key)
+	}
+	return nil
+}
+
+// TestDataCenterPagesOverlap reads the Data Center search by pages that
+// each start on the issue the page before ended with: unchanged, they
+// cover the search once; when the issues move, the search is read again
+// from the last issue written; it stops at the bookmark's ceiling; and a
+// search that keeps moving without anything new written fails the run.
+func TestDataCenterPagesOverlap(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// Issue i is updated at minute i; the bookmark's ceiling is minute 25.
+	runStart := base.Add(30 * time.Minute)
+	issues := func(n int) []dcIssue {
+		out := make([]dcIssue, n)
+		for i := range out {
+			out[i] = dcIssue{10000 + i, base.Add(time.Duration(i) * time.Minute)}
+		}
+		return out
+	}
+	ids := func(from, to int) []string { // ids 10000+from .. 10000+to-1
+		var out []string
+		for i := from; i < to; i++ {
+			out = append(out, strconv.Itoa(10000+i))
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		n       int
+		edit    func(d *dcSearch) func(startAt int)
+		phantom bool
+		// sameMinute puts every issue in the first minute.
+		sameMinute bool
+		want       []string
+		asked      [][2]int // nil: not checked
+		reread     string   // the minute the search is read again from
+		wantErr    string
+	}{
+		{
+			name:  "unchanged",
+			n:     25,
+			want:  ids(0, 25),
+			asked: [][2]int{{0, 10}, {9, 10}, {18, 10}},
+		},
+		{
+			// Issue 10002, read on the first page, is updated after it:
+			// it moves to the end and every issue behind it one place up.
+			name: "an issue read is updated",
+			n:    25,
+			edit: func(d *dcSearch) func(int) {
+				done := false
+				return func(startAt int) {
+					if startAt == 9 && !done {
+						done = true
+						moved := d.issues[2]
+						moved.updated = runStart.Add(time.Minute)
+						d.issues = append(append(d.issues[:2:2], d.issues[3:]...), moved)
+					}
+				}
+			},
+			want:   ids(0, 25),
+			reread: "2026-01-01 00:09",
+		},
+		{
+			// Issue 10001 is deleted when the last page is asked for, whose
+			// issues are past the ceiling: they are next run's.
+			name: "moves past the bookmark's ceiling",
+			n:    30,
+			edit: func(d *dcSearch) func(int) {
+				return func(startAt int) {
+					if startAt == 27 && d.issues[1].id == 10001 {
+						d.issues = append(d.issues[:1:1], d.issues[2:]...)
+					}
+				}
+			},
+			want:  ids(0, 28),
+			asked: [][2]int{{0, 10}, {9, 10}, {18, 10}, {27, 10}},
+		},
+		{
+			// Every later page starts elsewhere, but each reading again
+			// brings new issues: it ends.
+			name:    "moving all the time",
+			n:       25,
+			phantom: true,
+			want:    ids(0, 25),
+			reread:  "2026-01-01 00:18",
+		},
+		{
+			// The same, in a minute of more issues than a page: reading
+			// again brings nothing new, and the run fails rather than loop.
+			name:       "moving all the time within a minute",
+			n:          25,
+			sameMinute: true,
+			phantom:    true,
+			wantErr:    "kept changing",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := &dcSearch{issues: issues(tt.n), phantom: tt.phantom}
+			if tt.sameMinute {
+				for i := range d.issues {
+					d.issues[i].updated = base
+				}
+			}
+			if tt.edit != nil {
+				d.edit = tt.edit(d)
+			}
+			srv := d.serve(t)
+			env := &Env{Client: clientAt(t, srv.URL), Log: slog.New(slog.DiscardHandler), State: state.New(),
+				StartDate: base, RunStart: runStart, Lookback: 5 * time.Minute, PageSize: 10, Concurrency: 1}
+			sink := &idSink{memSink: memSink{records: map[string]int{}}}
+			err := syncIssues(t.Context(), env, sink)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			want := slices.DeleteFunc(slices.Clone(tt.want), func(s string) bool { return s == "" })
+			assert.ElementsMatch(t, want, sink.ids, "each issue written once")
+			if tt.asked != nil {
+				assert.Equal(t, tt.asked, d.asked)
+			}
+			if tt.reread != "" {
+				assert.Contains(t, d.froms, tt.reread)
+			} else {
+				for _, f := range d.froms {
+					assert.Equal(t, "2026-01-01 00:00", f, "read again")
+				}
+			}
+		})
+	}
 }
