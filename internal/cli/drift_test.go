@@ -24,7 +24,7 @@ import (
 // the next one together must emit every issue.
 func TestUpdatesDuringTheSyncLoseNothing(t *testing.T) {
 	t.Parallel()
-	for _, flavor := range []jirasim.Flavor{jirasim.DataCenter} {
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
 		for _, conc := range []int{1, 4} {
 			t.Run(fmt.Sprintf("%s/concurrency=%d", flavor, conc), func(t *testing.T) {
 				t.Parallel()

@@ -230,6 +230,36 @@ func (c *Client) myself(ctx context.Context) (*time.Location, error) {
 // SearchPage is one page of issue search results.
 type SearchPage struct {
 	Issues []Record
+	// Next is the Cloud page token of the page after this one; "" on the
+	// last page.
+	Next string
+}
+
+// SearchJQLPage reads one Cloud /search/jql page: the first when token is
+// "", else the page token names.
+func (c *Client) SearchJQLPage(ctx context.Context, jql string, fields, expand []string, pageSize int, token string) (SearchPage, error) {
+	body := map[string]any{"jql": jql, "fields": fields, "maxResults": pageSize}
+	if len(expand) > 0 {
+		body["expand"] = joinComma(expand)
+	}
+	if token != "" {
+		body["nextPageToken"] = token
+	}
+	var page map[string]any
+	if err := c.Post(ctx, "rest/api/2/search/jql", body, shaped{&page, IssuePage}); err != nil {
+		return SearchPage{}, fmt.Errorf("searching issues: %w", err)
+	}
+	issues, err := objects(page["issues"])
+	if err != nil {
+		return SearchPage{}, fmt.Errorf("searching issues: %w: %w", ErrNotJSON, err)
+	}
+	// No token means the last page, whatever isLast says; a token that
+	// does not change would loop forever.
+	next, _ := page["nextPageToken"].(string)
+	if next == token || len(issues) == 0 {
+		next = ""
+	}
+	return SearchPage{Issues: issues, Next: next}, nil
 }
 
 // SearchIssues pages through the issues matching jql: on Cloud through
@@ -241,33 +271,15 @@ func (c *Client) SearchIssues(ctx context.Context, cloud bool, jql string, field
 		if cloud {
 			token := ""
 			for {
-				body := map[string]any{"jql": jql, "fields": fields, "maxResults": pageSize}
-				if len(expand) > 0 {
-					body["expand"] = joinComma(expand)
-				}
-				if token != "" {
-					body["nextPageToken"] = token
-				}
-				var page map[string]any
-				if err := c.Post(ctx, "rest/api/2/search/jql", body, shaped{&page, IssuePage}); err != nil {
-					yield(SearchPage{}, fmt.Errorf("searching issues: %w", err))
-					return
-				}
-				issues, err := objects(page["issues"])
+				page, err := c.SearchJQLPage(ctx, jql, fields, expand, pageSize, token)
 				if err != nil {
-					yield(SearchPage{}, fmt.Errorf("searching issues: %w: %w", ErrNotJSON, err))
+					yield(SearchPage{}, err)
 					return
 				}
-				if !yield(SearchPage{Issues: issues}, nil) {
+				if !yield(page, nil) || page.Next == "" {
 					return
 				}
-				// No token means the last page, whatever isLast says; a
-				// token that does not change would loop forever.
-				next, _ := page["nextPageToken"].(string)
-				if next == "" || next == token || len(issues) == 0 {
-					return
-				}
-				token = next
+				token = page.Next
 			}
 		}
 		startAt := 0
@@ -511,6 +523,32 @@ func (c *Client) BulkFetch(ctx context.Context, ids []string, fields, expand []s
 		c.log.Warn("Jira could not return some issues found by the search", "count", len(errs))
 	}
 	return issues, nil
+}
+
+// IssueUpdated reads when one issue was last updated (Cloud,
+// /issue/bulkfetch with only that field); the zero time when Jira no
+// longer returns it.
+func (c *Client) IssueUpdated(ctx context.Context, id string) (time.Time, error) {
+	var resp map[string]any
+	body := map[string]any{"issueIdsOrKeys": []string{id}, "fields": []string{"updated"}}
+	if err := c.Post(ctx, "rest/api/2/issue/bulkfetch", body, shaped{&resp, IssuePage}); err != nil {
+		return time.Time{}, fmt.Errorf("reading when issue %s was updated: %w", id, err)
+	}
+	issues, err := objects(resp["issues"])
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading when issue %s was updated: %w: %w", id, ErrNotJSON, err)
+	}
+	for _, is := range issues {
+		fields, _ := is["fields"].(map[string]any)
+		if s, ok := fields["updated"].(string); ok && fmt.Sprint(is["id"]) == id {
+			t, err := ParseTime(s)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("reading when issue %s was updated: %w", id, err)
+			}
+			return t, nil
+		}
+	}
+	return time.Time{}, nil
 }
 
 // SearchPage reads one startAt page of the Data Center search and the

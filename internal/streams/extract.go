@@ -54,6 +54,16 @@ type Env struct {
 	// ReconcileDeletedIssues scans the issues in scope by id after the
 	// issues sync and emits a deletion record for each remembered one gone.
 	ReconcileDeletedIssues bool
+	// IDPage is the ids per page of the Cloud id search; 0 means the most
+	// Jira gives (jira.SearchIDPage). Tests make it small.
+	IDPage int
+}
+
+func (e *Env) idPage() int {
+	if e.IDPage > 0 {
+		return e.IDPage
+	}
+	return jira.SearchIDPage
 }
 
 // Group is a set of streams read together: a parent and the streams read

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/url"
 	"slices"
 	"strings"
@@ -66,10 +67,11 @@ func IssuesJQL(bookmark time.Time, loc *time.Location, projects []string, extra 
 // truncated are completed from the per-issue endpoints; complete ones cost
 // no request.
 //
-// With Concurrency above 1, pages are fetched in parallel and emitted in
-// order: on Cloud an id-only search (5000 ids a page) feeds /issue/bulkfetch
-// batches of 100; on Data Center the startAt pages of one search. With 1,
-// one search page at a time, as a sequential tap does.
+// On Cloud an id-only search (5000 ids a page) feeds /issue/bulkfetch
+// batches of 100; on Data Center the startAt pages of one search are read.
+// Either way Concurrency pages are fetched at once and emitted in order
+// (1 is one request at a time), and an issue that moves while the search
+// is read cannot make another slide out of it (scanIDs, searchPages).
 func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	loc, err := env.Client.Myself(ctx)
 	if err != nil {
@@ -79,7 +81,8 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	if bookmark.IsZero() {
 		bookmark = env.StartDate
 	}
-	jql := IssuesJQL(bookmark, loc, env.Projects, env.JQL)
+	jqlFrom := func(from time.Time) string { return IssuesJQL(from, loc, env.Projects, env.JQL) }
+	jql := jqlFrom(bookmark)
 	env.Log.Info("reading issues", "jql", jql, "time_zone", loc.String(), "concurrency", env.Concurrency)
 	expand := []string{"transitions"}
 	if wantsChangelog(sink) {
@@ -97,34 +100,16 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 		// start minus the allowed lag, so the next run re-reads that window.
 		ceiling: env.RunStart.Add(-env.Lookback)}
 	n := max(1, env.Concurrency)
-	switch {
-	case !env.Cloud:
-		err = b.searchPages(ctx, n, bookmark, func(from time.Time) string {
-			return IssuesJQL(from, loc, env.Projects, env.JQL)
-		}, fields, expand)
-	case n == 1:
-		pages := func(yield func([]jira.Record) bool) {
-			for page, err := range env.Client.SearchIssues(ctx, env.Cloud, jql, fields, expand, env.PageSize) {
-				if err != nil {
-					b.err = err
-					return
-				}
-				if !yield(page.Issues) {
-					return
-				}
-			}
-		}
-		err = ordered(ctx, 1, pages, b.prepare, b.emit)
-	default:
+	if !env.Cloud {
+		err = b.searchPages(ctx, n, bookmark, jqlFrom, fields, expand)
+	} else {
+		scan := b.scanIDs(ctx, bookmark, jqlFrom)
 		batches := func(yield func([]string) bool) {
-			for page, err := range readAhead(ctx, 1, env.Client.SearchIssues(ctx, true, jql, []string{"id"}, nil, jira.SearchIDPage)) {
+			// The next page of ids is read while this one's issues are.
+			for ids, err := range readAhead(ctx, 1, scan) {
 				if err != nil {
 					b.err = err
 					return
-				}
-				ids := make([]string, len(page.Issues))
-				for i, is := range page.Issues {
-					ids[i] = fmt.Sprint(is["id"])
 				}
 				for chunk := range slices.Chunk(ids, min(env.PageSize, jira.BulkFetchMax)) {
 					if !yield(chunk) {
@@ -272,6 +257,58 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 		batch.items = append(batch.items, item)
 	}
 	return batch, nil
+}
+
+// scanIDs reads the ids of the issues to sync on Cloud (search/jql, 5000 a
+// page from the minute of from) and yields, page by page, those not read
+// before in the run.
+//
+// Atlassian does not say whether its page token holds its place when
+// issues change. If it counted issues, as an offset does, an issue read and
+// then updated (which moves it to the end of ORDER BY updated) would make
+// the token skip another. So each page after the first is a new search from
+// the minute of the last issue of the page before, whose updated time one
+// small request reads, and the ids read already are skipped: whatever the
+// token does, nothing slides between two pages. Only within one minute of
+// more than a page of issues is the token followed.
+func (b *issueBatches) scanIDs(ctx context.Context, from time.Time, jqlFrom func(time.Time) string) iter.Seq2[[]string, error] {
+	return func(yield func([]string, error) bool) {
+		env := b.env
+		var scanned seenIDs
+		token := ""
+		for {
+			page, err := env.Client.SearchJQLPage(ctx, jqlFrom(from), []string{"id"}, nil, env.idPage(), token)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			var fresh []string
+			for _, is := range page.Issues {
+				if id := fmt.Sprint(is["id"]); scanned.Add(id) {
+					fresh = append(fresh, id)
+				}
+			}
+			if len(fresh) > 0 && !yield(fresh, nil) {
+				return
+			}
+			if page.Next == "" {
+				return
+			}
+			last := fmt.Sprint(page.Issues[len(page.Issues)-1]["id"])
+			at, err := env.Client.IssueUpdated(ctx, last)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if at.Truncate(time.Minute).After(from.Truncate(time.Minute)) {
+				from, token = at, ""
+				continue
+			}
+			// A page within one minute (or its last issue gone): a new
+			// search would start where this one did.
+			token = page.Next
+		}
+	}
 }
 
 // searchPages reads the Data Center search, from the minute of from, by

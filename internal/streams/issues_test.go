@@ -483,3 +483,150 @@ func TestDataCenterPagesOverlap(t *testing.T) {
 		})
 	}
 }
+
+// cloudSearch serves search/jql over issues with a page token that counts
+// issues, as an offset does (the worst a token can do), and bulkfetch. edit
+// runs before each search request, under the lock.
+type cloudSearch struct {
+	mu     sync.Mutex
+	issues []dcIssue // in search order
+	edit   func(req int)
+	reqs   int
+	froms  []string
+	tokens int  // search requests that followed a token
+	gone   bool // bulkfetch of a single issue (when it was updated) finds nothing
+}
+
+func (c *cloudSearch) serve(t *testing.T) *httptest.Server {
+	issue := func(is dcIssue) map[string]any {
+		return map[string]any{"id": strconv.Itoa(is.id), "transitions": []any{},
+			"changelog": map[string]any{"histories": []any{}, "total": 0},
+			"fields": map[string]any{"updated": is.updated.Format("2006-01-02T15:04:05.000-0700"),
+				"comment": map[string]any{"comments": []any{}, "total": 0}}}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
+		var body struct {
+			JQL        string   `json:"jql"`
+			MaxResults int      `json:"maxResults"`
+			Token      string   `json:"nextPageToken"`
+			IDs        []string `json:"issueIdsOrKeys"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		switch r.URL.Path {
+		case "/rest/api/2/myself":
+			write(map[string]any{"timeZone": "UTC"})
+		case "/rest/api/2/search/jql":
+			c.reqs++
+			if c.edit != nil {
+				c.edit(c.reqs)
+			}
+			from, _, _ := strings.Cut(strings.TrimPrefix(body.JQL, `updated >= "`), `"`)
+			c.froms = append(c.froms, from)
+			since, err := time.Parse("2006-01-02 15:04", from)
+			require.NoError(t, err)
+			var in []any
+			for _, is := range c.issues {
+				if !is.updated.Before(since) {
+					in = append(in, map[string]any{"id": strconv.Itoa(is.id)})
+				}
+			}
+			at := 0
+			if body.Token != "" {
+				c.tokens++
+				at, _ = strconv.Atoi(body.Token)
+			}
+			page := map[string]any{"issues": in[min(at, len(in)):min(at+body.MaxResults, len(in))]}
+			if at+body.MaxResults < len(in) {
+				page["nextPageToken"] = strconv.Itoa(at + body.MaxResults)
+			}
+			write(page)
+		case "/rest/api/2/issue/bulkfetch":
+			var out []any
+			for _, is := range c.issues {
+				if slices.Contains(body.IDs, strconv.Itoa(is.id)) && !(c.gone && len(body.IDs) == 1) {
+					out = append(out, issue(is))
+				}
+			}
+			write(map[string]any{"issues": out})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestCloudIDScanHoldsItsPlace reads the Cloud id search through a token
+// that counts issues: each page after the first is a new search from the
+// minute of the last issue read, so an issue read and then updated makes
+// no other one slide between two pages; the token is followed only where a
+// new search would not move on.
+func TestCloudIDScanHoldsItsPlace(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	runStart := base.Add(60 * time.Minute)
+	ids := func(from, to int) []string {
+		var out []string
+		for i := from; i < to; i++ {
+			out = append(out, strconv.Itoa(10000+i))
+		}
+		return out
+	}
+	tests := []struct {
+		name       string
+		sameMinute bool
+		gone       bool
+		edit       func(c *cloudSearch) func(req int)
+		want       []string
+		tokens     bool // the token was followed
+	}{
+		{name: "unchanged", want: ids(0, 25)},
+		{
+			// After the first page, issue 10002 is updated: it moves to
+			// the end, and the issues behind it one place up.
+			name: "an issue read is updated",
+			edit: func(c *cloudSearch) func(int) {
+				return func(req int) {
+					if req == 2 {
+						moved := c.issues[2]
+						moved.updated = runStart.Add(time.Minute)
+						c.issues = append(append(c.issues[:2:2], c.issues[3:]...), moved)
+					}
+				}
+			},
+			want: ids(0, 25),
+		},
+		{name: "one minute of more than a page", sameMinute: true, want: ids(0, 25), tokens: true},
+		{name: "the last issue of a page gone", gone: true, want: ids(0, 25), tokens: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := &cloudSearch{gone: tt.gone}
+			for i := range 25 {
+				at := base.Add(time.Duration(i) * time.Minute)
+				if tt.sameMinute {
+					at = base
+				}
+				c.issues = append(c.issues, dcIssue{10000 + i, at})
+			}
+			if tt.edit != nil {
+				c.edit = tt.edit(c)
+			}
+			srv := c.serve(t)
+			for _, n := range []int{1, 4} {
+				env := &Env{Client: clientAt(t, srv.URL), Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(),
+					StartDate: base, RunStart: runStart, Lookback: 5 * time.Minute, PageSize: 5, Concurrency: n, IDPage: 10}
+				sink := &idSink{memSink: memSink{records: map[string]int{}}}
+				require.NoError(t, syncIssues(t.Context(), env, sink))
+				assert.ElementsMatch(t, tt.want, sink.ids, "each issue written once, at %d in flight", n)
+			}
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			assert.Equal(t, tt.tokens, c.tokens > 0, "token followed")
+		})
+	}
+}
