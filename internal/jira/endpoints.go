@@ -525,30 +525,30 @@ func (c *Client) BulkFetch(ctx context.Context, ids []string, fields, expand []s
 	return issues, nil
 }
 
-// IssueUpdated reads when one issue was last updated (Cloud,
-// /issue/bulkfetch with only that field); the zero time when Jira no
-// longer returns it.
-func (c *Client) IssueUpdated(ctx context.Context, id string) (time.Time, error) {
+// IssuesUpdated reads when each of a few issues was last updated (Cloud,
+// /issue/bulkfetch with only that field). An issue Jira no longer returns
+// is left out.
+func (c *Client) IssuesUpdated(ctx context.Context, ids []string) (map[string]time.Time, error) {
 	var resp map[string]any
-	body := map[string]any{"issueIdsOrKeys": []string{id}, "fields": []string{"updated"}}
+	body := map[string]any{"issueIdsOrKeys": ids, "fields": []string{"updated"}}
 	if err := c.Post(ctx, "rest/api/2/issue/bulkfetch", body, shaped{&resp, IssuePage}); err != nil {
-		return time.Time{}, fmt.Errorf("reading when issue %s was updated: %w", id, err)
+		return nil, fmt.Errorf("reading when issues were updated: %w", err)
 	}
 	issues, err := objects(resp["issues"])
 	if err != nil {
-		return time.Time{}, fmt.Errorf("reading when issue %s was updated: %w: %w", id, ErrNotJSON, err)
+		return nil, fmt.Errorf("reading when issues were updated: %w: %w", ErrNotJSON, err)
 	}
+	out := make(map[string]time.Time, len(issues))
 	for _, is := range issues {
 		fields, _ := is["fields"].(map[string]any)
-		if s, ok := fields["updated"].(string); ok && fmt.Sprint(is["id"]) == id {
-			t, err := ParseTime(s)
-			if err != nil {
-				return time.Time{}, fmt.Errorf("reading when issue %s was updated: %w", id, err)
-			}
-			return t, nil
+		s, _ := fields["updated"].(string)
+		t, err := ParseTime(s)
+		if err != nil {
+			return nil, fmt.Errorf("reading when issue %v was updated: %w", is["id"], err)
 		}
+		out[fmt.Sprint(is["id"])] = t
 	}
-	return time.Time{}, nil
+	return out, nil
 }
 
 // SearchPage reads one startAt page of the Data Center search and the

@@ -267,10 +267,11 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 // issues change. If it counted issues, as an offset does, an issue read and
 // then updated (which moves it to the end of ORDER BY updated) would make
 // the token skip another. So each page after the first is a new search from
-// the minute of the last issue of the page before, whose updated time one
-// small request reads, and the ids read already are skipped: whatever the
-// token does, nothing slides between two pages. Only within one minute of
-// more than a page of issues is the token followed.
+// the minute of the last issue of the page before (its updated time read
+// with one small request), and the ids read already are skipped: whatever
+// the token does, nothing slides between two pages. The token is followed
+// only within one minute of more than a page of issues, or past the
+// bookmark's ceiling, where what slides is the next run's.
 func (b *issueBatches) scanIDs(ctx context.Context, from time.Time, jqlFrom func(time.Time) string) iter.Seq2[[]string, error] {
 	return func(yield func([]string, error) bool) {
 		env := b.env
@@ -294,18 +295,32 @@ func (b *issueBatches) scanIDs(ctx context.Context, from time.Time, jqlFrom func
 			if page.Next == "" {
 				return
 			}
-			last := fmt.Sprint(page.Issues[len(page.Issues)-1]["id"])
-			at, err := env.Client.IssueUpdated(ctx, last)
+			// The anchor is the last issue of the page not updated since the
+			// run began: one updated after the page was read has moved, and
+			// its time would skip the issues it was read before.
+			tail := page.Issues[max(0, len(page.Issues)-anchorTail):]
+			ids := make([]string, len(tail))
+			for i, is := range tail {
+				ids[i] = fmt.Sprint(is["id"])
+			}
+			times, err := env.Client.IssuesUpdated(ctx, ids)
 			if err != nil {
 				yield(nil, err)
 				return
+			}
+			var at time.Time
+			for _, id := range slices.Backward(ids) {
+				if t, ok := times[id]; ok && !t.After(b.ceiling) {
+					at = t
+					break
+				}
 			}
 			if at.Truncate(time.Minute).After(from.Truncate(time.Minute)) {
 				from, token = at, ""
 				continue
 			}
-			// A page within one minute (or its last issue gone): a new
-			// search would start where this one did.
+			// A page within one minute, or whose last issues are all past
+			// the bookmark's ceiling (next run's): follow the token.
 			token = page.Next
 		}
 	}
@@ -396,6 +411,10 @@ func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, j
 		env.Log.Info("issues moved while the search was read; reading it again from the last issue written", "from", from)
 	}
 }
+
+// anchorTail is how many of an id page's last issues are looked at for one
+// not updated since the run began.
+const anchorTail = 10
 
 // errShifted says a page did not start where the page before it ended.
 var errShifted = errors.New("the search shifted")

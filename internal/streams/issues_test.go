@@ -494,7 +494,10 @@ type cloudSearch struct {
 	reqs   int
 	froms  []string
 	tokens int  // search requests that followed a token
-	gone   bool // bulkfetch of a single issue (when it was updated) finds nothing
+	gone   bool // the requests for when issues were updated find nothing
+	// onAnchor runs before the first request for when issues were updated.
+	onAnchor func()
+	anchors  int
 }
 
 func (c *cloudSearch) serve(t *testing.T) *httptest.Server {
@@ -511,6 +514,7 @@ func (c *cloudSearch) serve(t *testing.T) *httptest.Server {
 			MaxResults int      `json:"maxResults"`
 			Token      string   `json:"nextPageToken"`
 			IDs        []string `json:"issueIdsOrKeys"`
+			Fields     []string `json:"fields"`
 		}
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		c.mu.Lock()
@@ -544,9 +548,15 @@ func (c *cloudSearch) serve(t *testing.T) *httptest.Server {
 			}
 			write(page)
 		case "/rest/api/2/issue/bulkfetch":
+			anchor := slices.Equal(body.Fields, []string{"updated"})
+			if anchor {
+				if c.anchors++; c.anchors == 1 && c.onAnchor != nil {
+					c.onAnchor()
+				}
+			}
 			var out []any
 			for _, is := range c.issues {
-				if slices.Contains(body.IDs, strconv.Itoa(is.id)) && !(c.gone && len(body.IDs) == 1) {
+				if slices.Contains(body.IDs, strconv.Itoa(is.id)) && !(c.gone && anchor) {
 					out = append(out, issue(is))
 				}
 			}
@@ -580,6 +590,7 @@ func TestCloudIDScanHoldsItsPlace(t *testing.T) {
 		sameMinute bool
 		gone       bool
 		edit       func(c *cloudSearch) func(req int)
+		onAnchor   func(c *cloudSearch) func()
 		want       []string
 		tokens     bool // the token was followed
 	}{
@@ -595,6 +606,19 @@ func TestCloudIDScanHoldsItsPlace(t *testing.T) {
 						moved.updated = runStart.Add(time.Minute)
 						c.issues = append(append(c.issues[:2:2], c.issues[3:]...), moved)
 					}
+				}
+			},
+			want: ids(0, 25),
+		},
+		{
+			// The last issue of the first page, 10009, is updated after the
+			// page was read: its new time would skip 10010 to 10024.
+			name: "the last issue of a page updated after it was read",
+			onAnchor: func(c *cloudSearch) func() {
+				return func() {
+					moved := c.issues[9]
+					moved.updated = runStart.Add(time.Minute)
+					c.issues = append(append(c.issues[:9:9], c.issues[10:]...), moved)
 				}
 			},
 			want: ids(0, 25),
@@ -615,6 +639,9 @@ func TestCloudIDScanHoldsItsPlace(t *testing.T) {
 			}
 			if tt.edit != nil {
 				c.edit = tt.edit(c)
+			}
+			if tt.onAnchor != nil {
+				c.onAnchor = tt.onAnchor(c)
 			}
 			srv := c.serve(t)
 			for _, n := range []int{1, 4} {
