@@ -44,15 +44,24 @@ func (m *memSink) Checkpoint() error {
 	return nil
 }
 
+// testIssue is an issue as a search page holds it, with no children.
+func testIssue(id any, updated string) map[string]any {
+	return map[string]any{"id": fmt.Sprint(id), "transitions": []any{},
+		"changelog": map[string]any{"histories": []any{}, "total": 0},
+		"fields":    map[string]any{"updated": updated, "comment": map[string]any{"comments": []any{}, "total": 0}}}
+}
+
+// testEnv is the Env of a test of syncIssues against the site at url.
+func testEnv(t *testing.T, url string, cloud bool, n int) *Env {
+	return &Env{Client: clientAt(t, url), Cloud: cloud, Log: slog.New(slog.DiscardHandler), State: state.New(),
+		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 2, Concurrency: n}
+}
+
 // TestIssueErrorsAreNeverLost runs the issue paths against a Jira whose
 // later pages fail for good: every concurrency and flavor must report it.
 func TestIssueErrorsAreNeverLost(t *testing.T) {
 	t.Parallel()
-	issue := func(id int) map[string]any {
-		return map[string]any{"id": fmt.Sprint(id), "transitions": []any{},
-			"changelog": map[string]any{"histories": []any{}, "total": 0},
-			"fields":    map[string]any{"updated": "2026-01-02T03:04:05.000+0000", "comment": map[string]any{"comments": []any{}, "total": 0}}}
-	}
+	issue := func(id int) map[string]any { return testIssue(id, "2026-01-02T03:04:05.000+0000") }
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&body)
@@ -86,8 +95,7 @@ func TestIssueErrorsAreNeverLost(t *testing.T) {
 		for _, n := range []int{1, 4} {
 			t.Run(fmt.Sprintf("cloud=%v/concurrency=%d", cloud, n), func(t *testing.T) {
 				t.Parallel()
-				env := &Env{Client: clientAt(t, srv.URL), Cloud: cloud, Log: slog.New(slog.DiscardHandler), State: state.New(),
-					StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 2, Concurrency: n}
+				env := testEnv(t, srv.URL, cloud, n)
 				err := syncIssues(t.Context(), env, &memSink{records: map[string]int{}})
 				require.Error(t, err, "a failed page must fail the sync")
 				assert.Contains(t, err.Error(), "page gone")
@@ -101,11 +109,7 @@ func TestIssueErrorsAreNeverLost(t *testing.T) {
 // issue updated while the run reads: each is written once, on every path.
 func TestIssuesReturnedTwiceAreWrittenOnce(t *testing.T) {
 	t.Parallel()
-	issue := func(id any) map[string]any {
-		return map[string]any{"id": fmt.Sprint(id), "transitions": []any{},
-			"changelog": map[string]any{"histories": []any{}, "total": 0},
-			"fields":    map[string]any{"updated": "2026-01-02T03:04:05.000+0000", "comment": map[string]any{"comments": []any{}, "total": 0}}}
-	}
+	issue := func(id any) map[string]any { return testIssue(id, "2026-01-02T03:04:05.000+0000") }
 	// The search's pages of two: issue 2 at the boundary, issue 1 again at
 	// the end (updated meanwhile), and an id that is not a number twice.
 	pages := [][]any{{1, 2}, {2, 3}, {1, "X-1"}, {"X-1"}}
@@ -149,8 +153,7 @@ func TestIssuesReturnedTwiceAreWrittenOnce(t *testing.T) {
 		for _, n := range []int{1, 4} {
 			t.Run(fmt.Sprintf("cloud=%v/concurrency=%d", cloud, n), func(t *testing.T) {
 				t.Parallel()
-				env := &Env{Client: clientAt(t, srv.URL), Cloud: cloud, Log: slog.New(slog.DiscardHandler), State: state.New(),
-					StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 2, Concurrency: n}
+				env := testEnv(t, srv.URL, cloud, n)
 				sink := &memSink{records: map[string]int{}}
 				require.NoError(t, syncIssues(t.Context(), env, sink))
 				assert.Equal(t, 4, sink.records["issues"], "issues 1, 2, 3 and X-1, once each")
@@ -283,6 +286,10 @@ type dcIssue struct {
 	updated time.Time
 }
 
+func (is dcIssue) record() map[string]any {
+	return testIssue(is.id, is.updated.Format("2006-01-02T15:04:05.000-0700"))
+}
+
 func (d *dcSearch) serve(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
@@ -311,22 +318,16 @@ func (d *dcSearch) serve(t *testing.T) *httptest.Server {
 		d.froms = append(d.froms, from)
 		since, err := time.Parse("2006-01-02 15:04", from)
 		require.NoError(t, err)
-		issue := func(is dcIssue) any {
-			return map[string]any{"id": strconv.Itoa(is.id), "transitions": []any{},
-				"changelog": map[string]any{"histories": []any{}, "total": 0},
-				"fields": map[string]any{"updated": is.updated.Format("2006-01-02T15:04:05.000-0700"),
-					"comment": map[string]any{"comments": []any{}, "total": 0}}}
-		}
 		var in []any
 		for _, is := range d.issues {
 			if !is.updated.Before(since) {
-				in = append(in, issue(is))
+				in = append(in, is.record())
 			}
 		}
 		total := len(in)
 		page := in[min(body.StartAt, total):min(body.StartAt+body.MaxResults, total)]
 		if d.phantom && body.StartAt > 0 {
-			page = []any{issue(dcIssue{99999, d.issues[0].updated})}
+			page = []any{dcIssue{99999, d.issues[0].updated}.record()}
 		}
 		write(map[string]any{"issues": page, "total": total, "startAt": body.StartAt})
 	}))
@@ -501,12 +502,6 @@ type cloudSearch struct {
 }
 
 func (c *cloudSearch) serve(t *testing.T) *httptest.Server {
-	issue := func(is dcIssue) map[string]any {
-		return map[string]any{"id": strconv.Itoa(is.id), "transitions": []any{},
-			"changelog": map[string]any{"histories": []any{}, "total": 0},
-			"fields": map[string]any{"updated": is.updated.Format("2006-01-02T15:04:05.000-0700"),
-				"comment": map[string]any{"comments": []any{}, "total": 0}}}
-	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
 		var body struct {
@@ -557,7 +552,7 @@ func (c *cloudSearch) serve(t *testing.T) *httptest.Server {
 			var out []any
 			for _, is := range c.issues {
 				if slices.Contains(body.IDs, strconv.Itoa(is.id)) && !(c.gone && anchor) {
-					out = append(out, issue(is))
+					out = append(out, is.record())
 				}
 			}
 			write(map[string]any{"issues": out})

@@ -292,19 +292,7 @@ func writeCatalog(t *testing.T, cat *singer.Catalog) string {
 // to the RECORD line: decoding, timestamp normalization, validation,
 // selection and encoding, for a sample of each issue-side stream.
 func BenchmarkRecord(b *testing.B) {
-	schemas, err := schema.Bundled()
-	require.NoError(b, err)
-	cat, err := Discover(schemas, nil, false)
-	require.NoError(b, err)
-	for _, s := range cat.Streams {
-		s.Root().Selected = new(true)
-	}
-	plan, err := Plan(cat, schemas, slog.New(slog.DiscardHandler))
-	require.NoError(b, err)
-	byName := map[string]*Selected{}
-	for _, p := range plan {
-		byName[p.Stream.Name] = p
-	}
+	byName := everyStream(b)
 	w := singer.NewWriter(discard{})
 	em := NewEmitter(w, slog.New(slog.DiscardHandler), fixedNow)
 	// Each record is decoded with the shape its pages are decoded with.

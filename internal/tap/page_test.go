@@ -17,6 +17,25 @@ import (
 	"github.com/tap-jira/tap-jira/internal/singer"
 )
 
+// everyStream plans a sync of every stream, every field selected, by
+// stream name.
+func everyStream(b *testing.B) map[string]*Selected {
+	schemas, err := schema.Bundled()
+	require.NoError(b, err)
+	cat, err := Discover(schemas, nil, false)
+	require.NoError(b, err)
+	for _, s := range cat.Streams {
+		s.Root().Selected = new(true)
+	}
+	plan, err := Plan(cat, schemas, slog.New(slog.DiscardHandler))
+	require.NoError(b, err)
+	byName := map[string]*Selected{}
+	for _, p := range plan {
+		byName[p.Stream.Name] = p
+	}
+	return byName
+}
+
 // simPage is a bulkfetch page of 100 issues from a generated site, with
 // changelogs and transitions, as a one-year sync requests them.
 func simPage(tb testing.TB) []byte {
@@ -54,19 +73,7 @@ func simPage(tb testing.TB) []byte {
 // the issues group does. Unlike BenchmarkRecord it has what one issue
 // alone lacks: the same users, projects and statuses on many issues.
 func BenchmarkIssuePage(b *testing.B) {
-	schemas, err := schema.Bundled()
-	require.NoError(b, err)
-	cat, err := Discover(schemas, nil, false)
-	require.NoError(b, err)
-	for _, s := range cat.Streams {
-		s.Root().Selected = new(true)
-	}
-	plan, err := Plan(cat, schemas, slog.New(slog.DiscardHandler))
-	require.NoError(b, err)
-	byName := map[string]*Selected{}
-	for _, p := range plan {
-		byName[p.Stream.Name] = p
-	}
+	byName := everyStream(b)
 	em := NewEmitter(singer.NewWriter(discard{}), slog.New(slog.DiscardHandler), fixedNow)
 	page := simPage(b)
 	b.SetBytes(int64(len(page)))
