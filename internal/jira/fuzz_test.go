@@ -42,6 +42,10 @@ func FuzzResponses(f *testing.F) {
 	f.Add(uint8(7), []byte(`{"values":[{"worklogId":1,"updatedTime":5}],"until":5,"lastPage":false}`))
 	f.Add(uint8(8), []byte(`{"timeZone":"Mars/Base"}`))
 	f.Add(uint8(9), []byte(`{"deploymentType":"Cloud"}`))
+	f.Add(uint8(10), []byte(`{"issues":[{"id":"1","fields":{"updated":"2026-01-02T03:04:05.000+0000"}}]}`))
+	f.Add(uint8(11), []byte(`{"issues":[{"id":"1","fields":{}}],"issueErrors":[{"issueIdOrKey":"2"}]}`))
+	f.Add(uint8(12), []byte(`{"issues":[{"id":"1"}],"total":5,"startAt":0}`))
+	f.Add(uint8(13), []byte(`{"issues":[{"id":"1"}],"nextPageToken":"x"}`))
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		base, _ := url.Parse("https://jira.test")
 		c, err := New(Options{BaseURL: base, Username: "u", Password: "p", Transport: &oneShot{body: body},
@@ -54,18 +58,18 @@ func FuzzResponses(f *testing.F) {
 			for range seq {
 			}
 		}
-		switch which % 10 {
+		switch which % 14 {
 		case 0:
 			drain(c.Paged(ctx, "rest/api/2/project/search", nil, 50))
 		case 1:
 			drain(c.PagedArray(ctx, "rest/api/2/users/search", nil, 50))
 		case 2, 3:
-			for range c.SearchIssues(ctx, which%10 == 2, "updated >= 0", []string{"*all"}, nil, 10) {
+			for range c.SearchIssues(ctx, which%14 == 2, "updated >= 0", []string{"*all"}, nil, 10) {
 			}
 		case 4:
 			_, _ = c.IssueComments(ctx, "1", int(which%3)*100)
 		case 5, 6:
-			_, _ = c.IssueChangelog(ctx, which%10 == 5, "1", int(which%3)*100)
+			_, _ = c.IssueChangelog(ctx, which%14 == 5, "1", int(which%3)*100)
 		case 7:
 			for page, err := range c.WorklogFeed(ctx, time.UnixMilli(0)) {
 				if err == nil {
@@ -76,6 +80,14 @@ func FuzzResponses(f *testing.F) {
 			_, _ = c.Myself(ctx)
 		case 9:
 			_, _ = c.ServerInfo(ctx)
+		case 10:
+			_, _ = c.IssuesUpdated(ctx, []string{"1", "2"})
+		case 11:
+			_, _ = c.BulkFetch(ctx, []string{"1", "2"}, []string{"*all"}, []string{"changelog"})
+		case 12:
+			_, _, _ = c.SearchPage(ctx, "updated >= 0", []string{"*all"}, nil, 0, 10)
+		case 13:
+			_, _ = c.SearchJQLPage(ctx, "updated >= 0", []string{"id"}, nil, 10, "")
 		}
 	})
 }
