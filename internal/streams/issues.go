@@ -179,10 +179,28 @@ type issueBatches struct {
 // children, in the search's order.
 type issueBatch struct {
 	items []issueItem
-	// overlaps says the page starts on the last issue of the page before
-	// (Data Center pages), which emit checks.
+	// overlaps says the page started on the last issue of the page before
+	// (Data Center pages); head is that issue as this page read it (nil if
+	// the page was empty), which emit checks.
 	overlaps bool
+	head     *mark
 }
+
+// mark is where an issue stands in the search's order.
+type mark struct {
+	id      string
+	updated time.Time
+}
+
+func markOf(is jira.Record) (*mark, error) {
+	updated, err := issueUpdated(is)
+	if err != nil {
+		return nil, fmt.Errorf("issue %v: %w", is["id"], err)
+	}
+	return &mark{fmt.Sprint(is["id"]), updated}, nil
+}
+
+func (m mark) same(o mark) bool { return m.id == o.id && m.updated.Equal(o.updated) }
 
 type issueItem struct {
 	id      string
@@ -361,28 +379,36 @@ func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, j
 				}
 			}
 		}
-		var last *issueItem // the last issue of the page written last
+		var last *mark // the last issue of the page written last
 		written := b.written
 		err = ordered(ctx, n, offsets, func(ctx context.Context, at int) (*issueBatch, error) {
-			issues := first
-			if at > 0 {
-				var err error
-				if issues, _, err = env.Client.SearchPage(ctx, jql, fields, expand, at, stride+1); err != nil {
+			if at == 0 {
+				return b.prepare(ctx, first)
+			}
+			issues, _, err := env.Client.SearchPage(ctx, jql, fields, expand, at, stride+1)
+			if err != nil {
+				return nil, err
+			}
+			// The first issue is the one the page before ended with: it is
+			// checked, not prepared again.
+			var head *mark
+			if len(issues) > 0 {
+				if head, err = markOf(issues[0]); err != nil {
 					return nil, err
 				}
+				issues = issues[1:]
 			}
 			batch, err := b.prepare(ctx, issues)
 			if batch != nil {
-				batch.overlaps = at > 0
+				batch.overlaps, batch.head = true, head
 			}
 			return batch, err
 		}, func(batch *issueBatch) error {
-			if batch.overlaps && (len(batch.items) == 0 || last == nil ||
-				batch.items[0].id != last.id || !batch.items[0].updated.Equal(last.updated)) {
+			if batch.overlaps && (batch.head == nil || last == nil || !batch.head.same(*last)) {
 				return errShifted
 			}
-			if len(batch.items) > 0 {
-				last = &batch.items[len(batch.items)-1]
+			if k := len(batch.items); k > 0 {
+				last = &mark{batch.items[k-1].id, batch.items[k-1].updated}
 			}
 			return b.emit(batch)
 		})

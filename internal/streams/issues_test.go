@@ -335,13 +335,18 @@ func (d *dcSearch) serve(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// idSink records the issue ids written, in order.
+// idSink records the issue ids written, in order, and counts the issues
+// prepared.
 type idSink struct {
 	memSink
-	ids []string
+	ids      []string
+	prepared atomic.Int64
 }
 
 func (s *idSink) Prepare(stream string, rec jira.Record) (Prepared, error) {
+	if stream == "issues" {
+		s.prepared.Add(1)
+	}
 	return Prepared{Stream: stream, Key: fmt.Sprint(rec["id"])}, nil
 }
 func (s *idSink) Write(p Prepared) error {
@@ -384,14 +389,18 @@ func TestDataCenterPagesOverlap(t *testing.T) {
 		sameMinute bool
 		want       []string
 		asked      [][2]int // nil: not checked
+		prepared   int64    // issues prepared; 0: not checked
 		reread     string   // the minute the search is read again from
 		wantErr    string
 	}{
 		{
-			name:  "unchanged",
-			n:     25,
-			want:  ids(0, 25),
-			asked: [][2]int{{0, 10}, {9, 10}, {18, 10}},
+			// Each issue is prepared once: the issue a page starts on is
+			// only checked.
+			name:     "unchanged",
+			n:        25,
+			want:     ids(0, 25),
+			asked:    [][2]int{{0, 10}, {9, 10}, {18, 10}},
+			prepared: 25,
 		},
 		{
 			// Issue 10002, read on the first page, is updated after it:
@@ -473,6 +482,9 @@ func TestDataCenterPagesOverlap(t *testing.T) {
 			assert.ElementsMatch(t, want, sink.ids, "each issue written once")
 			if tt.asked != nil {
 				assert.Equal(t, tt.asked, d.asked)
+			}
+			if tt.prepared > 0 {
+				assert.Equal(t, tt.prepared, sink.prepared.Load())
 			}
 			if tt.reread != "" {
 				assert.Contains(t, d.froms, tt.reread)
