@@ -183,24 +183,24 @@ type issueBatch struct {
 	// (Data Center pages); head is that issue as this page read it (nil if
 	// the page was empty), which emit checks.
 	overlaps bool
-	head     *mark
+	head     *place
 }
 
-// mark is where an issue stands in the search's order.
-type mark struct {
+// place is where an issue stands in the search's order.
+type place struct {
 	id      string
 	updated time.Time
 }
 
-func markOf(is jira.Record) (*mark, error) {
+func placeOf(is jira.Record) (*place, error) {
 	updated, err := issueUpdated(is)
 	if err != nil {
 		return nil, fmt.Errorf("issue %v: %w", is["id"], err)
 	}
-	return &mark{fmt.Sprint(is["id"]), updated}, nil
+	return &place{fmt.Sprint(is["id"]), updated}, nil
 }
 
-func (m mark) same(o mark) bool { return m.id == o.id && m.updated.Equal(o.updated) }
+func (p place) same(o place) bool { return p.id == o.id && p.updated.Equal(o.updated) }
 
 type issueItem struct {
 	id      string
@@ -379,7 +379,7 @@ func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, j
 				}
 			}
 		}
-		var last *mark // the last issue of the page written last
+		var last *place // the last issue of the page written last
 		written := b.written
 		err = ordered(ctx, n, offsets, func(ctx context.Context, at int) (*issueBatch, error) {
 			if at == 0 {
@@ -391,9 +391,9 @@ func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, j
 			}
 			// The first issue is the one the page before ended with: it is
 			// checked, not prepared again.
-			var head *mark
+			var head *place
 			if len(issues) > 0 {
-				if head, err = markOf(issues[0]); err != nil {
+				if head, err = placeOf(issues[0]); err != nil {
 					return nil, err
 				}
 				issues = issues[1:]
@@ -408,7 +408,7 @@ func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, j
 				return errShifted
 			}
 			if k := len(batch.items); k > 0 {
-				last = &mark{batch.items[k-1].id, batch.items[k-1].updated}
+				last = &place{batch.items[k-1].id, batch.items[k-1].updated}
 			}
 			return b.emit(batch)
 		})
