@@ -529,14 +529,9 @@ func (c *Client) BulkFetch(ctx context.Context, ids []string, fields, expand []s
 // /issue/bulkfetch with only that field). An issue Jira no longer returns
 // is left out.
 func (c *Client) IssuesUpdated(ctx context.Context, ids []string) (map[string]time.Time, error) {
-	var resp map[string]any
-	body := map[string]any{"issueIdsOrKeys": ids, "fields": []string{"updated"}}
-	if err := c.Post(ctx, "rest/api/2/issue/bulkfetch", body, shaped{&resp, IssuePage}); err != nil {
-		return nil, fmt.Errorf("reading when issues were updated: %w", err)
-	}
-	issues, err := objects(resp["issues"])
+	issues, err := c.BulkFetch(ctx, ids, []string{"updated"}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("reading when issues were updated: %w: %w", ErrNotJSON, err)
+		return nil, err
 	}
 	out := make(map[string]time.Time, len(issues))
 	for _, is := range issues {
