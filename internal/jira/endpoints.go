@@ -67,25 +67,17 @@ func (c *Client) Paged(ctx context.Context, path string, query url.Values, pageS
 	return c.paged(ctx, path, query, pageSize, Full)
 }
 
-// paged is Paged decoding each page with shape.
+// paged is Paged decoding each page with shape. Pages overlap by a record,
+// so that a record removed meanwhile cannot make another slide out of the
+// list (overlapped).
 func (c *Client) paged(ctx context.Context, path string, query url.Values, pageSize int, shape *Shape) iter.Seq2[[]Record, error] {
-	return func(yield func([]Record, error) bool) {
-		at := 0
-		for {
-			p, err := c.listPage(ctx, path, query, shape, "values", at, pageSize)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			if len(p.records) > 0 && !yield(p.records, nil) {
-				return
-			}
-			at += len(p.records)
-			if p.last(at) {
-				return
-			}
+	return overlapped(path, pageSize, func(startAt, size int) ([]Record, func(int) bool, error) {
+		p, err := c.listPage(ctx, path, query, shape, "values", startAt, size)
+		if err != nil {
+			return nil, nil, err
 		}
-	}
+		return p.records, p.last, nil
+	})
 }
 
 // listPage is one page of a list paged by startAt: its records under key,
@@ -135,27 +127,15 @@ func (p listPage) last(at int) bool {
 
 // PagedArray iterates an endpoint that answers a bare array per page
 // (/users/search): there is no isLast, so it stops at the first empty page.
+// Pages overlap by a record, as Paged's do.
 func (c *Client) PagedArray(ctx context.Context, path string, query url.Values, pageSize int) iter.Seq2[[]Record, error] {
-	return func(yield func([]Record, error) bool) {
+	return overlapped(path, pageSize, func(startAt, size int) ([]Record, func(int) bool, error) {
 		q := cloneValues(query)
-		startAt := 0
-		for {
-			q.Set("startAt", strconv.Itoa(startAt))
-			q.Set("maxResults", strconv.Itoa(pageSize))
-			page, err := c.List(ctx, path, q)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			if len(page) == 0 {
-				return
-			}
-			if !yield(page, nil) {
-				return
-			}
-			startAt += len(page)
-		}
-	}
+		q.Set("startAt", strconv.Itoa(startAt))
+		q.Set("maxResults", strconv.Itoa(size))
+		page, err := c.List(ctx, path, q)
+		return page, func(int) bool { return false }, err
+	})
 }
 
 func cloneValues(v url.Values) url.Values {
