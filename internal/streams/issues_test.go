@@ -51,10 +51,18 @@ func testIssue(id any, updated string) map[string]any {
 		"fields":    map[string]any{"updated": updated, "comment": map[string]any{"comments": []any{}, "total": 0}}}
 }
 
-// testEnv is the Env of a test of syncIssues against the site at url.
-func testEnv(t *testing.T, url string, cloud bool, n int) *Env {
-	return &Env{Client: clientAt(t, url), Cloud: cloud, Log: slog.New(slog.DiscardHandler), State: state.New(),
-		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 2, Concurrency: n}
+// onEveryPath runs f, in parallel subtests, with the Env of a sync of the
+// site at url by each way issues are read: both flavors, 1 and 4 in flight.
+func onEveryPath(t *testing.T, url string, f func(t *testing.T, env *Env)) {
+	for _, cloud := range []bool{true, false} {
+		for _, n := range []int{1, 4} {
+			t.Run(fmt.Sprintf("cloud=%v/concurrency=%d", cloud, n), func(t *testing.T) {
+				t.Parallel()
+				f(t, &Env{Client: clientAt(t, url), Cloud: cloud, Log: slog.New(slog.DiscardHandler), State: state.New(),
+					StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 2, Concurrency: n})
+			})
+		}
+	}
 }
 
 // TestIssueErrorsAreNeverLost runs the issue paths against a Jira whose
@@ -91,17 +99,11 @@ func TestIssueErrorsAreNeverLost(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	for _, cloud := range []bool{true, false} {
-		for _, n := range []int{1, 4} {
-			t.Run(fmt.Sprintf("cloud=%v/concurrency=%d", cloud, n), func(t *testing.T) {
-				t.Parallel()
-				env := testEnv(t, srv.URL, cloud, n)
-				err := syncIssues(t.Context(), env, &memSink{records: map[string]int{}})
-				require.Error(t, err, "a failed page must fail the sync")
-				assert.Contains(t, err.Error(), "page gone")
-			})
-		}
-	}
+	onEveryPath(t, srv.URL, func(t *testing.T, env *Env) {
+		err := syncIssues(t.Context(), env, &memSink{records: map[string]int{}})
+		require.Error(t, err, "a failed page must fail the sync")
+		assert.Contains(t, err.Error(), "page gone")
+	})
 }
 
 // TestIssuesReturnedTwiceAreWrittenOnce serves a search that returns
@@ -149,17 +151,11 @@ func TestIssuesReturnedTwiceAreWrittenOnce(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	for _, cloud := range []bool{true, false} {
-		for _, n := range []int{1, 4} {
-			t.Run(fmt.Sprintf("cloud=%v/concurrency=%d", cloud, n), func(t *testing.T) {
-				t.Parallel()
-				env := testEnv(t, srv.URL, cloud, n)
-				sink := &memSink{records: map[string]int{}}
-				require.NoError(t, syncIssues(t.Context(), env, sink))
-				assert.Equal(t, 4, sink.records["issues"], "issues 1, 2, 3 and X-1, once each")
-			})
-		}
-	}
+	onEveryPath(t, srv.URL, func(t *testing.T, env *Env) {
+		sink := &memSink{records: map[string]int{}}
+		require.NoError(t, syncIssues(t.Context(), env, sink))
+		assert.Equal(t, 4, sink.records["issues"], "issues 1, 2, 3 and X-1, once each")
+	})
 }
 
 // worklogSite serves the worklog endpoints of a test: /worklog/updated
