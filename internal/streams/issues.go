@@ -99,7 +99,11 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 		// Search is eventually consistent: never bookmark past the run's
 		// start minus the allowed lag, so the next run re-reads that window.
 		ceiling: env.RunStart.Add(-env.Lookback)}
-	n := max(1, env.Concurrency)
+	// One page more than requests in flight is worked on: the client holds
+	// requests to Concurrency, and the extra page is prepared (decoded
+	// records validated and encoded) while the others are on the wire. At 1
+	// this is a sequential tap that reads the next page while it writes.
+	n := max(1, env.Concurrency) + 1
 	if !env.Cloud {
 		err = b.searchPages(ctx, n, bookmark, jqlFrom, fields, expand)
 	} else {

@@ -275,6 +275,9 @@ type dcSearch struct {
 	// phantom answers every page but the first with an issue that is not
 	// where the page before ended: a search that never holds still.
 	phantom bool
+	// after says how many requests a page's request waits to be served
+	// after.
+	after func(startAt int) int
 }
 
 type dcIssue struct {
@@ -304,6 +307,15 @@ func (d *dcSearch) serve(t *testing.T) *httptest.Server {
 			MaxResults int    `json:"maxResults"`
 		}
 		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		if d.after != nil {
+			// Pages are asked for side by side: hold this one until the
+			// one it must follow was served.
+			waitFor(time.Second, func() bool {
+				d.mu.Lock()
+				defer d.mu.Unlock()
+				return len(d.asked) >= d.after(body.StartAt)
+			})
+		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		if d.edit != nil {
@@ -381,6 +393,7 @@ func TestDataCenterPagesOverlap(t *testing.T) {
 		n       int
 		edit    func(d *dcSearch) func(startAt int)
 		phantom bool
+		after   func(startAt int) int
 		// sameMinute puts every issue in the first minute.
 		sameMinute bool
 		want       []string
@@ -431,6 +444,13 @@ func TestDataCenterPagesOverlap(t *testing.T) {
 			},
 			want:  ids(0, 28),
 			asked: [][2]int{{0, 10}, {9, 10}, {18, 10}, {27, 10}},
+			// The last page is served after the three before it.
+			after: func(startAt int) int {
+				if startAt == 27 {
+					return 3
+				}
+				return 0
+			},
 		},
 		{
 			// Every later page starts elsewhere, but each reading again
@@ -454,7 +474,7 @@ func TestDataCenterPagesOverlap(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := &dcSearch{issues: issues(tt.n), phantom: tt.phantom}
+			d := &dcSearch{issues: issues(tt.n), phantom: tt.phantom, after: tt.after}
 			if tt.sameMinute {
 				for i := range d.issues {
 					d.issues[i].updated = base
@@ -477,7 +497,7 @@ func TestDataCenterPagesOverlap(t *testing.T) {
 			want := slices.DeleteFunc(slices.Clone(tt.want), func(s string) bool { return s == "" })
 			assert.ElementsMatch(t, want, sink.ids, "each issue written once")
 			if tt.asked != nil {
-				assert.Equal(t, tt.asked, d.asked)
+				assert.ElementsMatch(t, tt.asked, d.asked)
 			}
 			if tt.prepared > 0 {
 				assert.Equal(t, tt.prepared, sink.prepared.Load())
@@ -659,4 +679,51 @@ func TestCloudIDScanHoldsItsPlace(t *testing.T) {
 			assert.Equal(t, tt.tokens, c.tokens > 0, "token followed")
 		})
 	}
+}
+
+// waitSink holds the first issue's preparation until cond holds (at most a
+// second) and says whether it did.
+type waitSink struct {
+	idSink
+	cond   func() bool
+	once   sync.Once
+	waited atomic.Bool
+}
+
+func (s *waitSink) Prepare(stream string, rec jira.Record) (Prepared, error) {
+	s.once.Do(func() { s.waited.Store(waitFor(time.Second, s.cond)) })
+	return s.idSink.Prepare(stream, rec)
+}
+
+func waitFor(d time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestNextPageReadWhilePreparing: with one request in flight, the next page
+// is asked for while a page's records are prepared, as a sequential tap
+// reading ahead does, not after.
+func TestNextPageReadWhilePreparing(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := &dcSearch{}
+	for i := range 25 {
+		d.issues = append(d.issues, dcIssue{10000 + i, base.Add(time.Duration(i) * time.Minute)})
+	}
+	srv := d.serve(t)
+	sink := &waitSink{idSink: idSink{memSink: memSink{records: map[string]int{}}}}
+	sink.cond = func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return len(d.asked) >= 2
+	}
+	env := &Env{Client: clientAt(t, srv.URL), Log: slog.New(slog.DiscardHandler), State: state.New(),
+		StartDate: base, RunStart: base.Add(time.Hour), PageSize: 10, Concurrency: 1}
+	require.NoError(t, syncIssues(t.Context(), env, sink))
+	assert.True(t, sink.waited.Load(), "the second page was asked for while the first was prepared")
+	assert.Len(t, sink.ids, 25)
 }
