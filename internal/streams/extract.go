@@ -49,7 +49,8 @@ type Env struct {
 	RenderedFields bool
 	// IssueFields is the fields= of issue requests; nil means *all.
 	IssueFields []string
-	// Concurrency bounds the pages fetched at once; 1 is sequential.
+	// Concurrency is max_concurrency: the client holds requests in flight
+	// to it (1 is sequential); the issues pipelines work on one page more.
 	Concurrency int
 	// ReconcileDeletedIssues scans the issues in scope by id after the
 	// issues sync and emits a deletion record for each remembered one gone.
