@@ -285,6 +285,24 @@ type dcIssue struct {
 	updated time.Time
 }
 
+// minuteIssues is n issues, 10000 on, issue i updated i minutes after base.
+func minuteIssues(base time.Time, n int) []dcIssue {
+	out := make([]dcIssue, n)
+	for i := range out {
+		out[i] = dcIssue{10000 + i, base.Add(time.Duration(i) * time.Minute)}
+	}
+	return out
+}
+
+// ids is the ids of issues 10000+from to 10000+to-1.
+func ids(from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, strconv.Itoa(10000+i))
+	}
+	return out
+}
+
 func (is dcIssue) record() map[string]any {
 	return testIssue(is.id, is.updated.Format("2006-01-02T15:04:05.000-0700"))
 }
@@ -374,20 +392,6 @@ func TestDataCenterPagesOverlap(t *testing.T) {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	// Issue i is updated at minute i; the bookmark's ceiling is minute 25.
 	runStart := base.Add(30 * time.Minute)
-	issues := func(n int) []dcIssue {
-		out := make([]dcIssue, n)
-		for i := range out {
-			out[i] = dcIssue{10000 + i, base.Add(time.Duration(i) * time.Minute)}
-		}
-		return out
-	}
-	ids := func(from, to int) []string { // ids 10000+from .. 10000+to-1
-		var out []string
-		for i := from; i < to; i++ {
-			out = append(out, strconv.Itoa(10000+i))
-		}
-		return out
-	}
 	tests := []struct {
 		name    string
 		n       int
@@ -474,7 +478,7 @@ func TestDataCenterPagesOverlap(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := &dcSearch{issues: issues(tt.n), phantom: tt.phantom, after: tt.after}
+			d := &dcSearch{issues: minuteIssues(base, tt.n), phantom: tt.phantom, after: tt.after}
 			if tt.sameMinute {
 				for i := range d.issues {
 					d.issues[i].updated = base
@@ -601,13 +605,6 @@ func TestCloudIDScanHoldsItsPlace(t *testing.T) {
 	t.Parallel()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	runStart := base.Add(60 * time.Minute)
-	ids := func(from, to int) []string {
-		var out []string
-		for i := from; i < to; i++ {
-			out = append(out, strconv.Itoa(10000+i))
-		}
-		return out
-	}
 	tests := []struct {
 		name       string
 		sameMinute bool
@@ -653,12 +650,11 @@ func TestCloudIDScanHoldsItsPlace(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := &cloudSearch{gone: tt.gone}
-			for i := range 25 {
-				at := base.Add(time.Duration(i) * time.Minute)
-				if tt.sameMinute {
-					at = base
+			c.issues = minuteIssues(base, 25)
+			if tt.sameMinute {
+				for i := range c.issues {
+					c.issues[i].updated = base
 				}
-				c.issues = append(c.issues, dcIssue{10000 + i, at})
 			}
 			if tt.edit != nil {
 				c.edit = tt.edit(c)
@@ -710,10 +706,7 @@ func waitFor(d time.Duration, cond func() bool) bool {
 func TestNextPageReadWhilePreparing(t *testing.T) {
 	t.Parallel()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	d := &dcSearch{}
-	for i := range 25 {
-		d.issues = append(d.issues, dcIssue{10000 + i, base.Add(time.Duration(i) * time.Minute)})
-	}
+	d := &dcSearch{issues: minuteIssues(base, 25)}
 	srv := d.serve(t)
 	sink := &waitSink{idSink: idSink{memSink: memSink{records: map[string]int{}}}}
 	sink.cond = func() bool {
