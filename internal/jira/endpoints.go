@@ -354,16 +354,24 @@ const (
 // page that total implies is requested at once: an issue with 300
 // histories costs one round trip instead of a chain of three, and the
 // pages queued behind its page (output keeps the search's order) do not
-// wait on that chain. The pages must join up: where they do not (the list
-// changed between the reads, or Jira cut a page short) and where the list
-// has grown past them, it goes on one page at a time from the last record
-// that joins.
+// wait on that chain. Each page after the first starts on the record the
+// page before ends with, and must start with that very record: a comment
+// deleted between two reads would otherwise make the one behind it slide
+// out of both pages. Where pages do not join up (the list changed, or Jira
+// cut a page short) and where the list has grown past them, it goes on one
+// overlapping page at a time from the last record that joins, as the
+// full-table lists do (overlapped).
 func (c *Client) childList(ctx context.Context, path string, query url.Values, shape *Shape, key string, known int) ([]Record, error) {
-	pages := make([]listPage, min(max(1, (known+childPageSize-1)/childPageSize), maxPagesAtOnce))
+	const stride = childPageSize - 1
+	n := 1
+	if known > childPageSize {
+		n += (known - childPageSize + stride - 1) / stride
+	}
+	pages := make([]listPage, min(n, maxPagesAtOnce))
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range pages {
 		g.Go(func() (err error) {
-			pages[i], err = c.listPage(gctx, path, query, shape, key, i*childPageSize, childPageSize)
+			pages[i], err = c.listPage(gctx, path, query, shape, key, i*stride, childPageSize)
 			return err
 		})
 	}
@@ -371,28 +379,41 @@ func (c *Client) childList(ctx context.Context, path string, query url.Values, s
 		return nil, err
 	}
 	var all []Record
-	at := 0
+	last := ""
 	for _, p := range pages {
-		if p.startAt != at {
-			break // a gap: read on from at
+		recs := p.records
+		if len(all) > 0 {
+			if len(all) != p.startAt+1 || len(recs) == 0 || (last != "" && recordKey(recs[0]) != last) {
+				break // read on from the last record that joins
+			}
+			recs = recs[1:]
 		}
-		all = append(all, p.records...)
-		at += len(p.records)
-		if p.last(at) {
+		all = append(all, recs...)
+		if p.last(len(all)) {
 			return all, nil
 		}
+		last = recordKey(all[len(all)-1])
 	}
-	for {
-		p, err := c.listPage(ctx, path, query, shape, key, at, childPageSize)
+	given := make(map[string]bool, len(all))
+	for _, r := range all {
+		if k := recordKey(r); k != "" {
+			given[k] = true
+		}
+	}
+	read := func(startAt, size int) ([]Record, func(int) bool, error) {
+		p, err := c.listPage(ctx, path, query, shape, key, startAt, min(size, childPageSize))
+		if err != nil {
+			return nil, nil, err
+		}
+		return p.records, p.last, nil
+	}
+	for recs, err := range overlappedFrom(path, stride, listPlace{len(all), last}, given, read) {
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, p.records...)
-		at += len(p.records)
-		if p.last(at) {
-			return all, nil
-		}
+		all = append(all, recs...)
 	}
+	return all, nil
 }
 
 // FeedPage is one page of the worklog change feed.

@@ -68,12 +68,15 @@ func TestChildListsReadPagesSideBySide(t *testing.T) {
 		wantStartAts       []int
 		changelog          bool
 	}{
-		{name: "known total", size: 250, limit: 100, known: 250, wantPeak: 3, wantStartAts: []int{0, 100, 200}},
-		{name: "changelog", size: 250, limit: 100, known: 250, wantPeak: 3, wantStartAts: []int{0, 100, 200}, changelog: true},
-		{name: "grew since", size: 320, limit: 100, known: 250, wantPeak: 3, wantStartAts: []int{0, 100, 200, 300}},
-		{name: "shrank since", size: 120, limit: 100, known: 250, wantPeak: 3, wantStartAts: []int{0, 100, 200}},
-		{name: "pages cut short", size: 250, limit: 50, known: 250, wantPeak: 3, wantStartAts: []int{0, 100, 200, 50, 100, 150, 200}},
-		{name: "no total known", size: 250, limit: 100, known: 0, wantPeak: 1, wantStartAts: []int{0, 100, 200}},
+		{name: "known total", size: 250, limit: 100, known: 250, wantPeak: 3, wantStartAts: []int{0, 99, 198}},
+		{name: "changelog", size: 250, limit: 100, known: 250, wantPeak: 3, wantStartAts: []int{0, 99, 198}, changelog: true},
+		{name: "one page", size: 100, limit: 100, known: 100, wantPeak: 1, wantStartAts: []int{0}},
+		{name: "just over a page", size: 101, limit: 100, known: 101, wantPeak: 2, wantStartAts: []int{0, 99}},
+		{name: "grew since", size: 320, limit: 100, known: 250, wantPeak: 3, wantStartAts: []int{0, 99, 198, 297}},
+		{name: "shrank since", size: 120, limit: 100, known: 250, wantPeak: 3, wantStartAts: []int{0, 99, 198}},
+		// Pages of 50 do not join up: read on from the first, overlapping.
+		{name: "pages cut short", size: 250, limit: 50, known: 250, wantPeak: 3, wantStartAts: []int{0, 99, 198, 49, 98, 147, 196, 245}},
+		{name: "no total known", size: 250, limit: 100, known: 0, wantPeak: 1, wantStartAts: []int{0, 99, 198}},
 		{name: "a total not to be believed", size: 250, limit: 100, known: 1 << 40, wantPeak: maxPagesAtOnce, wantStartAts: pagesFrom(0, maxPagesAtOnce)},
 		{name: "more pages than are read at once", size: 2250, limit: 100, known: 2250, wantPeak: maxPagesAtOnce, wantStartAts: pagesFrom(0, 23)},
 	} {
@@ -99,11 +102,129 @@ func TestChildListsReadPagesSideBySide(t *testing.T) {
 	}
 }
 
-// pagesFrom lists the startAt of n pages from the first.
+// pagesFrom lists the startAt of n pages from the first, each starting on
+// the last record of the one before.
 func pagesFrom(first, n int) []int {
 	var out []int
 	for i := range n {
-		out = append(out, (first+i)*childPageSize)
+		out = append(out, (first+i)*(childPageSize-1))
 	}
 	return out
+}
+
+// changingChildren serves an issue's comments, or its changelog, from a
+// list that edit changes after each answer (numbered from 1). Pages after
+// the first wait for the first to be answered, so the pages read side by
+// side are read after the first edit.
+type changingChildren struct {
+	mu       sync.Mutex
+	items    []string
+	answered int
+	edit     func(items []string, answered int) []string
+	first    chan struct{}
+	once     sync.Once
+}
+
+func (s *changingChildren) serve(w http.ResponseWriter, r *http.Request) {
+	startAt, _ := strconv.Atoi(r.URL.Query().Get("startAt"))
+	maxResults, _ := strconv.Atoi(r.URL.Query().Get("maxResults"))
+	if startAt != 0 {
+		select {
+		case <-s.first:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	s.mu.Lock()
+	var items []string
+	for _, id := range s.items[min(startAt, len(s.items)):min(startAt+maxResults, len(s.items))] {
+		items = append(items, fmt.Sprintf(`{"id":%q}`, id))
+	}
+	total := len(s.items)
+	s.answered++
+	s.items = s.edit(s.items, s.answered)
+	s.mu.Unlock()
+	list := "[" + strings.Join(items, ",") + "]"
+	w.Header().Set("Content-Type", "application/json")
+	if strings.HasSuffix(r.URL.Path, "/changelog") {
+		fmt.Fprintf(w, `{"startAt":%d,"maxResults":%d,"total":%d,"isLast":%t,"values":%s}`, startAt, maxResults, total, startAt+len(items) >= total, list)
+	} else {
+		fmt.Fprintf(w, `{"startAt":%d,"maxResults":%d,"total":%d,"comments":%s}`, startAt, maxResults, total, list)
+	}
+	if startAt == 0 {
+		s.once.Do(func() { close(s.first) })
+	}
+}
+
+// TestChildListsHoldTheirPlace: a comment deleted, or the list changed,
+// between the reads of its pages makes no other record slide out of them,
+// and none comes twice.
+func TestChildListsHoldTheirPlace(t *testing.T) {
+	t.Parallel()
+	ids := func(from, to int) []string {
+		var out []string
+		for i := from; i < to; i++ {
+			out = append(out, "c"+strconv.Itoa(i))
+		}
+		return out
+	}
+	once := func(change func([]string) []string) func([]string, int) []string {
+		return func(items []string, answered int) []string {
+			if answered == 1 {
+				return change(items)
+			}
+			return items
+		}
+	}
+	tests := []struct {
+		name    string
+		edit    func(items []string, answered int) []string
+		want    []string
+		wantErr string
+	}{
+		{name: "unchanged", edit: once(func(s []string) []string { return s }), want: ids(0, 250)},
+		// c10, read on the first page, is deleted before the others are
+		// read: c100 would slide onto the first page's place.
+		{
+			name: "a record read is deleted",
+			edit: once(func(s []string) []string { return append(s[:10:10], s[11:]...) }),
+			want: ids(0, 250),
+		},
+		{
+			name: "one deleted, one added: the total holds",
+			edit: once(func(s []string) []string { return append(append(s[:10:10], s[11:]...), "c250") }),
+			want: ids(0, 251),
+		},
+		{
+			name: "changing all the time",
+			edit: func(s []string, _ int) []string { return append([]string{s[len(s)-1]}, s[:len(s)-1]...) },
+			wantErr: "kept changing",
+		},
+	}
+	for _, tt := range tests {
+		for _, changelog := range []bool{false, true} {
+			t.Run(tt.name+map[bool]string{false: "/comments", true: "/changelog"}[changelog], func(t *testing.T) {
+				t.Parallel()
+				s := &changingChildren{items: ids(0, 250), edit: tt.edit, first: make(chan struct{})}
+				client := newTestClient(t, s.serve)
+				var got []Record
+				var err error
+				if changelog {
+					got, err = client.IssueChangelog(t.Context(), true, "7", 250)
+				} else {
+					got, err = client.IssueComments(t.Context(), "7", 250)
+				}
+				if tt.wantErr != "" {
+					require.Error(t, err)
+					assert.Contains(t, err.Error(), tt.wantErr)
+					return
+				}
+				require.NoError(t, err)
+				var names []string
+				for _, r := range got {
+					names = append(names, r["id"].(string))
+				}
+				assert.ElementsMatch(t, tt.want, names, "every record once")
+			})
+		}
+	}
 }
