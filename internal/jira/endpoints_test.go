@@ -195,8 +195,8 @@ func TestChildListsHoldTheirPlace(t *testing.T) {
 			want: ids(0, 251),
 		},
 		{
-			name: "changing all the time",
-			edit: func(s []string, _ int) []string { return append([]string{s[len(s)-1]}, s[:len(s)-1]...) },
+			name:    "changing all the time",
+			edit:    func(s []string, _ int) []string { return append([]string{s[len(s)-1]}, s[:len(s)-1]...) },
 			wantErr: "kept changing",
 		},
 	}
