@@ -297,14 +297,16 @@ func joinComma(s []string) string {
 
 // IssueComments returns every comment of an issue, paging /comment. known
 // is the total the issue's embedded comments gave (0 if none): the pages it
-// implies are read side by side (see childList).
+// implies are read side by side (see childPages).
 func (c *Client) IssueComments(ctx context.Context, issueID string, known int) ([]Record, error) {
+	return collectPages(c.IssueCommentPages(ctx, issueID, known))
+}
+
+// IssueCommentPages iterates the comments of an issue a window of pages at
+// a time: for a list too long to hold whole.
+func (c *Client) IssueCommentPages(ctx context.Context, issueID string, known int) iter.Seq2[[]Record, error] {
 	path := "rest/api/2/issue/" + url.PathEscape(issueID) + "/comment"
-	all, err := c.childList(ctx, path, url.Values{"orderBy": {"created"}}, CommentPage, "comments", known)
-	if err != nil {
-		return nil, fmt.Errorf("reading comments of issue %s: %w", issueID, err)
-	}
-	return all, nil
+	return wrapErr(c.childPages(ctx, path, url.Values{"orderBy": {"created"}}, CommentPage, "comments", known), "reading comments of issue "+issueID)
 }
 
 // IssueChangelog returns every changelog entry of an issue: on Cloud by
@@ -332,12 +334,42 @@ func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string,
 		}
 		return histories, nil
 	}
+	return collectPages(c.IssueChangelogPages(ctx, issueID, known))
+}
+
+// IssueChangelogPages iterates the changelog of an issue on Cloud (paging
+// /changelog, oldest first) a window of pages at a time, as
+// IssueCommentPages does comments.
+func (c *Client) IssueChangelogPages(ctx context.Context, issueID string, known int) iter.Seq2[[]Record, error] {
 	path := "rest/api/2/issue/" + url.PathEscape(issueID) + "/changelog"
-	all, err := c.childList(ctx, path, nil, ChangelogPage, "values", known)
-	if err != nil {
-		return nil, fmt.Errorf("reading changelog of issue %s: %w", issueID, err)
+	return wrapErr(c.childPages(ctx, path, nil, ChangelogPage, "values", known), "reading changelog of issue "+issueID)
+}
+
+// collectPages reads a list's pages into one slice.
+func collectPages(pages iter.Seq2[[]Record, error]) ([]Record, error) {
+	var all []Record
+	for recs, err := range pages {
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, recs...)
 	}
 	return all, nil
+}
+
+// wrapErr says what was being read in the error pages ends with.
+func wrapErr(pages iter.Seq2[[]Record, error], what string) iter.Seq2[[]Record, error] {
+	return func(yield func([]Record, error) bool) {
+		for recs, err := range pages {
+			if err != nil {
+				yield(nil, fmt.Errorf("%s: %w", what, err))
+				return
+			}
+			if !yield(recs, nil) {
+				return
+			}
+		}
+	}
 }
 
 // childPageSize is the most /comment and /changelog give a page;
@@ -349,71 +381,100 @@ const (
 	maxPagesAtOnce = 20
 )
 
-// childList reads a list of an issue paged by startAt, its records under
-// key. The issue's embedded list already told its total (known), so every
-// page that total implies is requested at once: an issue with 300
-// histories costs one round trip instead of a chain of three, and the
-// pages queued behind its page (output keeps the search's order) do not
-// wait on that chain. Each page after the first starts on the record the
-// page before ends with, and must start with that very record: a comment
-// deleted between two reads would otherwise make the one behind it slide
-// out of both pages. Where pages do not join up (the list changed, or Jira
-// cut a page short) and where the list has grown past them, it goes on one
-// overlapping page at a time from the last record that joins, as the
-// full-table lists do (overlapped).
-func (c *Client) childList(ctx context.Context, path string, query url.Values, shape *Shape, key string, known int) ([]Record, error) {
-	const stride = childPageSize - 1
-	n := 1
-	if known > childPageSize {
-		n += (known - childPageSize + stride - 1) / stride
-	}
-	pages := make([]listPage, min(n, maxPagesAtOnce))
-	g, gctx := errgroup.WithContext(ctx)
-	for i := range pages {
-		g.Go(func() (err error) {
-			pages[i], err = c.listPage(gctx, path, query, shape, key, i*stride, childPageSize)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	var all []Record
-	last := ""
-	for _, p := range pages {
-		recs := p.records
-		if len(all) > 0 {
-			if len(all) != p.startAt+1 || len(recs) == 0 || (last != "" && recordKey(recs[0]) != last) {
-				break // read on from the last record that joins
+// childPages reads a list of an issue paged by startAt, its records under
+// key, a window of pages at a time. The issue's embedded list already told
+// its total (known), so the pages it implies are requested at once, up to
+// maxPagesAtOnce: an issue with 300 histories costs one round trip instead
+// of a chain of three, and the pages queued behind its page (output keeps
+// the search's order) do not wait on that chain. A list longer than a
+// window comes a window at a time, so a changelog of any length is never
+// held whole.
+//
+// Each page after the first starts on the record the page before ended
+// with, and must start with that very record: a comment deleted between two
+// reads would otherwise make the one behind it slide out of both pages.
+// Where pages do not join up (the list changed, or Jira cut a page short)
+// the next window starts from the last record that joins; where even that
+// one has moved, the list is read again from its start, the records already
+// given skipped by key, at most maxRereads times.
+func (c *Client) childPages(ctx context.Context, path string, query url.Values, shape *Shape, key string, known int) iter.Seq2[[]Record, error] {
+	return func(yield func([]Record, error) bool) {
+		given := map[string]bool{}
+		at, last, size := 0, "", childPageSize
+		for rereads := 0; ; {
+			// The pages that reach known from at: the first page holds
+			// size records, each later one size-1 more.
+			n, start := 1, at
+			if at > 0 {
+				start = at - 1
+				n = max(1, (known-at+size-2)/(size-1))
+			} else if known > size {
+				n = 1 + (known-size+size-2)/(size-1)
 			}
-			recs = recs[1:]
+			pages := make([]listPage, min(n, maxPagesAtOnce))
+			g, gctx := errgroup.WithContext(ctx)
+			for i := range pages {
+				g.Go(func() (err error) {
+					pages[i], err = c.listPage(gctx, path, query, shape, key, start+i*(size-1), childPageSize)
+					return err
+				})
+			}
+			if err := g.Wait(); err != nil {
+				yield(nil, err)
+				return
+			}
+			var fresh []Record
+			from, ended := at, false
+			for _, p := range pages {
+				recs := p.records
+				if at > 0 {
+					if p.startAt != at-1 || len(recs) == 0 || (last != "" && recordKey(recs[0]) != last) {
+						break // the next window starts from at
+					}
+					recs = recs[1:]
+				}
+				for _, r := range recs {
+					if k := recordKey(r); k == "" || !given[k] {
+						if k != "" {
+							given[k] = true
+						}
+						fresh = append(fresh, r)
+					}
+				}
+				at += len(recs)
+				if len(recs) > 0 {
+					last = recordKey(recs[len(recs)-1])
+				}
+				if ended = p.last(at); ended {
+					break
+				}
+				if len(recs) == 0 {
+					// Only the record it overlaps: the end of a list that
+					// says nothing of its length; otherwise no progress.
+					ended = !p.hasTotal && !p.hasIsLast
+					break
+				}
+				if got := len(p.records); got < childPageSize && got > 1 {
+					size = got // Jira's cap on a page: the stride of the pages to come
+				}
+			}
+			if len(fresh) > 0 && !yield(fresh, nil) {
+				return
+			}
+			if ended {
+				return
+			}
+			if at == from {
+				// Even the record the list was read up to has moved (or the
+				// list would not advance): read it again from the start.
+				if rereads++; rereads > maxRereads {
+					yield(nil, fmt.Errorf("GET %s: the list kept changing while it was read (%d times)", path, maxRereads))
+					return
+				}
+				at, last = 0, ""
+			}
 		}
-		all = append(all, recs...)
-		if p.last(len(all)) {
-			return all, nil
-		}
-		last = recordKey(all[len(all)-1])
 	}
-	given := make(map[string]bool, len(all))
-	for _, r := range all {
-		if k := recordKey(r); k != "" {
-			given[k] = true
-		}
-	}
-	read := func(startAt, size int) ([]Record, func(int) bool, error) {
-		p, err := c.listPage(ctx, path, query, shape, key, startAt, min(size, childPageSize))
-		if err != nil {
-			return nil, nil, err
-		}
-		return p.records, p.last, nil
-	}
-	for recs, err := range overlappedFrom(path, stride, listPlace{len(all), last}, given, read) {
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, recs...)
-	}
-	return all, nil
 }
 
 // FeedPage is one page of the worklog change feed.

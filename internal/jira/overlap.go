@@ -23,40 +23,26 @@ const maxRereads = 10
 // the records from startAt (at most size) and, given how many records of
 // the list precede their end, whether the list ends there.
 func overlapped(path string, pageSize int, read func(startAt, size int) ([]Record, func(at int) bool, error)) iter.Seq2[[]Record, error] {
-	return overlappedFrom(path, pageSize, listPlace{}, map[string]bool{}, read)
-}
-
-// listPlace is how far a reading of a list got: records read, and the key
-// of the last of them ("" if it has none).
-type listPlace struct {
-	at   int
-	last string
-}
-
-// overlappedFrom goes on reading a list from a place already reached
-// whose records' keys are given; when the list has changed, it is read
-// again from its start, those records skipped.
-func overlappedFrom(path string, pageSize int, from listPlace, given map[string]bool, read func(startAt, size int) ([]Record, func(at int) bool, error)) iter.Seq2[[]Record, error] {
 	return func(yield func([]Record, error) bool) {
+		given := map[string]bool{}
 		for rereads := 0; ; rereads++ {
 			if rereads > maxRereads {
 				yield(nil, fmt.Errorf("GET %s: the list kept changing while it was read (%d times)", path, maxRereads))
 				return
 			}
-			done, stop := overlappedOnce(pageSize, from, read, given, yield)
+			done, stop := overlappedOnce(pageSize, read, given, yield)
 			if done || stop {
 				return
 			}
-			from = listPlace{}
 		}
 	}
 }
 
-// overlappedOnce reads the list once, from a place. done says it reached
+// overlappedOnce reads the list from its start once. done says it reached
 // the end or failed, stop that the consumer stopped; neither, that the list
 // changed and must be read again.
-func overlappedOnce(pageSize int, from listPlace, read func(startAt, size int) ([]Record, func(at int) bool, error), given map[string]bool, yield func([]Record, error) bool) (done, stop bool) {
-	at, last := from.at, from.last
+func overlappedOnce(pageSize int, read func(startAt, size int) ([]Record, func(at int) bool, error), given map[string]bool, yield func([]Record, error) bool) (done, stop bool) {
+	at, last := 0, ""
 	for {
 		start, size := at, pageSize
 		if last != "" {

@@ -146,7 +146,7 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 				issues[i] = rs[i].is
 			}
 			return b.prepare(ctx, issues)
-		}, b.emit)
+		}, func(batch *issueBatch) error { return b.emit(ctx, batch) })
 	}
 	if err != nil {
 		return err
@@ -209,7 +209,41 @@ func (p place) same(o place) bool { return p.id == o.id && p.updated.Equal(o.upd
 type issueItem struct {
 	id      string
 	updated time.Time
+	// long lists its comments or changelog, read while it is written;
+	// initial is then its first status record, completed once the
+	// changelog is read.
+	long    []longList
+	initial jira.Record
 	recs    []Prepared // children first, then the issue
+}
+
+// longList is a list of an issue's children too long to read with its page.
+type longList struct {
+	comments bool // else the changelog
+	known    int  // the total the embedded list gave
+}
+
+// longFrom is the length from which an issue's comments or changelog are
+// not read while its page is prepared but while the issue is written, a
+// window of pages (2000 records) at a time. A changelog has no length
+// limit on Cloud (automation can add hundreds of entries a day to one
+// issue), and holding one whole, with up to max_concurrency+1 pages of
+// such issues, would make memory grow with it. Shorter lists are read with
+// their page, in one round trip. Data Center changelogs come whole with the
+// issue (there is no /changelog to page) and are read as before.
+const longFrom = 2000
+
+// longLists says which of an issue's truncated lists are too long to read
+// with its page.
+func (b *issueBatches) longLists(is jira.Record) (comments, changelog bool) {
+	long := func(container any, list string) bool {
+		_, complete := embedded(container, list)
+		return !complete && embeddedTotal(container) > longFrom
+	}
+	fields, _ := is["fields"].(map[string]any)
+	comments = b.sink.Wants("issue_comments") && long(fields["comment"], "comments")
+	changelog = b.env.Cloud && wantsChangelog(b.sink) && long(is["changelog"], "histories")
+	return comments, changelog
 }
 
 // prepare fetches, in parallel, the comments and histories a page's issues
@@ -229,8 +263,18 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 		}
 		item := issueItem{id: id, updated: updated}
 		fields, _ := is["fields"].(map[string]any)
+		longComments, longChangelog := b.longLists(is)
+		if longComments {
+			item.long = append(item.long, longList{comments: true, known: embeddedTotal(fields["comment"])})
+		}
+		if longChangelog {
+			item.long = append(item.long, longList{known: embeddedTotal(is["changelog"])})
+			if b.sink.Wants("issue_status_history") {
+				item.initial = initialStatus(is, id)
+			}
+		}
 		var history []any
-		if wantsChangelog(b.sink) {
+		if wantsChangelog(b.sink) && !longChangelog {
 			var ok bool
 			if history, ok = histories[id]; !ok {
 				history, _ = embedded(is["changelog"], "histories")
@@ -239,12 +283,12 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 		// Derived before the changelogs are prepared, which edits them in
 		// place (field selection).
 		var statuses []jira.Record
-		if b.sink.Wants("issue_status_history") {
+		if b.sink.Wants("issue_status_history") && !longChangelog {
 			if statuses, err = statusHistory(is, id, history); err != nil {
 				return nil, err
 			}
 		}
-		if b.sink.Wants("issue_comments") {
+		if b.sink.Wants("issue_comments") && !longComments {
 			items, ok := comments[id]
 			if !ok {
 				items, _ = embedded(fields["comment"], "comments")
@@ -253,7 +297,7 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 				return nil, err
 			}
 		}
-		if b.sink.Wants("changelogs") {
+		if b.sink.Wants("changelogs") && !longChangelog {
 			if item.recs, err = prepareAll(b.sink, item.recs, "changelogs", id, history); err != nil {
 				return nil, err
 			}
@@ -414,7 +458,7 @@ func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, j
 			if k := len(batch.items); k > 0 {
 				last = &place{batch.items[k-1].id, batch.items[k-1].updated}
 			}
-			return b.emit(batch)
+			return b.emit(ctx, batch)
 		})
 		if !errors.Is(err, errShifted) {
 			return err
@@ -466,12 +510,13 @@ func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record
 	for _, is := range issues {
 		id := fmt.Sprint(is["id"])
 		fields, _ := is["fields"].(map[string]any)
-		if b.sink.Wants("issue_comments") {
+		longComments, longChangelog := b.longLists(is)
+		if b.sink.Wants("issue_comments") && !longComments {
 			if _, complete := embedded(fields["comment"], "comments"); !complete {
 				jobs = append(jobs, job{id, true, embeddedTotal(fields["comment"])})
 			}
 		}
-		if wantsChangelog(b.sink) {
+		if wantsChangelog(b.sink) && !longChangelog {
 			if _, complete := embedded(is["changelog"], "histories"); !complete {
 				jobs = append(jobs, job{id, false, embeddedTotal(is["changelog"])})
 			}
@@ -505,13 +550,16 @@ func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record
 // The bookmark is the latest update among the page's issues that is not
 // past the ceiling: an issue updated after the run started may have moved
 // ahead of others not read yet, so its time proves nothing about them.
-func (b *issueBatches) emit(batch *issueBatch) error {
+func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
 	var mark time.Time
 	for _, it := range batch.items {
 		if !b.seen.Add(it.id) {
 			continue // a boundary issue seen on an earlier page
 		}
 		b.written++
+		if err := b.writeLong(ctx, it); err != nil {
+			return err
+		}
 		for _, p := range it.recs {
 			if err := b.sink.Write(p); err != nil {
 				return err
@@ -525,6 +573,87 @@ func (b *issueBatches) emit(batch *issueBatch) error {
 		b.env.State.Advance("issues", mark)
 	}
 	return b.sink.Checkpoint()
+}
+
+// writeLong reads and writes an issue's long lists a window of pages at a
+// time, before its other records: its comments, then its changelog, whose
+// status changes are derived window by window and its initial status once
+// the earliest change is known.
+func (b *issueBatches) writeLong(ctx context.Context, it issueItem) error {
+	write := func(recs []Prepared) error {
+		for _, p := range recs {
+			if err := b.sink.Write(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, l := range it.long {
+		if l.comments {
+			for recs, err := range b.env.Client.IssueCommentPages(ctx, it.id, l.known) {
+				if err != nil {
+					return err
+				}
+				prepared, err := prepareAll(b.sink, nil, "issue_comments", it.id, records(recs))
+				if err != nil {
+					return err
+				}
+				if err := write(prepared); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		var earliest jira.Record
+		key, _ := it.initial["issueKey"].(string)
+		for recs, err := range b.env.Client.IssueChangelogPages(ctx, it.id, l.known) {
+			if err != nil {
+				return err
+			}
+			histories := records(recs)
+			var statuses []Prepared
+			if it.initial != nil {
+				// Derived before the changelogs are prepared, which edits
+				// them in place (field selection).
+				changes, err := statusChanges(it.id, key, histories)
+				if err != nil {
+					return err
+				}
+				if len(changes) > 0 && (earliest == nil || olderChange(changes[0], earliest) < 0) {
+					earliest = deepCopyJSON(changes[0]).(map[string]any)
+				}
+				for _, rec := range changes {
+					p, err := b.sink.Prepare("issue_status_history", rec)
+					if err != nil {
+						return err
+					}
+					statuses = append(statuses, p)
+				}
+			}
+			var changelogs []Prepared
+			if b.sink.Wants("changelogs") {
+				if changelogs, err = prepareAll(b.sink, nil, "changelogs", it.id, histories); err != nil {
+					return err
+				}
+			}
+			if err := write(append(changelogs, statuses...)); err != nil {
+				return err
+			}
+		}
+		if it.initial != nil {
+			if earliest != nil {
+				startsFrom(it.initial, earliest)
+			}
+			p, err := b.sink.Prepare("issue_status_history", it.initial)
+			if err != nil {
+				return err
+			}
+			if err := b.sink.Write(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func issueUpdated(is jira.Record) (time.Time, error) {

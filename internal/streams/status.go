@@ -20,8 +20,21 @@ const InitialChangelogID = "0"
 // are copied, so the records share nothing with the changelog records
 // prepared from the same histories.
 func statusHistory(is jira.Record, issueID string, histories []any) ([]jira.Record, error) {
-	fields, _ := is["fields"].(map[string]any)
 	key, _ := is["key"].(string)
+	out, err := statusChanges(issueID, key, histories)
+	if err != nil {
+		return nil, err
+	}
+	initial := initialStatus(is, issueID)
+	if len(out) > 0 {
+		startsFrom(initial, out[0])
+	}
+	return append([]jira.Record{initial}, out...), nil
+}
+
+// statusChanges derives the records of the entries of histories that
+// changed the status, oldest first.
+func statusChanges(issueID, key string, histories []any) ([]jira.Record, error) {
 	var out []jira.Record
 	for _, h := range histories {
 		hist, ok := h.(map[string]any)
@@ -44,21 +57,36 @@ func statusHistory(is jira.Record, issueID string, histories []any) ([]jira.Reco
 	// Jira documents the order of /changelog pages (oldest first) but not
 	// of an embedded changelog, and the initial status comes from the
 	// earliest change: sort rather than trust the order received.
-	slices.SortStableFunc(out, func(a, b jira.Record) int {
-		if c := cmp.Compare(fmt.Sprint(a["created"]), fmt.Sprint(b["created"])); c != 0 {
-			return c // RFC 3339 UTC with milliseconds: text order is time order
-		}
-		return cmp.Compare(numericID(a["changelogId"]), numericID(b["changelogId"]))
-	})
+	slices.SortStableFunc(out, olderChange)
+	return out, nil
+}
+
+// olderChange orders status changes by time, then changelog id.
+func olderChange(a, b jira.Record) int {
+	if c := cmp.Compare(fmt.Sprint(a["created"]), fmt.Sprint(b["created"])); c != 0 {
+		return c // RFC 3339 UTC with milliseconds: text order is time order
+	}
+	return cmp.Compare(numericID(a["changelogId"]), numericID(b["changelogId"]))
+}
+
+// initialStatus is the record of the status an issue was created in, as if
+// it never changed (its current status); startsFrom corrects it from the
+// earliest change.
+func initialStatus(is jira.Record, issueID string) jira.Record {
+	fields, _ := is["fields"].(map[string]any)
+	key, _ := is["key"].(string)
 	initial := statusRecord(issueID, key, InitialChangelogID, fields["creator"], fields["created"])
 	initial["initial"] = true
 	initial["from"], initial["fromString"] = nil, nil
-	if len(out) > 0 {
-		initial["to"], initial["toString"] = out[0]["from"], out[0]["fromString"]
-	} else if st, ok := fields["status"].(map[string]any); ok {
+	if st, ok := fields["status"].(map[string]any); ok {
 		initial["to"], initial["toString"] = st["id"], st["name"]
 	}
-	return append([]jira.Record{initial}, out...), nil
+	return initial
+}
+
+// startsFrom makes initial the status the earliest change left.
+func startsFrom(initial, earliest jira.Record) {
+	initial["to"], initial["toString"] = earliest["from"], earliest["fromString"]
 }
 
 // isStatusItem matches the status field whether or not Jira sent fieldId
