@@ -232,6 +232,43 @@ func TestFullSyncEqualsGroundTruth(t *testing.T) {
 	}
 }
 
+// TestLongChangelogsEqualGroundTruth syncs a site whose issues with the
+// most history have changelogs far longer than a window of pages (read
+// while the issue is written, on Cloud): the changelogs and status history
+// are the ground truth, each record once.
+func TestLongChangelogsEqualGroundTruth(t *testing.T) {
+	t.Parallel()
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			s := startSite(t, jirasim.Options{Flavor: flavor, TZ: time.UTC,
+				Gen: jirasim.GenOptions{Seed: 11, Issues: 300, Projects: 3, Users: 30, LongHistories: 4500}})
+			start := "2024-11-28T00:00:00Z"
+			cfg := s.config(t, start, "")
+			res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issues", "changelogs", "issue_status_history"))
+			require.Equal(t, ExitOK, res.code, res.stderr)
+			out := parseOutput(t, res.stdout)
+			startT, _ := time.Parse(time.RFC3339, start)
+			truth := s.sim.Truth()
+			got, dups := keysOf(out.records["changelogs"], keyProps["changelogs"])
+			assert.Equal(t, truth.Expected(startT)["changelogs"], got, "changelogs")
+			assert.Zero(t, dups)
+			got, dups = keysOf(out.records["issue_status_history"], keyProps["issue_status_history"])
+			assert.Equal(t, truth.ExpectedStatusHistory(startT), got, "issue_status_history")
+			assert.Zero(t, dups)
+			counts := map[string]int{}
+			for _, r := range out.records["changelogs"] {
+				counts[fmt.Sprint(r["issueId"])]++
+			}
+			longest := 0
+			for _, n := range counts {
+				longest = max(longest, n)
+			}
+			assert.Equal(t, 4500, longest, "an issue's whole changelog")
+		})
+	}
+}
+
 func TestIncrementalSync(t *testing.T) {
 	t.Parallel()
 	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {

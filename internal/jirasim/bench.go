@@ -33,6 +33,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	latency := fs.Duration("latency", 50*time.Millisecond, "latency per request")
 	jitter := fs.Duration("jitter", 10*time.Millisecond, "jitter around --latency")
 	flavor := fs.String("flavor", "cloud", "cloud or datacenter")
+	long := fs.Int("long-histories", 0, "changelog length of each project's issue with the most history (default 260 to 320)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -43,6 +44,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer debug.SetGCPercent(debug.SetGCPercent(800))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(2 << 30))
 	fmt.Fprintf(stdout, "whole-sync benchmark: %s, latency %v ±%v, every stream, start_date one year back, %d cores\n", *flavor, *latency, *jitter, runtime.NumCPU())
+	if *long > 0 {
+		fmt.Fprintf(stdout, "each project's issue with the most history has %d changelog entries\n", *long)
+	}
 	fmt.Fprintf(stdout, "CPU floor: (the tap's CPU + this process's, the simulator and the reader of the output) / cores, the shortest wall time these cores allow\n\n")
 	fmt.Fprintf(stdout, "%8s %5s %9s %9s %10s %9s %12s %9s %10s %9s %9s\n", "issues", "conc", "wall", "records", "records/s", "requests", "req/1k iss.", "peak RSS", "CPU/record", "sim CPU", "CPU floor")
 	for _, sz := range strings.Split(*sizes, ",") {
@@ -54,7 +58,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		sim := New(Options{
 			Flavor: Flavor(*flavor), TZ: mustZone("America/Los_Angeles"), Email: "bench@example.com", Token: "bench-token",
 			Faults: Faults{Seed: 1, Latency: *latency, Jitter: *jitter},
-			Gen:    GenOptions{Seed: 42, Issues: issues, Projects: 10, Users: 200},
+			Gen:    GenOptions{Seed: 42, Issues: issues, Projects: 10, Users: 200, LongHistories: *long},
 		})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -19,6 +19,10 @@ type GenOptions struct {
 	Issues   int       // default 2000 when 0
 	Users    int       // default 40 when 0
 	Now      time.Time // the site's "now"; data spreads over the two years before it
+	// LongHistories, when set, is the changelog length of each project's
+	// issue with the most history (otherwise 260 to 320): a site with
+	// issues automation has written to for years.
+	LongHistories int
 }
 
 const (
@@ -312,6 +316,7 @@ func Generate(opts GenOptions) *Data {
 	}
 	now := opts.Now.UnixMilli()
 	g := &genSite{
+		long:  opts.LongHistories,
 		r:     rand.New(rand.NewPCG(opts.Seed, genStream)),
 		d:     &Data{},
 		now:   now,
@@ -330,6 +335,7 @@ func Generate(opts GenOptions) *Data {
 
 // genSite holds the generator state; all randomness comes from r.
 type genSite struct {
+	long             int // GenOptions.LongHistories
 	r                *rand.Rand
 	d                *Data
 	now, start, year int64 // ms since the epoch
@@ -857,6 +863,9 @@ func (g *genSite) fill(is *Issue, c, u int64, role uint8) {
 	}
 	ncom := count(genRoleHeavyComments, 160, 40, genCommentCounts[:])
 	nhist := count(genRoleHeavyHistories, 260, 60, genHistoryCounts[:])
+	if role == genRoleHeavyHistories && g.long > 0 {
+		nhist = g.long
+	}
 	nwl := count(genRoleHeavyWorklogs, 45, 15, genWorklogCounts[:])
 	if role == genRoleGroup {
 		nwl = max(nwl, 1)

@@ -876,3 +876,33 @@ func BenchmarkGenerate20k(b *testing.B) {
 		Generate(GenOptions{Seed: 1, Issues: 20_000, Now: genTestNow()})
 	}
 }
+
+// TestGenerateLongHistories: --long-histories sets the changelog length of
+// the issues with the most history.
+func TestGenerateLongHistories(t *testing.T) {
+	t.Parallel()
+	longest := func(d *Data) int {
+		n := 0
+		for _, is := range d.Issues {
+			n = max(n, len(is.Histories))
+		}
+		return n
+	}
+	base := GenOptions{Seed: 3, Issues: 600, Now: genTestNow()}
+	long := base
+	long.LongHistories = 5000
+	d := Generate(long)
+	assert.Less(t, longest(Generate(base)), 400)
+	assert.Equal(t, 5000, longest(d))
+	n := 0
+	for _, is := range d.Issues {
+		if len(is.Histories) == 5000 {
+			n++
+			for i := 1; i < len(is.Histories); i++ {
+				require.False(t, is.Histories[i].Created.Before(is.Histories[i-1].Created), "histories in time order")
+			}
+		}
+	}
+	assert.Positive(t, n)
+	assert.Len(t, d.Issues, 600)
+}
