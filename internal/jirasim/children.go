@@ -1,7 +1,6 @@
 package jirasim
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -214,7 +213,8 @@ func (s *Server) worklogList(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	base := baseURL(r)
-	var buf bytes.Buffer
+	buf := pageBuffer(0)
+	defer releasePageBuffer(buf)
 	buf.WriteByte('[')
 	first := true
 	for _, idv := range req.IDs {
@@ -226,7 +226,7 @@ func (s *Server) worklogList(w http.ResponseWriter, r *http.Request) {
 		if wl == nil {
 			continue // deleted or never existed: Jira leaves it out
 		}
-		b, _ := json.Marshal(s.worklogJSON(base, wl))
+		b := s.renderedWorklog(base, wl)
 		if !first {
 			buf.WriteByte(',')
 		}

@@ -1,12 +1,14 @@
 package jirasim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"html"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -441,6 +443,46 @@ func (s *Server) issueJSON(base string, is *Issue, fields fieldSpec, expand map[
 	}
 	s.render.Store(key, b)
 	return b
+}
+
+// renderedWorklog is a worklog's JSON, cached like issueJSON's until the
+// worklog changes.
+func (s *Server) renderedWorklog(base string, w *Worklog) []byte {
+	key := fmt.Sprintf("%s|w%d|%d", base, w.ID, w.Updated.UnixNano())
+	if b, ok := s.render.Load(key); ok {
+		return b.([]byte)
+	}
+	b, err := json.Marshal(s.worklogJSON(base, w))
+	if err != nil {
+		panic(fmt.Sprintf("jirasim: rendering worklog %d: %v", w.ID, err))
+	}
+	if s.rendered.Add(1) > maxRendered {
+		s.render.Clear()
+		s.rendered.Store(0)
+	}
+	s.render.Store(key, b)
+	return b
+}
+
+// pageBuffers keep the buffers pages are built in: a fresh megabyte per
+// bulkfetch page cost the simulator more CPU (zeroing it) than the page.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// pageBuffer is an empty buffer from the pool with room for size bytes;
+// put it back when its bytes are written.
+func pageBuffer(size int) *bytes.Buffer {
+	b := pageBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	b.Grow(size)
+	return b
+}
+
+// releasePageBuffer returns a buffer to the pool, unless a huge page made
+// it too large to keep.
+func releasePageBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 16<<20 {
+		pageBuffers.Put(b)
+	}
 }
 
 func (s *Server) issueMap(base string, is *Issue, fields fieldSpec, expand map[string]bool, lim limits) map[string]any {

@@ -284,8 +284,8 @@ func (s *Server) bulkFetch(w http.ResponseWriter, r *http.Request) {
 		rendered[i] = s.issueJSON(base, is, fields, expand, cloudSearchLimits)
 		size += len(rendered[i]) + 1
 	}
-	var buf bytes.Buffer
-	buf.Grow(size + 512)
+	buf := pageBuffer(size + 512)
+	defer releasePageBuffer(buf)
 	buf.WriteString(`{"expand":"schema,names","issues":[`)
 	for i, b := range rendered {
 		if i > 0 {
