@@ -630,7 +630,26 @@ func TestWorklogFeed(t *testing.T) {
 	assert.Contains(t, first.NextPage, "since="+first.Until.String())
 
 	// Nothing from the last minute: a mutated worklog shows only later.
+	// Every worklog rendered (and cached) before one changes: the list
+	// shows the change.
+	updatedOf := map[string]string{}
+	var all []string
+	for _, w := range c.sim.Truth().Streams["worklogs"] {
+		all = append(all, w.Key[0])
+	}
+	for chunk := range slices.Chunk(all, 1000) {
+		var list []map[string]any
+		c.json(http.MethodPost, "/rest/api/2/worklog/list", map[string]any{"ids": chunk}, &list)
+		for _, w := range list {
+			updatedOf[fmt.Sprint(w["id"])] = fmt.Sprint(w["updated"])
+		}
+	}
+	require.Len(t, updatedOf, len(all))
 	m := c.sim.Mutate(0, 1)
+	var list []map[string]any
+	c.json(http.MethodPost, "/rest/api/2/worklog/list", map[string]any{"ids": m.Worklogs}, &list)
+	require.Len(t, list, 1)
+	assert.NotEqual(t, updatedOf[m.Worklogs[0]], list[0]["updated"], "a changed worklog is rendered again")
 	now := c.sim.Now().UnixMilli()
 	var feed struct {
 		Values []map[string]any `json:"values"`
