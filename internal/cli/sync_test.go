@@ -238,10 +238,19 @@ func TestFullSyncEqualsGroundTruth(t *testing.T) {
 // are the ground truth, each record once.
 func TestLongChangelogsEqualGroundTruth(t *testing.T) {
 	t.Parallel()
-	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
-		t.Run(string(flavor), func(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		flavor jirasim.Flavor
+		faults jirasim.Faults
+	}{
+		{"cloud", jirasim.Cloud, jirasim.Faults{}},
+		{"datacenter", jirasim.DataCenter, jirasim.Faults{}},
+		// The windows of pages through 5xx, 429 and responses cut short.
+		{"cloud with faults", jirasim.Cloud, jirasim.Faults{Seed: 5, FailRate: 0.05, ThrottleRate: 0.03, CutRate: 0.01}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			s := startSite(t, jirasim.Options{Flavor: flavor, TZ: time.UTC,
+			s := startSite(t, jirasim.Options{Flavor: c.flavor, TZ: time.UTC, Faults: c.faults,
 				Gen: jirasim.GenOptions{Seed: 11, Issues: 300, Projects: 3, Users: 30, LongHistories: 4500}})
 			start := "2024-11-28T00:00:00Z"
 			cfg := s.config(t, start, "")
@@ -265,6 +274,10 @@ func TestLongChangelogsEqualGroundTruth(t *testing.T) {
 				longest = max(longest, n)
 			}
 			assert.Equal(t, 4500, longest, "an issue's whole changelog")
+			if c.faults.Seed != 0 {
+				counts := s.sim.FaultCounts()
+				assert.Positive(t, counts.Failed+counts.Throttled+counts.Cut, "faults were injected: %+v", counts)
+			}
 		})
 	}
 }
