@@ -91,14 +91,17 @@ func (d *decoder) raw(depth int) (any, error) {
 	base, from := len(d.tmp), d.i
 	// The same user, project or status comes back many times in a page:
 	// bytes already read give the same Raw (their first reading checked
-	// them), shared rather than rebuilt.
-	var seen string
-	if d.cached {
-		if end := skipValue(d.s, from); end-from >= minCached {
-			seen = d.s[from:end]
-			if r, ok := d.cache[seen]; ok {
-				d.i = end
-				return r, nil
+	// them), shared rather than rebuilt. A value is looked up by its first
+	// cacheKey bytes and found by comparing what follows with the bytes
+	// of each value cached under them: a complete object or array that the
+	// input starts with is the value there, so its end needs no scan.
+	var key string
+	if d.cached && len(d.s)-from >= cacheKey {
+		key = d.s[from : from+cacheKey]
+		for _, c := range d.cache[key] {
+			if strings.HasPrefix(d.s[from:], c.in) {
+				d.i = from + len(c.in)
+				return c.raw, nil
 			}
 		}
 	}
@@ -107,13 +110,24 @@ func (d *decoder) raw(depth int) (any, error) {
 		return nil, err
 	}
 	r := jsonscan.Raw(d.stash(d.tmp[base:]))
-	if seen != "" && d.i == from+len(seen) {
+	if key != "" && d.i-from >= cacheKey {
 		if d.cache == nil {
-			d.cache = map[string]jsonscan.Raw{}
+			d.cache = map[string][]cachedValue{}
 		}
-		d.cache[seen] = r
+		cs := d.cache[key]
+		if len(cs) == maxCachedUnder {
+			cs = append(cs[:0], cs[1:]...) // the oldest makes room
+		}
+		d.cache[key] = append(cs, cachedValue{d.s[from:d.i], r})
 	}
 	return r, nil
+}
+
+// cachedValue is a value of the document read raw: its input bytes and
+// its canonical encoding.
+type cachedValue struct {
+	in  string
+	raw jsonscan.Raw
 }
 
 // stash copies b into the document's arena and returns the copy. The
@@ -142,48 +156,17 @@ func (d *decoder) keep(s string) string {
 	return d.stash(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
-// minCached is the smallest value worth looking up: below it, hashing
-// costs about what reading does; minCachedDoc is the smallest document.
+// cacheKey is how many of a value's first bytes it is cached under: enough
+// to reach the id in the "self" URL that Jira writes first in users,
+// projects and statuses, so different ones seldom share a key; a shorter
+// value is not cached (rebuilding it costs about what finding it would).
+// maxCachedUnder bounds the values kept under one key. minCachedDoc is the
+// smallest document worth a cache: only pages pay it back.
 const (
-	minCached    = 48
-	minCachedDoc = 32 << 10
+	cacheKey       = 160
+	maxCachedUnder = 8
+	minCachedDoc   = 32 << 10
 )
-
-// skipValue returns where the object or array at s[i] seems to end,
-// following strings and brackets without checking anything else; it is
-// only a key for the cache, whose entries were all read properly.
-func skipValue(s string, i int) int {
-	depth := 0
-	for i < len(s) {
-		switch s[i] {
-		case '"':
-			i++
-			for i < len(s) {
-				i += jsonscan.Unquoted(s[i:])
-				if i >= len(s) {
-					break
-				}
-				if s[i] == '\\' {
-					i += 2
-					continue
-				}
-				if s[i] == '"' {
-					break
-				}
-				i++
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		}
-		i++
-	}
-	return min(i, len(s))
-}
 
 func (d *decoder) canon(depth int) error {
 	if d.i >= len(d.data) {

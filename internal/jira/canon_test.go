@@ -1,6 +1,8 @@
 package jira
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"unsafe"
@@ -134,7 +136,7 @@ func TestIssueShapeKeepsWhatStreamsRead(t *testing.T) {
 // shared (a user on every issue), and the copies encode the same.
 func TestRepeatedRawIsShared(t *testing.T) {
 	t.Parallel()
-	user := `{"self":"https://example.atlassian.net/rest/api/2/user?accountId=5b10","displayName":"Zoë","active":true}`
+	user := testUser("5b10")
 	issue := `{"fields":{"assignee":` + user + `,"reporter":` + user + `,"summary":"` + strings.Repeat("x", 200) + `"}}`
 	page := `{"issues":[` + strings.TrimSuffix(strings.Repeat(issue+",", 200), ",") + `]}` // a page, not a lone record
 	require.Greater(t, len(page), minCachedDoc)
@@ -152,10 +154,60 @@ func TestRepeatedRawIsShared(t *testing.T) {
 	}
 }
 
+// testUser is a user as Jira writes one inside an issue: its "self" URL
+// first, then avatars, well over cacheKey bytes.
+func testUser(id string) string {
+	self := "https://example.atlassian.net/rest/api/2/user?accountId=" + id
+	avatar := "https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net/" + id + "/48"
+	return `{"self":"` + self + `","accountId":"` + id + `","avatarUrls":{"48x48":"` + avatar + `","24x24":"` + avatar + `"},"displayName":"Zoë ` + id + `","active":true,"timeZone":"Europe/Paris","accountType":"atlassian"}`
+}
+
+// TestCachedValuesSharingTheirFirstBytes: values cached under the same
+// first bytes (a site whose URLs are long enough to push the ids past
+// them) are told apart by the rest, however many there are, and a value
+// that only starts like a cached one is read for itself.
+func TestCachedValuesSharingTheirFirstBytes(t *testing.T) {
+	t.Parallel()
+	long := "https://" + strings.Repeat("a-very-long-company-name-", 6) + "atlassian.net/rest/api/2/user?accountId="
+	user := func(id string) string {
+		return `{"self":"` + long + id + `","accountId":"` + id + `","displayName":"` + id + `"}`
+	}
+	require.Greater(t, len(`{"self":"`+long), cacheKey, "the ids lie past the key")
+	var issues []string
+	var want []string
+	for i := range 300 {
+		id := fmt.Sprintf("u%d", i%(2*maxCachedUnder+3)) // more users than are kept under one key
+		u := user(id)
+		if i%7 == 0 {
+			// Starts like the user, then goes on: a different value.
+			u = strings.TrimSuffix(u, "}") + `,"extra":[1,2]}`
+			id += "+extra"
+		}
+		want = append(want, id)
+		issues = append(issues, `{"fields":{"assignee":`+u+`,"summary":"`+strings.Repeat("x", 100)+`"}}`)
+	}
+	page := `{"issues":[` + strings.Join(issues, ",") + `]}`
+	require.Greater(t, len(page), minCachedDoc)
+	v, err := decodeShaped([]byte(page), true, IssuePage)
+	require.NoError(t, err)
+	for i, is := range v.(map[string]any)["issues"].([]any) {
+		var got map[string]any
+		require.NoError(t, json.Unmarshal([]byte(is.(map[string]any)["fields"].(map[string]any)["assignee"].(jsonscan.Raw)), &got))
+		id, _ := strings.CutSuffix(want[i], "+extra")
+		assert.Equal(t, id, got["accountId"], "issue %d", i)
+		_, extra := got["extra"]
+		assert.Equal(t, strings.HasSuffix(want[i], "+extra"), extra, "issue %d", i)
+	}
+}
+
 func FuzzCanonical(f *testing.F) {
 	for _, s := range []string{`{"b":[1,"x",null,true,{"d":"\u00e9","c":2}],"a":-1.5e3}`, `[{"a":1,"a":2}]`, `{"t":"2026-01-02T03:04:05.000+0100"}`, `{"issues":[{"fields":{"x":{"b":1,"a":2}}}]}`} {
 		f.Add([]byte(s), true)
 	}
+	// Values long enough to be cached, repeated, and one that starts like
+	// them and goes on.
+	u := testUser("5b10")
+	f.Add([]byte(`{"issues":[{"fields":{"a":`+u+`,"b":`+u+`,"c":`+strings.TrimSuffix(u, "}")+`,"t":"2026-01-02T03:04:05.000+0100"}}}]}`), true)
 	f.Fuzz(func(t *testing.T, data []byte, normalize bool) {
 		for _, shape := range testShapes {
 			checkCanonical(t, data, normalize, shape)

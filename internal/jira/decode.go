@@ -39,8 +39,8 @@ func decodeTree(data []byte, normalize bool) (any, error) {
 // says the tap reads; every other object or array comes out as a
 // jsonscan.Raw holding its canonical encoding.
 func decodeShaped(data []byte, normalize bool, shape *Shape) (any, error) {
-	// A lone record seldom repeats itself: only pages pay back the scan
-	// that finds a value's bytes for the cache of repeated values.
+	// A lone record seldom repeats itself: only pages pay back the
+	// lookups of the cache of repeated values.
 	return decodeWith(data, normalize, shape, len(data) >= minCachedDoc)
 }
 
@@ -120,8 +120,8 @@ type decoder struct {
 	tmp      []byte
 	cmembers []canonMember
 	arena    []byte
-	cache    map[string]jsonscan.Raw // Raw values of this document by their input bytes
-	cached   bool                    // look repeated values up in cache
+	cache    map[string][]cachedValue // Raw values of this document by their first input bytes
+	cached   bool                     // look repeated values up in cache
 }
 
 type verbatim uint8
