@@ -107,8 +107,11 @@ type keySink struct {
 	memSink
 	mu      sync.Mutex
 	written map[string][]string
-	initial map[string]any // issueId: to
+	initial map[string]any  // issueId: to
+	wants   map[string]bool // the streams selected; nil for all
 }
+
+func (s *keySink) Wants(stream string) bool { return s.wants == nil || s.wants[stream] }
 
 func (s *keySink) Prepare(stream string, rec jira.Record) (Prepared, error) {
 	key := fmt.Sprint(rec["id"])
@@ -156,28 +159,11 @@ func TestLongListsAreStreamed(t *testing.T) {
 			t.Parallel()
 			sink := &keySink{memSink: memSink{records: map[string]int{}}, written: map[string][]string{}, initial: map[string]any{}}
 			site := &longSite{histories: 4500, comments: 2300, sink: sink, writtenByStart: map[int]int{}}
-			srv := site.serve(t)
-			env := &Env{Client: clientAt(t, srv.URL), Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(),
-				StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 100, Concurrency: n}
-			require.NoError(t, syncIssues(t.Context(), env, sink))
+			syncLongSite(t, site, sink, n)
 
-			want := func(issue, n int, format string) []string {
-				var out []string
-				for i := range n {
-					out = append(out, fmt.Sprintf(format, issue, i))
-				}
-				return out
-			}
-			assert.ElementsMatch(t, append(want(1, 4500, "%d-%d"), want(2, 150, "%d-%d")...), sink.written["changelogs"], "every changelog entry once")
-			assert.ElementsMatch(t, append(want(1, 2300, "%d-c%d"), want(2, 5, "%d-c%d")...), sink.written["issue_comments"], "every comment once")
-			var statuses []string
-			for _, issue := range []int{1, 2} {
-				statuses = append(statuses, fmt.Sprintf("%d/%s", issue, InitialChangelogID))
-				for i := 0; i < map[int]int{1: 4500, 2: 150}[issue]; i += 3 {
-					statuses = append(statuses, fmt.Sprintf("%d/%d-%d", issue, issue, i))
-				}
-			}
-			assert.ElementsMatch(t, statuses, sink.written["issue_status_history"], "a status record per change, and the initial one")
+			assert.ElementsMatch(t, append(longIDs(1, 4500, "%d-%d"), longIDs(2, 150, "%d-%d")...), sink.written["changelogs"], "every changelog entry once")
+			assert.ElementsMatch(t, append(longIDs(1, 2300, "%d-c%d"), longIDs(2, 5, "%d-c%d")...), sink.written["issue_comments"], "every comment once")
+			assert.ElementsMatch(t, longStatuses(), sink.written["issue_status_history"], "a status record per change, and the initial one")
 			assert.Equal(t, map[string]any{"1": "st0", "2": "st0"}, sink.initial, "the initial status is the earliest change's from")
 
 			// The first window (20 pages, up to startAt 1881) is written
@@ -189,4 +175,59 @@ func TestLongListsAreStreamed(t *testing.T) {
 			assert.Zero(t, site.writtenByStart[0], "none written before its first")
 		})
 	}
+}
+
+// TestLongChangelogForOneStream: a long changelog read for the status
+// history alone gives the status history and no changelogs, and read for
+// the changelogs alone no status history.
+func TestLongChangelogForOneStream(t *testing.T) {
+	t.Parallel()
+	for _, stream := range []string{"issue_status_history", "changelogs"} {
+		t.Run(stream, func(t *testing.T) {
+			t.Parallel()
+			sink := &keySink{memSink: memSink{records: map[string]int{}}, written: map[string][]string{}, initial: map[string]any{},
+				wants: map[string]bool{"issues": true, stream: true}}
+			site := &longSite{histories: 4500, comments: 2300, sink: sink, writtenByStart: map[int]int{}}
+			syncLongSite(t, site, sink, 4)
+			assert.Empty(t, sink.written["issue_comments"])
+			assert.Len(t, sink.written["issues"], 2)
+			if stream == "changelogs" {
+				assert.Empty(t, sink.written["issue_status_history"])
+				assert.ElementsMatch(t, append(longIDs(1, 4500, "%d-%d"), longIDs(2, 150, "%d-%d")...), sink.written["changelogs"])
+				return
+			}
+			assert.Empty(t, sink.written["changelogs"])
+			assert.ElementsMatch(t, longStatuses(), sink.written["issue_status_history"])
+			assert.Equal(t, map[string]any{"1": "st0", "2": "st0"}, sink.initial)
+		})
+	}
+}
+
+func syncLongSite(t *testing.T, site *longSite, sink Sink, n int) {
+	t.Helper()
+	srv := site.serve(t)
+	env := &Env{Client: clientAt(t, srv.URL), Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(),
+		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 100, Concurrency: n}
+	require.NoError(t, syncIssues(t.Context(), env, sink))
+}
+
+// longIDs are the keys of n children of an issue of longSite.
+func longIDs(issue, n int, format string) []string {
+	var out []string
+	for i := range n {
+		out = append(out, fmt.Sprintf(format, issue, i))
+	}
+	return out
+}
+
+// longStatuses are the keys of the status history of longSite's issues.
+func longStatuses() []string {
+	var out []string
+	for _, issue := range []int{1, 2} {
+		out = append(out, fmt.Sprintf("%d/%s", issue, InitialChangelogID))
+		for i := 0; i < map[int]int{1: 4500, 2: 150}[issue]; i += 3 {
+			out = append(out, fmt.Sprintf("%d/%d-%d", issue, issue, i))
+		}
+	}
+	return out
 }
