@@ -10,8 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // Record is one JSON object from Jira, decoded with UseNumber so every field
@@ -71,13 +69,19 @@ func (c *Client) Paged(ctx context.Context, path string, query url.Values, pageS
 // so that a record removed meanwhile cannot make another slide out of the
 // list (overlapped).
 func (c *Client) paged(ctx context.Context, path string, query url.Values, pageSize int, shape *Shape) iter.Seq2[[]Record, error] {
-	return overlapped(path, pageSize, func(startAt, size int) ([]Record, func(int) bool, error) {
-		p, err := c.listPage(ctx, path, query, shape, "values", startAt, size)
+	// One more than the page size: a page overlaps the one before by one.
+	return overlapped(ctx, path, pageSize+1, 0, c.pageReader(path, query, shape, "values"))
+}
+
+// pageReader reads the pages of a list of records under key.
+func (c *Client) pageReader(path string, query url.Values, shape *Shape, key string) pageReader {
+	return func(ctx context.Context, startAt, size int) ([]Record, func(int) bool, error) {
+		p, err := c.listPage(ctx, path, query, shape, key, startAt, size)
 		if err != nil {
 			return nil, nil, err
 		}
 		return p.records, p.last, nil
-	})
+	}
 }
 
 // listPage is one page of a list paged by startAt: its records under key,
@@ -129,7 +133,7 @@ func (p listPage) last(at int) bool {
 // (/users/search): there is no isLast, so it stops at the first empty page.
 // Pages overlap by a record, as Paged's do.
 func (c *Client) PagedArray(ctx context.Context, path string, query url.Values, pageSize int) iter.Seq2[[]Record, error] {
-	return overlapped(path, pageSize, func(startAt, size int) ([]Record, func(int) bool, error) {
+	return overlapped(ctx, path, pageSize+1, 0, func(ctx context.Context, startAt, size int) ([]Record, func(int) bool, error) {
 		q := cloneValues(query)
 		q.Set("startAt", strconv.Itoa(startAt))
 		q.Set("maxResults", strconv.Itoa(size))
@@ -372,109 +376,17 @@ func wrapErr(pages iter.Seq2[[]Record, error], what string) iter.Seq2[[]Record, 
 	}
 }
 
-// childPageSize is the most /comment and /changelog give a page;
-// maxPagesAtOnce bounds the pages of one list requested at once (an issue
-// with 2000 comments, or a total that is not to be believed), the rest
-// are read one after another.
-const (
-	childPageSize  = 100
-	maxPagesAtOnce = 20
-)
+// childPageSize is the most /comment and /changelog give a page.
+const childPageSize = 100
 
 // childPages reads a list of an issue paged by startAt, its records under
-// key, a window of pages at a time. The issue's embedded list already told
-// its total (known), so the pages it implies are requested at once, up to
-// maxPagesAtOnce: an issue with 300 histories costs one round trip instead
-// of a chain of three, and the pages queued behind its page (output keeps
-// the search's order) do not wait on that chain. A list longer than a
-// window comes a window at a time, so a changelog of any length is never
-// held whole.
-//
-// Each page after the first starts on the record the page before ended
-// with, and must start with that very record: a comment deleted between two
-// reads would otherwise make the one behind it slide out of both pages.
-// Where pages do not join up (the list changed, or Jira cut a page short)
-// the next window starts from the last record that joins; where even that
-// one has moved, the list is read again from its start, the records already
-// given skipped by key, at most maxRereads times.
+// key. The issue's embedded list already told its total (known), so the
+// pages it implies are read side by side, and the pages queued behind the
+// issue's page (output keeps the search's order) do not wait on a chain of
+// them; a list longer than a window of pages comes a window at a time, so
+// a changelog of any length is never held whole (see overlapped).
 func (c *Client) childPages(ctx context.Context, path string, query url.Values, shape *Shape, key string, known int) iter.Seq2[[]Record, error] {
-	return func(yield func([]Record, error) bool) {
-		given := map[string]bool{}
-		at, last, size := 0, "", childPageSize
-		for rereads := 0; ; {
-			// The pages that reach known from at: the first page holds
-			// size records, each later one size-1 more.
-			n, start := 1, at
-			if at > 0 {
-				start = at - 1
-				n = max(1, (known-at+size-2)/(size-1))
-			} else if known > size {
-				n = 1 + (known-size+size-2)/(size-1)
-			}
-			pages := make([]listPage, min(n, maxPagesAtOnce))
-			g, gctx := errgroup.WithContext(ctx)
-			for i := range pages {
-				g.Go(func() (err error) {
-					pages[i], err = c.listPage(gctx, path, query, shape, key, start+i*(size-1), childPageSize)
-					return err
-				})
-			}
-			if err := g.Wait(); err != nil {
-				yield(nil, err)
-				return
-			}
-			var fresh []Record
-			from, ended := at, false
-			for _, p := range pages {
-				recs := p.records
-				if at > 0 {
-					if p.startAt != at-1 || len(recs) == 0 || (last != "" && recordKey(recs[0]) != last) {
-						break // the next window starts from at
-					}
-					recs = recs[1:]
-				}
-				for _, r := range recs {
-					if k := recordKey(r); k == "" || !given[k] {
-						if k != "" {
-							given[k] = true
-						}
-						fresh = append(fresh, r)
-					}
-				}
-				at += len(recs)
-				if len(recs) > 0 {
-					last = recordKey(recs[len(recs)-1])
-				}
-				if ended = p.last(at); ended {
-					break
-				}
-				if len(recs) == 0 {
-					// Only the record it overlaps: the end of a list that
-					// says nothing of its length; otherwise no progress.
-					ended = !p.hasTotal && !p.hasIsLast
-					break
-				}
-				if got := len(p.records); got < childPageSize && got > 1 {
-					size = got // Jira's cap on a page: the stride of the pages to come
-				}
-			}
-			if len(fresh) > 0 && !yield(fresh, nil) {
-				return
-			}
-			if ended {
-				return
-			}
-			if at == from {
-				// Even the record the list was read up to has moved (or the
-				// list would not advance): read it again from the start.
-				if rereads++; rereads > maxRereads {
-					yield(nil, fmt.Errorf("GET %s: the list kept changing while it was read (%d times)", path, maxRereads))
-					return
-				}
-				at, last = 0, ""
-			}
-		}
-	}
+	return overlapped(ctx, path, childPageSize, known, c.pageReader(path, query, shape, key))
 }
 
 // FeedPage is one page of the worklog change feed.
