@@ -69,6 +69,8 @@ func TestChildListsReadPagesSideBySide(t *testing.T) {
 		changelog          bool
 	}{
 		{name: "known total", size: 250, limit: 100, known: 250, wantPeak: 3, wantStartAts: []int{0, 99, 198}},
+		{name: "empty", size: 0, limit: 100, known: 0, wantPeak: 1, wantStartAts: []int{0}},
+		{name: "emptied since", size: 0, limit: 100, known: 250, wantPeak: 3, wantStartAts: []int{0, 99, 198}},
 		{name: "changelog", size: 250, limit: 100, known: 250, wantPeak: 3, wantStartAts: []int{0, 99, 198}, changelog: true},
 		{name: "one page", size: 100, limit: 100, known: 100, wantPeak: 1, wantStartAts: []int{0}},
 		{name: "just over a page", size: 101, limit: 100, known: 101, wantPeak: 2, wantStartAts: []int{0, 99}},

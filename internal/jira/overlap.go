@@ -88,6 +88,10 @@ func overlapped(ctx context.Context, path string, size, known int, read pageRead
 						fresh = append(fresh, r)
 					}
 				}
+				if len(recs) == 0 {
+					ended = true // an empty list
+					break
+				}
 				at += len(recs)
 				last = recordKey(recs[len(recs)-1])
 				if ended = p.ends(at); ended {

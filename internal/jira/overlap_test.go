@@ -98,8 +98,9 @@ func TestListsHoldTheirPlace(t *testing.T) {
 			},
 			wantErr: "kept changing",
 		},
-		// Records without a key cannot be checked: read without overlap.
+		// Records without a key cannot be checked: joined by position.
 		{name: "no keys", keys: false, want: names(0, 23)},
+		{name: "empty", keys: true, edit: func(s *listServer, _ int) { s.items = nil }, want: nil},
 	}
 	for _, tt := range tests {
 		for _, users := range []bool{false, true} {
