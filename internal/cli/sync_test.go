@@ -217,19 +217,23 @@ func TestFullSyncEqualsGroundTruth(t *testing.T) {
 			assert.Equal(t, truth.ExpectedDeleted(startT)["worklogs"], got, "deleted worklogs")
 			assert.Zero(t, dups)
 			// the traps were in range
-			counts := map[string]int{}
-			for _, r := range out.records["issue_comments"] {
-				counts[fmt.Sprint(r["issueId"])]++
-			}
-			maxComments := 0
-			for _, n := range counts {
-				maxComments = max(maxComments, n)
-			}
-			assert.Greater(t, maxComments, 150, "an issue with more than 150 comments was synced whole")
+			assert.Greater(t, mostOfOneIssue(out.records["issue_comments"]), 150, "an issue with more than 150 comments was synced whole")
 			assert.Empty(t, out.lastState["currently_syncing"])
 			singertest.Check(t, "sync", "--messages", writeFile(t, "out.jsonl", res.stdout), "--catalog", catalog)
 		})
 	}
+}
+
+// mostOfOneIssue is the most records of one issue among records.
+func mostOfOneIssue(records []map[string]any) int {
+	counts := map[string]int{}
+	most := 0
+	for _, r := range records {
+		id := fmt.Sprint(r["issueId"])
+		counts[id]++
+		most = max(most, counts[id])
+	}
+	return most
 }
 
 // TestLongChangelogsEqualGroundTruth syncs a site whose issues with the
@@ -265,15 +269,7 @@ func TestLongChangelogsEqualGroundTruth(t *testing.T) {
 			got, dups = keysOf(out.records["issue_status_history"], keyProps["issue_status_history"])
 			assert.Equal(t, truth.ExpectedStatusHistory(startT), got, "issue_status_history")
 			assert.Zero(t, dups)
-			counts := map[string]int{}
-			for _, r := range out.records["changelogs"] {
-				counts[fmt.Sprint(r["issueId"])]++
-			}
-			longest := 0
-			for _, n := range counts {
-				longest = max(longest, n)
-			}
-			assert.Equal(t, 4500, longest, "an issue's whole changelog")
+			assert.Equal(t, 4500, mostOfOneIssue(out.records["changelogs"]), "an issue's whole changelog")
 			if c.faults.Seed != 0 {
 				counts := s.sim.FaultCounts()
 				assert.Positive(t, counts.Failed+counts.Throttled+counts.Cut, "faults were injected: %+v", counts)

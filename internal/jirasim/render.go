@@ -422,43 +422,36 @@ func expandKey(m map[string]bool) string {
 	return strings.Join(keys, ",")
 }
 
-// maxRendered bounds the rendered-issue cache.
+// maxRendered bounds the cache of rendered issues and worklogs.
 const maxRendered = 250000
 
 // issueJSON renders an issue, cached until the issue changes. Callers hold
 // s.mu (read).
 func (s *Server) issueJSON(base string, is *Issue, fields fieldSpec, expand map[string]bool, lim limits) []byte {
 	key := fmt.Sprintf("%s|%d|%d|%s|%s|%v", base, is.ID, s.rev[is.ID], fields.key, expandKey(expand), lim)
-	if b, ok := s.render.Load(key); ok {
-		return b.([]byte)
-	}
-	b, err := json.Marshal(s.issueMap(base, is, fields, expand, lim))
-	if err != nil {
-		panic(fmt.Sprintf("jirasim: rendering issue %d: %v", is.ID, err))
-	}
-	// Bound the cache: a 100k-issue site would otherwise keep gigabytes.
-	if s.rendered.Add(1) > maxRendered {
-		s.render.Clear()
-		s.rendered.Store(0)
-	}
-	s.render.Store(key, b)
-	return b
+	return s.rendered(key, func() any { return s.issueMap(base, is, fields, expand, lim) })
 }
 
-// renderedWorklog is a worklog's JSON, cached like issueJSON's until the
-// worklog changes.
+// renderedWorklog is a worklog's JSON, cached until the worklog changes.
 func (s *Server) renderedWorklog(base string, w *Worklog) []byte {
 	key := fmt.Sprintf("%s|w%d|%d", base, w.ID, w.Updated.UnixNano())
+	return s.rendered(key, func() any { return s.worklogJSON(base, w) })
+}
+
+// rendered is the JSON of what build returns, cached under key, which
+// must change when it does.
+func (s *Server) rendered(key string, build func() any) []byte {
 	if b, ok := s.render.Load(key); ok {
 		return b.([]byte)
 	}
-	b, err := json.Marshal(s.worklogJSON(base, w))
+	b, err := json.Marshal(build())
 	if err != nil {
-		panic(fmt.Sprintf("jirasim: rendering worklog %d: %v", w.ID, err))
+		panic(fmt.Sprintf("jirasim: rendering %s: %v", key, err))
 	}
-	if s.rendered.Add(1) > maxRendered {
+	// Bound the cache: a 100k-issue site would otherwise keep gigabytes.
+	if s.renders.Add(1) > maxRendered {
 		s.render.Clear()
-		s.rendered.Store(0)
+		s.renders.Store(0)
 	}
 	s.render.Store(key, b)
 	return b

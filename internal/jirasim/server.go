@@ -72,8 +72,8 @@ type Server struct {
 	started time.Time // Clock() at New
 	offset  atomic.Int64
 
-	render   sync.Map // renderKey → []byte
-	rendered atomic.Int64
+	render  sync.Map // renderKey → []byte
+	renders atomic.Int64
 
 	statsMu sync.Mutex
 	stats   map[string]map[int]int64 // route → status → count
