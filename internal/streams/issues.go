@@ -235,27 +235,34 @@ const longFrom = 2000
 
 // longLists says which of an issue's truncated lists are too long to read
 // with its page.
-func (b *issueBatches) longLists(is jira.Record) (comments, changelog bool) {
+type longLists struct{ comments, changelog bool }
+
+func (b *issueBatches) longOf(is jira.Record) longLists {
 	long := func(container any, list string) bool {
 		_, complete := embedded(container, list)
 		return !complete && embeddedTotal(container) > longFrom
 	}
 	fields, _ := is["fields"].(map[string]any)
-	comments = b.sink.Wants("issue_comments") && long(fields["comment"], "comments")
-	changelog = b.env.Cloud && wantsChangelog(b.sink) && long(is["changelog"], "histories")
-	return comments, changelog
+	return longLists{
+		comments:  b.sink.Wants("issue_comments") && long(fields["comment"], "comments"),
+		changelog: b.env.Cloud && wantsChangelog(b.sink) && long(is["changelog"], "histories"),
+	}
 }
 
 // prepare fetches, in parallel, the comments and histories a page's issues
 // are missing, then shapes and validates every record of the page. It runs
 // concurrently with other pages; only writing is sequential.
 func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issueBatch, error) {
-	comments, histories, err := b.missingChildren(ctx, issues)
+	longs := make([]longLists, len(issues))
+	for i, is := range issues {
+		longs[i] = b.longOf(is)
+	}
+	comments, histories, err := b.missingChildren(ctx, issues, longs)
 	if err != nil {
 		return nil, err
 	}
 	batch := &issueBatch{items: make([]issueItem, 0, len(issues))}
-	for _, is := range issues {
+	for i, is := range issues {
 		id := fmt.Sprint(is["id"])
 		updated, err := issueUpdated(is)
 		if err != nil {
@@ -263,7 +270,7 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 		}
 		item := issueItem{id: id, updated: updated}
 		fields, _ := is["fields"].(map[string]any)
-		longComments, longChangelog := b.longLists(is)
+		longComments, longChangelog := longs[i].comments, longs[i].changelog
 		if longComments {
 			item.long = append(item.long, longList{comments: true, known: embeddedTotal(fields["comment"])})
 		}
@@ -498,8 +505,8 @@ var errShifted = errors.New("the search shifted")
 const maxShifts = 10
 
 // missingChildren fetches the complete lists of the issues whose embedded
-// comments or histories Jira truncated.
-func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record) (comments, histories map[string][]any, err error) {
+// comments or histories Jira truncated, but for the long ones.
+func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record, longs []longLists) (comments, histories map[string][]any, err error) {
 	comments, histories = map[string][]any{}, map[string][]any{}
 	type job struct {
 		id       string
@@ -507,16 +514,15 @@ func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record
 		known    int // the total the embedded list gave
 	}
 	var jobs []job
-	for _, is := range issues {
+	for i, is := range issues {
 		id := fmt.Sprint(is["id"])
 		fields, _ := is["fields"].(map[string]any)
-		longComments, longChangelog := b.longLists(is)
-		if b.sink.Wants("issue_comments") && !longComments {
+		if b.sink.Wants("issue_comments") && !longs[i].comments {
 			if _, complete := embedded(fields["comment"], "comments"); !complete {
 				jobs = append(jobs, job{id, true, embeddedTotal(fields["comment"])})
 			}
 		}
-		if wantsChangelog(b.sink) && !longChangelog {
+		if wantsChangelog(b.sink) && !longs[i].changelog {
 			if _, complete := embedded(is["changelog"], "histories"); !complete {
 				jobs = append(jobs, job{id, false, embeddedTotal(is["changelog"])})
 			}
