@@ -87,7 +87,6 @@ func (c *Client) pageReader(path string, query url.Values, shape *Shape, key str
 // listPage is one page of a list paged by startAt: its records under key,
 // and what it says of where the list ends.
 type listPage struct {
-	startAt          int
 	records          []Record
 	total            int
 	hasTotal, isLast bool
@@ -102,7 +101,7 @@ func (c *Client) listPage(ctx context.Context, path string, query url.Values, sh
 	if err := c.Get(ctx, path, q, shaped{&page, shape}); err != nil {
 		return listPage{}, err
 	}
-	p := listPage{startAt: startAt}
+	var p listPage
 	var err error
 	if p.records, err = recordsIn(path, page, key); err != nil {
 		return listPage{}, err
