@@ -48,7 +48,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "each project's issue with the most history has %d changelog entries\n", *long)
 	}
 	fmt.Fprintf(stdout, "CPU floor: (the tap's CPU + this process's, the simulator and the reader of the output) / cores, the shortest wall time these cores allow\n\n")
-	fmt.Fprintf(stdout, "%8s %5s %9s %9s %10s %9s %12s %9s %10s %9s %9s\n", "issues", "conc", "wall", "records", "records/s", "requests", "req/1k iss.", "peak RSS", "CPU/record", "sim CPU", "CPU floor")
+	fmt.Fprintf(stdout, "%8s %5s %9s %7s %9s %10s %9s %12s %9s %10s %9s %9s\n", "issues", "conc", "wall", "vs 1", "records", "records/s", "requests", "req/1k iss.", "peak RSS", "CPU/record", "sim CPU", "CPU floor")
 	for _, sz := range strings.Split(*sizes, ",") {
 		issues, err := strconv.Atoi(strings.TrimSpace(sz))
 		if err != nil {
@@ -75,6 +75,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintln(stderr, "jira-sim bench: warm-up:", err)
 			return 1
 		}
+		var sequential time.Duration // max_concurrency=1's wall time, for the speed-up
 		for _, cs := range strings.Split(*concs, ",") {
 			conc, err := strconv.Atoi(strings.TrimSpace(cs))
 			if err != nil {
@@ -100,14 +101,26 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			}
 			synced := len(sim.Truth().Expected(r.start)["issues"])
 			floor := (r.cpu + simCPU) / time.Duration(runtime.NumCPU())
-			fmt.Fprintf(stdout, "%8d %5d %9s %9d %10.0f %9d %12.1f %8.0fM %9.1fµs %9s %9s\n",
-				issues, conc, r.wall.Round(10*time.Millisecond), r.records, float64(r.records)/r.wall.Seconds(), total,
+			if conc == 1 {
+				sequential = r.wall
+			}
+			fmt.Fprintf(stdout, "%8d %5d %9s %7s %9d %10.0f %9d %12.1f %8.0fM %9.1fµs %9s %9s\n",
+				issues, conc, r.wall.Round(10*time.Millisecond), speedUp(sequential, r.wall), r.records, float64(r.records)/r.wall.Seconds(), total,
 				float64(total)*1000/float64(max(synced, 1)), float64(r.maxRSS)/1024, float64(r.cpu.Microseconds())/float64(max(r.records, 1)),
 				simCPU.Round(10*time.Millisecond), floor.Round(10*time.Millisecond))
 		}
 		_ = srv.Close()
 	}
 	return 0
+}
+
+// speedUp is how many times faster than sequential a run of wall was, "—"
+// without a sequential run to compare with.
+func speedUp(sequential, wall time.Duration) string {
+	if sequential <= 0 || wall <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1fx", sequential.Seconds()/wall.Seconds())
 }
 
 type benchResult struct {

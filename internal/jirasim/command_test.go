@@ -92,3 +92,18 @@ func TestCompareOutput(t *testing.T) {
 	_, _, err = CompareOutput(strings.NewReader("INFO not json"), want)
 	assert.Error(t, err)
 }
+
+func TestBenchSpeedUp(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		sequential, wall time.Duration
+		want             string
+	}{
+		{10 * time.Second, 2500 * time.Millisecond, "4.0x"},
+		{9690 * time.Millisecond, 2350 * time.Millisecond, "4.1x"},
+		{10 * time.Second, 10 * time.Second, "1.0x"},
+		{0, 2 * time.Second, "—"}, // no sequential run (a site past --sequential-max)
+	} {
+		assert.Equal(t, c.want, speedUp(c.sequential, c.wall), "%v / %v", c.sequential, c.wall)
+	}
+}
