@@ -209,55 +209,79 @@ func (p place) same(o place) bool { return p.id == o.id && p.updated.Equal(o.upd
 type issueItem struct {
 	id      string
 	updated time.Time
-	// long lists its comments or changelog, read while it is written;
-	// initial is then its first status record, completed once the
+	// deferred lists its comments or changelog, read while it is
+	// written; initial is then its first status record, completed once the
 	// changelog is read.
-	long    []longList
-	initial jira.Record
-	recs    []Prepared // children first, then the issue
+	deferred []deferredList
+	initial  jira.Record
+	recs     []Prepared // children first, then the issue
 }
 
-// longList is a list of an issue's children too long to read with its page.
-type longList struct {
+// deferredList is a list of an issue's children read while the issue is
+// written rather than with its page.
+type deferredList struct {
 	comments bool // else the changelog
 	known    int  // the total the embedded list gave
+	// stream: too long to hold, read a window of pages at a time; else
+	// read whole, several such lists at once.
+	stream bool
 }
 
 // longFrom is the length from which an issue's comments or changelog are
-// not read while its page is prepared but while the issue is written, a
-// window of pages (2000 records) at a time. A changelog has no length
-// limit on Cloud (automation can add hundreds of entries a day to one
-// issue), and holding one whole, with up to max_concurrency+1 pages of
-// such issues, would make memory grow with it. Shorter lists are read with
-// their page, in one round trip. Data Center changelogs come whole with the
-// issue (there is no /changelog to page) and are read as before.
-const longFrom = 2000
+// read a window of pages (2000 records) at a time while the issue is
+// written, never whole: a changelog has no length limit on Cloud
+// (automation can add hundreds of entries a day to one issue). Data
+// Center changelogs come whole with the issue (there is no /changelog to
+// page).
+//
+// pageChildren bounds the records of the truncated lists read with a page:
+// the lists past it are read while the page is written, up to
+// max_concurrency+1 of them held at once. A site whose issues each carry
+// hundreds of histories would otherwise hold pages of tens of thousands of
+// records, max_concurrency+1 pages of them; memory grows with neither.
+const (
+	longFrom     = 2000
+	pageChildren = 2000
+)
 
-// longLists says which of an issue's truncated lists are too long to read
-// with its page.
-type longLists struct{ comments, changelog bool }
+// deferral says which of an issue's truncated lists are read while it is
+// written (their embedded total in known, 0 for one read with the page).
+type deferral struct{ comments, changelog int }
 
-func (b *issueBatches) longOf(is jira.Record) longLists {
-	long := func(container any, list string) bool {
-		_, complete := embedded(container, list)
-		return !complete && embeddedTotal(container) > longFrom
+// deferrals decides, issue by issue in page order, which truncated lists
+// are read with the page, until their records would pass pageChildren.
+func (b *issueBatches) deferrals(issues []jira.Record) []deferral {
+	out := make([]deferral, len(issues))
+	budget := pageChildren
+	decide := func(container any, list string) int {
+		if _, complete := embedded(container, list); complete {
+			return 0
+		}
+		known := embeddedTotal(container)
+		if known > longFrom || known > budget {
+			return max(known, 1)
+		}
+		budget -= known
+		return 0
 	}
-	fields, _ := is["fields"].(map[string]any)
-	return longLists{
-		comments:  b.sink.Wants("issue_comments") && long(fields["comment"], "comments"),
-		changelog: b.env.Cloud && wantsChangelog(b.sink) && long(is["changelog"], "histories"),
+	for i, is := range issues {
+		fields, _ := is["fields"].(map[string]any)
+		if b.sink.Wants("issue_comments") {
+			out[i].comments = decide(fields["comment"], "comments")
+		}
+		if wantsChangelog(b.sink) {
+			out[i].changelog = decide(is["changelog"], "histories")
+		}
 	}
+	return out
 }
 
 // prepare fetches, in parallel, the comments and histories a page's issues
 // are missing, then shapes and validates every record of the page. It runs
 // concurrently with other pages; only writing is sequential.
 func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issueBatch, error) {
-	longs := make([]longLists, len(issues))
-	for i, is := range issues {
-		longs[i] = b.longOf(is)
-	}
-	comments, histories, err := b.missingChildren(ctx, issues, longs)
+	later := b.deferrals(issues)
+	comments, histories, err := b.missingChildren(ctx, issues, later)
 	if err != nil {
 		return nil, err
 	}
@@ -270,12 +294,12 @@ func (b *issueBatches) prepare(ctx context.Context, issues []jira.Record) (*issu
 		}
 		item := issueItem{id: id, updated: updated}
 		fields, _ := is["fields"].(map[string]any)
-		longComments, longChangelog := longs[i].comments, longs[i].changelog
+		longComments, longChangelog := later[i].comments > 0, later[i].changelog > 0
 		if longComments {
-			item.long = append(item.long, longList{comments: true, known: embeddedTotal(fields["comment"])})
+			item.deferred = append(item.deferred, deferredList{comments: true, known: later[i].comments, stream: later[i].comments > longFrom})
 		}
 		if longChangelog {
-			item.long = append(item.long, longList{known: embeddedTotal(is["changelog"])})
+			item.deferred = append(item.deferred, deferredList{known: later[i].changelog, stream: later[i].changelog > longFrom && b.env.Cloud})
 			if b.sink.Wants("issue_status_history") {
 				item.initial = initialStatus(is, id)
 			}
@@ -505,8 +529,8 @@ var errShifted = errors.New("the search shifted")
 const maxShifts = 10
 
 // missingChildren fetches the complete lists of the issues whose embedded
-// comments or histories Jira truncated, but for the long ones.
-func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record, longs []longLists) (comments, histories map[string][]any, err error) {
+// comments or histories Jira truncated, but for the deferred ones.
+func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record, later []deferral) (comments, histories map[string][]any, err error) {
 	comments, histories = map[string][]any{}, map[string][]any{}
 	type job struct {
 		id       string
@@ -517,12 +541,12 @@ func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record
 	for i, is := range issues {
 		id := fmt.Sprint(is["id"])
 		fields, _ := is["fields"].(map[string]any)
-		if b.sink.Wants("issue_comments") && !longs[i].comments {
+		if b.sink.Wants("issue_comments") && later[i].comments == 0 {
 			if _, complete := embedded(fields["comment"], "comments"); !complete {
 				jobs = append(jobs, job{id, true, embeddedTotal(fields["comment"])})
 			}
 		}
-		if wantsChangelog(b.sink) && !longs[i].changelog {
+		if wantsChangelog(b.sink) && later[i].changelog == 0 {
 			if _, complete := embedded(is["changelog"], "histories"); !complete {
 				jobs = append(jobs, job{id, false, embeddedTotal(is["changelog"])})
 			}
@@ -557,19 +581,33 @@ func (b *issueBatches) missingChildren(ctx context.Context, issues []jira.Record
 // past the ceiling: an issue updated after the run started may have moved
 // ahead of others not read yet, so its time proves nothing about them.
 func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
+	whole, stop := b.readAheadWhole(ctx, batch)
+	defer stop()
 	var mark time.Time
 	for _, it := range batch.items {
-		if !b.seen.Add(it.id) {
-			continue // a boundary issue seen on an earlier page
-		}
-		b.written++
-		if err := b.writeLong(ctx, it); err != nil {
-			return err
-		}
-		for _, p := range it.recs {
-			if err := b.sink.Write(p); err != nil {
+		dup := !b.seen.Add(it.id) // a boundary issue seen on an earlier page
+		// Deferred lists come before the issue's other records.
+		for _, l := range it.deferred {
+			var recs []jira.Record
+			if !l.stream {
+				var err error
+				if recs, err = whole(); err != nil {
+					return err
+				}
+			}
+			if dup {
+				continue
+			}
+			if err := b.writeDeferred(ctx, it, l, recs); err != nil {
 				return err
 			}
+		}
+		if dup {
+			continue
+		}
+		b.written++
+		if err := b.write(it.recs); err != nil {
+			return err
 		}
 		if !it.updated.After(b.ceiling) && it.updated.After(mark) {
 			mark = it.updated
@@ -581,85 +619,156 @@ func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
 	return b.sink.Checkpoint()
 }
 
-// writeLong reads and writes an issue's long lists a window of pages at a
-// time, before its other records: its comments, then its changelog, whose
-// status changes are derived window by window and its initial status once
-// the earliest change is known.
-func (b *issueBatches) writeLong(ctx context.Context, it issueItem) error {
-	write := func(recs []Prepared) error {
-		for _, p := range recs {
-			if err := b.sink.Write(p); err != nil {
+// readAheadWhole reads the deferred lists of a page that are read whole,
+// max_concurrency at once, and hands them out in the page's order: whole
+// returns the next. At most max_concurrency+1 wait, so memory holds a few
+// lists whatever the page. stop ends the reading and must be called.
+func (b *issueBatches) readAheadWhole(ctx context.Context, batch *issueBatch) (whole func() ([]jira.Record, error), stop func()) {
+	type list struct {
+		issueID string
+		l       deferredList
+	}
+	var lists []list
+	for _, it := range batch.items {
+		for _, l := range it.deferred {
+			if !l.stream {
+				lists = append(lists, list{it.id, l})
+			}
+		}
+	}
+	if len(lists) == 0 {
+		return nil, func() {}
+	}
+	type result struct {
+		recs []jira.Record
+		err  error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	results := make(chan result)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := ordered(ctx, b.env.Concurrency, slices.Values(lists), func(ctx context.Context, l list) ([]jira.Record, error) {
+			return b.readWhole(ctx, l.issueID, l.l)
+		}, func(recs []jira.Record) error {
+			select {
+			case results <- result{recs: recs}:
+				return nil
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		})
+		if err != nil {
+			select {
+			case results <- result{err: err}:
+			case <-ctx.Done():
+			}
+		}
+	}()
+	return func() ([]jira.Record, error) {
+			select {
+			case r := <-results:
+				return r.recs, r.err
+			case <-done:
+				return nil, errors.New("reading deferred lists: ended early") // not expected: one result per list
+			}
+		}, func() {
+			cancel()
+			<-done
+		}
+}
+
+func (b *issueBatches) write(recs []Prepared) error {
+	for _, p := range recs {
+		if err := b.sink.Write(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readWhole reads a deferred list that is not streamed.
+func (b *issueBatches) readWhole(ctx context.Context, issueID string, l deferredList) ([]jira.Record, error) {
+	if l.comments {
+		return b.env.Client.IssueComments(ctx, issueID, l.known)
+	}
+	return b.env.Client.IssueChangelog(ctx, b.env.Cloud, issueID, l.known)
+}
+
+// writeDeferred writes a deferred list of an issue: read whole (recs), or
+// streamed a window of pages at a time. A changelog's status changes are
+// derived chunk by chunk, and the issue's initial status once the earliest
+// change is known.
+func (b *issueBatches) writeDeferred(ctx context.Context, it issueItem, l deferredList, recs []jira.Record) error {
+	chunks := func(yield func([]jira.Record, error) bool) { yield(recs, nil) }
+	switch {
+	case l.stream && l.comments:
+		chunks = b.env.Client.IssueCommentPages(ctx, it.id, l.known)
+	case l.stream:
+		chunks = b.env.Client.IssueChangelogPages(ctx, it.id, l.known)
+	}
+	if l.comments {
+		for recs, err := range chunks {
+			if err != nil {
+				return err
+			}
+			prepared, err := prepareAll(b.sink, nil, "issue_comments", it.id, records(recs))
+			if err != nil {
+				return err
+			}
+			if err := b.write(prepared); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	for _, l := range it.long {
-		if l.comments {
-			for recs, err := range b.env.Client.IssueCommentPages(ctx, it.id, l.known) {
-				if err != nil {
-					return err
-				}
-				prepared, err := prepareAll(b.sink, nil, "issue_comments", it.id, records(recs))
-				if err != nil {
-					return err
-				}
-				if err := write(prepared); err != nil {
-					return err
-				}
-			}
-			continue
+	var earliest jira.Record
+	key, _ := it.initial["issueKey"].(string)
+	for recs, err := range chunks {
+		if err != nil {
+			return err
 		}
-		var earliest jira.Record
-		key, _ := it.initial["issueKey"].(string)
-		for recs, err := range b.env.Client.IssueChangelogPages(ctx, it.id, l.known) {
-			if err != nil {
-				return err
-			}
-			histories := records(recs)
-			var statuses []Prepared
-			if it.initial != nil {
-				// Derived before the changelogs are prepared, which edits
-				// them in place (field selection).
-				changes, err := statusChanges(it.id, key, histories)
-				if err != nil {
-					return err
-				}
-				if len(changes) > 0 && (earliest == nil || olderChange(changes[0], earliest) < 0) {
-					earliest = deepCopyJSON(changes[0]).(map[string]any)
-				}
-				for _, rec := range changes {
-					p, err := b.sink.Prepare("issue_status_history", rec)
-					if err != nil {
-						return err
-					}
-					statuses = append(statuses, p)
-				}
-			}
-			var changelogs []Prepared
-			if b.sink.Wants("changelogs") {
-				if changelogs, err = prepareAll(b.sink, nil, "changelogs", it.id, histories); err != nil {
-					return err
-				}
-			}
-			if err := write(append(changelogs, statuses...)); err != nil {
-				return err
-			}
-		}
+		histories := records(recs)
+		var statuses []Prepared
 		if it.initial != nil {
-			if earliest != nil {
-				startsFrom(it.initial, earliest)
-			}
-			p, err := b.sink.Prepare("issue_status_history", it.initial)
+			// Derived before the changelogs are prepared, which edits them
+			// in place (field selection).
+			changes, err := statusChanges(it.id, key, histories)
 			if err != nil {
 				return err
 			}
-			if err := b.sink.Write(p); err != nil {
+			if len(changes) > 0 && (earliest == nil || olderChange(changes[0], earliest) < 0) {
+				earliest = deepCopyJSON(changes[0]).(map[string]any)
+			}
+			for _, rec := range changes {
+				p, err := b.sink.Prepare("issue_status_history", rec)
+				if err != nil {
+					return err
+				}
+				statuses = append(statuses, p)
+			}
+		}
+		var changelogs []Prepared
+		if b.sink.Wants("changelogs") {
+			if changelogs, err = prepareAll(b.sink, nil, "changelogs", it.id, histories); err != nil {
 				return err
 			}
+		}
+		if err := b.write(append(changelogs, statuses...)); err != nil {
+			return err
 		}
 	}
-	return nil
+	if it.initial == nil {
+		return nil
+	}
+	if earliest != nil {
+		startsFrom(it.initial, earliest)
+	}
+	p, err := b.sink.Prepare("issue_status_history", it.initial)
+	if err != nil {
+		return err
+	}
+	return b.sink.Write(p)
 }
 
 func issueUpdated(is jira.Record) (time.Time, error) {

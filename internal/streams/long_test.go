@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -230,4 +231,184 @@ func longStatuses() []string {
 		}
 	}
 	return out
+}
+
+// TestDeferrals: a page reads its issues' truncated lists with it, in page
+// order, until their records would pass pageChildren; the others, and any
+// list past longFrom, are read while the page is written. Complete lists,
+// and lists of streams not selected, are not read at all.
+func TestDeferrals(t *testing.T) {
+	t.Parallel()
+	issue := func(comments, histories int) jira.Record {
+		embeddedOf := func(total, shown int) []any { return make([]any, min(total, shown)) }
+		// Totals as the decoder gives them.
+		total := func(n int) json.Number { return json.Number(strconv.Itoa(n)) }
+		return jira.Record{
+			"fields":    map[string]any{"comment": map[string]any{"comments": embeddedOf(comments, 20), "total": total(comments)}},
+			"changelog": map[string]any{"histories": embeddedOf(histories, 40), "total": total(histories)},
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		wants  map[string]bool
+		issues []jira.Record
+		want   []deferral
+	}{
+		{"complete lists", nil, []jira.Record{issue(20, 40), issue(3, 0)}, []deferral{{}, {}}},
+		{"within the budget", nil, []jira.Record{issue(300, 900), issue(100, 200)}, []deferral{{}, {}}},
+		{"past the budget, in page order", nil,
+			[]jira.Record{issue(900, 900), issue(150, 100), issue(60, 300)},
+			[]deferral{{}, {changelog: 100}, {comments: 60, changelog: 300}}},
+		{"a later list that still fits", nil,
+			[]jira.Record{issue(0, 1900), issue(0, 500), issue(0, 90)},
+			[]deferral{{}, {changelog: 500}, {}}},
+		{"long lists always", nil,
+			[]jira.Record{issue(2001, 5000)},
+			[]deferral{{comments: 2001, changelog: 5000}}},
+		{"streams not selected", map[string]bool{"issues": true, "changelogs": true},
+			[]jira.Record{issue(5000, 60)},
+			[]deferral{{}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b := &issueBatches{env: &Env{Cloud: true}, sink: &keySink{wants: c.wants}}
+			assert.Equal(t, c.want, b.deferrals(c.issues))
+		})
+	}
+}
+
+// manySite is a Cloud site of issues that each carry a truncated changelog
+// of histories entries, far more in a page than pageChildren. It counts
+// the /changelog requests in flight at once.
+type manySite struct {
+	issues, histories int
+	long              longSite // renders histories and issues
+	inFlight, peak    atomic.Int64
+}
+
+func (s *manySite) serve(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
+		switch path := r.URL.Path; {
+		case path == "/rest/api/2/myself":
+			write(map[string]any{"timeZone": "UTC"})
+		case path == "/rest/api/2/search/jql":
+			var ids []any
+			for i := 1; i <= s.issues; i++ {
+				ids = append(ids, map[string]any{"id": strconv.Itoa(i)})
+			}
+			write(map[string]any{"issues": ids})
+		case path == "/rest/api/2/issue/bulkfetch":
+			var body struct {
+				IDs []string `json:"issueIdsOrKeys"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			var out []any
+			for _, id := range body.IDs {
+				n, _ := strconv.Atoi(id)
+				out = append(out, s.long.issue(n, s.histories, 0))
+			}
+			write(map[string]any{"issues": out})
+		case strings.HasSuffix(path, "/changelog"):
+			n := s.inFlight.Add(1)
+			defer s.inFlight.Add(-1)
+			for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
+			}
+			time.Sleep(5 * time.Millisecond) // so that requests sent together overlap
+			issue, _ := strconv.Atoi(strings.Split(path, "/")[5])
+			startAt, _ := strconv.Atoi(r.URL.Query().Get("startAt"))
+			maxResults, _ := strconv.Atoi(r.URL.Query().Get("maxResults"))
+			var values []any
+			for i := startAt; i < min(s.histories, startAt+maxResults); i++ {
+				values = append(values, s.long.history(issue, i))
+			}
+			write(map[string]any{"values": values, "startAt": startAt, "maxResults": maxResults, "total": s.histories, "isLast": startAt+len(values) >= s.histories})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestDeferredListsAreWhole syncs pages whose issues' truncated lists pass
+// pageChildren: those read while the page is written come whole, every
+// entry once and the status history as from the whole changelog, and
+// several are read at once.
+func TestDeferredListsAreWhole(t *testing.T) {
+	t.Parallel()
+	site := &manySite{issues: 40, histories: 300}
+	sink := &keySink{memSink: memSink{records: map[string]int{}}, written: map[string][]string{}, initial: map[string]any{}}
+	srv := site.serve(t)
+	env := &Env{Client: clientAt(t, srv.URL), Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(),
+		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 20, Concurrency: 4}
+	require.NoError(t, syncIssues(t.Context(), env, sink))
+	var changelogs, statuses []string
+	for issue := 1; issue <= site.issues; issue++ {
+		changelogs = append(changelogs, longIDs(issue, site.histories, "%d-%d")...)
+		statuses = append(statuses, fmt.Sprintf("%d/%s", issue, InitialChangelogID))
+		for i := 0; i < site.histories; i += 3 {
+			statuses = append(statuses, fmt.Sprintf("%d/%d-%d", issue, issue, i))
+		}
+	}
+	assert.ElementsMatch(t, changelogs, sink.written["changelogs"], "every changelog entry once")
+	assert.ElementsMatch(t, statuses, sink.written["issue_status_history"])
+	assert.Len(t, sink.initial, site.issues)
+	for id, to := range sink.initial {
+		assert.Equal(t, "st0", to, "issue %s", id)
+	}
+	assert.GreaterOrEqual(t, site.peak.Load(), int64(2), "changelogs read at once")
+}
+
+// TestDeferredListsReadSideBySide writes a page whose issues' changelogs
+// were deferred: several issues' lists are read at once, not one after
+// another, and written in the page's order.
+func TestDeferredListsReadSideBySide(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	inFlight := map[string]int{}
+	peak, arrived := 0, 0
+	long := &longSite{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		issue := strings.Split(r.URL.Path, "/")[5]
+		mu.Lock()
+		inFlight[issue]++
+		peak = max(peak, len(inFlight))
+		arrived++
+		first := arrived == 1
+		mu.Unlock()
+		// The first request waits, up to a second, for another issue's.
+		if first {
+			waitFor(time.Second, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(inFlight) >= 2
+			})
+		}
+		n, _ := strconv.Atoi(issue)
+		var values []any
+		for i := range 60 {
+			values = append(values, long.history(n, i))
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"values": values, "startAt": 0, "total": 60, "isLast": true})
+		mu.Lock()
+		if inFlight[issue]--; inFlight[issue] == 0 {
+			delete(inFlight, issue)
+		}
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	sink := &keySink{memSink: memSink{records: map[string]int{}}, written: map[string][]string{}, initial: map[string]any{}, wants: map[string]bool{"changelogs": true}}
+	b := &issueBatches{env: &Env{Client: clientAt(t, srv.URL), Cloud: true, State: state.New(), Concurrency: 4}, sink: sink, ceiling: time.Now()}
+	batch := &issueBatch{}
+	for i := 1; i <= 6; i++ {
+		batch.items = append(batch.items, issueItem{id: strconv.Itoa(i), updated: time.Now().Add(-time.Hour), deferred: []deferredList{{known: 60}}})
+	}
+	require.NoError(t, b.emit(t.Context(), batch))
+	var want []string
+	for i := 1; i <= 6; i++ {
+		want = append(want, longIDs(i, 60, "%d-%d")...)
+	}
+	assert.Equal(t, want, sink.written["changelogs"], "in the page's order")
+	assert.GreaterOrEqual(t, peak, 2, "issues whose changelogs were read at once")
 }
