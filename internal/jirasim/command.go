@@ -54,6 +54,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		oauthRT   = fs.String("oauth-refresh-token", "", "the refresh token valid at start (rotated on every grant)")
 		oauthTTL  = fs.Duration("oauth-ttl", time.Hour, "access tokens' lifetime")
 		long      = fs.Int("long-histories", 0, "changelog length of each project's issue with the most history (default 260 to 320)")
+		every     = fs.Int("histories", 0, "changelog length of every issue (default 0 to 8, more on a few)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -80,7 +81,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts := Options{
 		Flavor: Flavor(*flavor), TZ: loc, Email: *email, Token: *token, PAT: *pat,
 		Faults: Faults{Seed: *faultSeed, Latency: *latency, Jitter: *jitter, FailRate: *failRate, ThrottleRate: *throttle, CutRate: *cutRate},
-		Gen:    GenOptions{Seed: *seed, Projects: *projects, Issues: *issues, Users: *users, LongHistories: *long},
+		Gen:    GenOptions{Seed: *seed, Projects: *projects, Issues: *issues, Users: *users, LongHistories: *long, Histories: *every},
 	}
 	opts.CloudID, opts.ScopedToken = *cloudID, *scoped
 	if *oauthID != "" {

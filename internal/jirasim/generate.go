@@ -23,6 +23,9 @@ type GenOptions struct {
 	// issue with the most history (otherwise 260 to 320): a site with
 	// issues automation has written to for years.
 	LongHistories int
+	// Histories, when set, is the changelog length of every issue: a site
+	// whose issues automation writes to.
+	Histories int
 }
 
 const (
@@ -317,6 +320,7 @@ func Generate(opts GenOptions) *Data {
 	now := opts.Now.UnixMilli()
 	g := &genSite{
 		long:  opts.LongHistories,
+		every: opts.Histories,
 		r:     rand.New(rand.NewPCG(opts.Seed, genStream)),
 		d:     &Data{},
 		now:   now,
@@ -336,6 +340,7 @@ func Generate(opts GenOptions) *Data {
 // genSite holds the generator state; all randomness comes from r.
 type genSite struct {
 	long             int // GenOptions.LongHistories
+	every            int // GenOptions.Histories
 	r                *rand.Rand
 	d                *Data
 	now, start, year int64 // ms since the epoch
@@ -863,6 +868,9 @@ func (g *genSite) fill(is *Issue, c, u int64, role uint8) {
 	}
 	ncom := count(genRoleHeavyComments, 160, 40, genCommentCounts[:])
 	nhist := count(genRoleHeavyHistories, 260, 60, genHistoryCounts[:])
+	if g.every > 0 {
+		nhist = g.every
+	}
 	if role == genRoleHeavyHistories && g.long > 0 {
 		nhist = g.long
 	}

@@ -233,10 +233,9 @@ func longStatuses() []string {
 	return out
 }
 
-// TestDeferrals: a page reads its issues' truncated lists with it, in page
-// order, until their records would pass pageChildren; the others, and any
-// list past longFrom, are read while the page is written. Complete lists,
-// and lists of streams not selected, are not read at all.
+// TestDeferrals: the lists Jira truncated in a page are read while the page
+// is written, each with its embedded total; complete lists, and lists of
+// streams not selected, are not read at all.
 func TestDeferrals(t *testing.T) {
 	t.Parallel()
 	issue := func(comments, histories int) jira.Record {
@@ -248,6 +247,7 @@ func TestDeferrals(t *testing.T) {
 			"changelog": map[string]any{"histories": embeddedOf(histories, 40), "total": total(histories)},
 		}
 	}
+	noTotal := jira.Record{"changelog": map[string]any{"histories": []any{}}}
 	for _, c := range []struct {
 		name   string
 		wants  map[string]bool
@@ -255,19 +255,10 @@ func TestDeferrals(t *testing.T) {
 		want   []deferral
 	}{
 		{"complete lists", nil, []jira.Record{issue(20, 40), issue(3, 0)}, []deferral{{}, {}}},
-		{"within the budget", nil, []jira.Record{issue(300, 900), issue(100, 200)}, []deferral{{}, {}}},
-		{"past the budget, in page order", nil,
-			[]jira.Record{issue(900, 900), issue(150, 100), issue(60, 300)},
-			[]deferral{{}, {changelog: 100}, {comments: 60, changelog: 300}}},
-		{"a later list that still fits", nil,
-			[]jira.Record{issue(0, 1900), issue(0, 500), issue(0, 90)},
-			[]deferral{{}, {changelog: 500}, {}}},
-		{"long lists always", nil,
-			[]jira.Record{issue(2001, 5000)},
-			[]deferral{{comments: 2001, changelog: 5000}}},
-		{"streams not selected", map[string]bool{"issues": true, "changelogs": true},
-			[]jira.Record{issue(5000, 60)},
-			[]deferral{{}}},
+		{"truncated lists", nil, []jira.Record{issue(300, 40), issue(21, 41)}, []deferral{{comments: 300}, {comments: 21, changelog: 41}}},
+		{"long lists", nil, []jira.Record{issue(2001, 5000)}, []deferral{{comments: 2001, changelog: 5000}}},
+		{"streams not selected", map[string]bool{"issues": true, "changelogs": true}, []jira.Record{issue(5000, 60)}, []deferral{{changelog: 60}}},
+		{"no total", map[string]bool{"changelogs": true}, []jira.Record{noTotal}, []deferral{{changelog: 1}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -278,7 +269,7 @@ func TestDeferrals(t *testing.T) {
 }
 
 // manySite is a Cloud site of issues that each carry a truncated changelog
-// of histories entries, far more in a page than pageChildren. It counts
+// of histories entries. It counts
 // the /changelog requests in flight at once.
 type manySite struct {
 	issues, histories int
@@ -331,8 +322,8 @@ func (s *manySite) serve(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// TestDeferredListsAreWhole syncs pages whose issues' truncated lists pass
-// pageChildren: those read while the page is written come whole, every
+// TestDeferredListsAreWhole syncs pages whose every issue's changelog Jira
+// truncated: read while the page is written, they come whole, every
 // entry once and the status history as from the whole changelog, and
 // several are read at once.
 func TestDeferredListsAreWhole(t *testing.T) {
