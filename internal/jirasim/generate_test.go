@@ -906,3 +906,14 @@ func TestGenerateLongHistories(t *testing.T) {
 	assert.Positive(t, n)
 	assert.Len(t, d.Issues, 600)
 }
+
+// TestGenerateHistoriesOnEveryIssue: --histories sets every issue's
+// changelog length.
+func TestGenerateHistoriesOnEveryIssue(t *testing.T) {
+	t.Parallel()
+	d := Generate(GenOptions{Seed: 3, Issues: 300, Histories: 50, Now: genTestNow()})
+	require.Len(t, d.Issues, 300)
+	for _, is := range d.Issues {
+		require.Len(t, is.Histories, 50, is.Key)
+	}
+}
