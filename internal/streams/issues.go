@@ -549,9 +549,11 @@ func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
 }
 
 // readAheadWhole reads the deferred lists of a page that are read whole,
-// max_concurrency at once, and hands them out in the page's order: whole
-// returns the next. At most max_concurrency+1 wait, so memory holds a few
-// lists whatever the page. stop ends the reading and must be called.
+// max_concurrency at once (ordered), in a goroutine of their own ahead of
+// the writer (startAhead), and hands them out in the page's order: whole
+// returns the next. A few more than max_concurrency wait at most, so
+// memory holds a few lists whatever the page. stop ends the reading and
+// must be called.
 func (b *issueBatches) readAheadWhole(ctx context.Context, batch *issueBatch) (whole func() ([]jira.Record, error), stop func()) {
 	type list struct {
 		issueID string
@@ -568,44 +570,35 @@ func (b *issueBatches) readAheadWhole(ctx context.Context, batch *issueBatch) (w
 	if len(lists) == 0 {
 		return nil, func() {}
 	}
-	type result struct {
-		recs []jira.Record
-		err  error
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	results := make(chan result)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	fetched := func(yield func([]jira.Record, error) bool) {
 		err := ordered(ctx, b.env.Concurrency, slices.Values(lists), func(ctx context.Context, l list) ([]jira.Record, error) {
 			return b.readWhole(ctx, l.issueID, l.l)
 		}, func(recs []jira.Record) error {
-			select {
-			case results <- result{recs: recs}:
-				return nil
-			case <-ctx.Done():
-				return context.Cause(ctx)
+			if !yield(recs, nil) {
+				return errStopped
 			}
+			return nil
 		})
-		if err != nil {
-			select {
-			case results <- result{err: err}:
-			case <-ctx.Done():
-			}
+		if err != nil && !errors.Is(err, errStopped) {
+			yield(nil, err)
 		}
-	}()
+	}
+	items, stopAhead := startAhead(ctx, 1, fetched)
+	next, stopPull := iter.Pull2(items)
 	return func() ([]jira.Record, error) {
-			select {
-			case r := <-results:
-				return r.recs, r.err
-			case <-done:
-				return nil, errors.New("reading deferred lists: ended early") // not expected: one result per list
+			recs, err, ok := next()
+			if !ok {
+				return nil, errors.New("reading deferred lists: ended early") // not expected: one per list
 			}
+			return recs, err
 		}, func() {
-			cancel()
-			<-done
+			stopPull()
+			stopAhead()
 		}
 }
+
+// errStopped ends a read ahead whose reader has gone.
+var errStopped = errors.New("stopped")
 
 func (b *issueBatches) write(recs []Prepared) error {
 	for _, p := range recs {
