@@ -158,9 +158,9 @@ func TestLongListsAreStreamed(t *testing.T) {
 	for _, n := range []int{1, 4} {
 		t.Run(fmt.Sprintf("concurrency=%d", n), func(t *testing.T) {
 			t.Parallel()
-			sink := &keySink{memSink: memSink{records: map[string]int{}}, written: map[string][]string{}, initial: map[string]any{}}
+			sink := newKeySink(nil)
 			site := &longSite{histories: 4500, comments: 2300, sink: sink, writtenByStart: map[int]int{}}
-			syncLongSite(t, site, sink, n)
+			syncSite(t, site.serve(t).URL, sink, 100, n)
 
 			assert.ElementsMatch(t, append(longIDs(1, 4500, "%d-%d"), longIDs(2, 150, "%d-%d")...), sink.written["changelogs"], "every changelog entry once")
 			assert.ElementsMatch(t, append(longIDs(1, 2300, "%d-c%d"), longIDs(2, 5, "%d-c%d")...), sink.written["issue_comments"], "every comment once")
@@ -186,10 +186,9 @@ func TestLongChangelogForOneStream(t *testing.T) {
 	for _, stream := range []string{"issue_status_history", "changelogs"} {
 		t.Run(stream, func(t *testing.T) {
 			t.Parallel()
-			sink := &keySink{memSink: memSink{records: map[string]int{}}, written: map[string][]string{}, initial: map[string]any{},
-				wants: map[string]bool{"issues": true, stream: true}}
+			sink := newKeySink(map[string]bool{"issues": true, stream: true})
 			site := &longSite{histories: 4500, comments: 2300, sink: sink, writtenByStart: map[int]int{}}
-			syncLongSite(t, site, sink, 4)
+			syncSite(t, site.serve(t).URL, sink, 100, 4)
 			assert.Empty(t, sink.written["issue_comments"])
 			assert.Len(t, sink.written["issues"], 2)
 			if stream == "changelogs" {
@@ -204,12 +203,18 @@ func TestLongChangelogForOneStream(t *testing.T) {
 	}
 }
 
-func syncLongSite(t *testing.T, site *longSite, sink Sink, n int) {
+// syncSite syncs the issues of the Cloud site at url, pageSize issues a
+// page, n requests in flight.
+func syncSite(t *testing.T, url string, sink Sink, pageSize, n int) {
 	t.Helper()
-	srv := site.serve(t)
-	env := &Env{Client: clientAt(t, srv.URL), Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(),
-		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 100, Concurrency: n}
+	env := &Env{Client: clientAt(t, url), Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(),
+		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: pageSize, Concurrency: n}
 	require.NoError(t, syncIssues(t.Context(), env, sink))
+}
+
+// newKeySink is a keySink of the streams in wants (nil for all).
+func newKeySink(wants map[string]bool) *keySink {
+	return &keySink{memSink: memSink{records: map[string]int{}}, written: map[string][]string{}, initial: map[string]any{}, wants: wants}
 }
 
 // longIDs are the keys of n children of an issue of longSite.
@@ -329,11 +334,8 @@ func (s *manySite) serve(t *testing.T) *httptest.Server {
 func TestDeferredListsAreWhole(t *testing.T) {
 	t.Parallel()
 	site := &manySite{issues: 40, histories: 300}
-	sink := &keySink{memSink: memSink{records: map[string]int{}}, written: map[string][]string{}, initial: map[string]any{}}
-	srv := site.serve(t)
-	env := &Env{Client: clientAt(t, srv.URL), Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(),
-		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 20, Concurrency: 4}
-	require.NoError(t, syncIssues(t.Context(), env, sink))
+	sink := newKeySink(nil)
+	syncSite(t, site.serve(t).URL, sink, 20, 4)
 	var changelogs, statuses []string
 	for issue := 1; issue <= site.issues; issue++ {
 		changelogs = append(changelogs, longIDs(issue, site.histories, "%d-%d")...)
@@ -389,7 +391,7 @@ func TestDeferredListsReadSideBySide(t *testing.T) {
 		mu.Unlock()
 	}))
 	t.Cleanup(srv.Close)
-	sink := &keySink{memSink: memSink{records: map[string]int{}}, written: map[string][]string{}, initial: map[string]any{}, wants: map[string]bool{"changelogs": true}}
+	sink := newKeySink(map[string]bool{"changelogs": true})
 	b := &issueBatches{env: &Env{Client: clientAt(t, srv.URL), Cloud: true, State: state.New(), Concurrency: 4}, sink: sink, ceiling: time.Now()}
 	batch := &issueBatch{}
 	for i := 1; i <= 6; i++ {
