@@ -15,6 +15,9 @@ import (
 type Shape struct {
 	Members map[string]*Shape // an object's members by name
 	Each    *Shape            // the other members of an object; every element of an array
+	// Long, for an array: one with more elements than this comes out as a
+	// *LongList, checked but not built, decoded later a window at a time.
+	Long int
 }
 
 // Full decodes everything: the shape of any response the tap does not
@@ -53,7 +56,7 @@ var IssueRecord = &Shape{Members: map[string]*Shape{
 		"creator": ChildRecord,
 		"status":  ChildRecord,
 	}},
-	"changelog":   {Members: map[string]*Shape{"histories": {Each: ChangelogRecord}}, Each: Full},
+	"changelog":   {Members: map[string]*Shape{"histories": {Each: ChangelogRecord, Long: LongFrom}}, Each: Full},
 	"transitions": {Each: ChildRecord},
 }}
 
@@ -69,7 +72,7 @@ var (
 	CommentPage   = &Shape{Members: map[string]*Shape{"comments": {Each: ChildRecord}}, Each: Full}
 	ChangelogPage = &Shape{Members: map[string]*Shape{
 		"values":    {Each: ChangelogRecord},
-		"changelog": {Members: map[string]*Shape{"histories": {Each: ChangelogRecord}}, Each: Full},
+		"changelog": {Members: map[string]*Shape{"histories": {Each: ChangelogRecord, Long: LongFrom}}, Each: Full},
 	}, Each: Full}
 	WorklogList = &Shape{Each: ChildRecord}
 )

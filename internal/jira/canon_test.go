@@ -22,6 +22,9 @@ func checkCanonical(t *testing.T, data []byte, normalize bool, shape *Shape) {
 	tree, terr := decodeTree(data, normalize)
 	for _, cached := range []bool{false, true} {
 		got, gerr := decodeWith(data, normalize, shape, cached)
+		if gerr == nil {
+			got = expandLong(t, got)
+		}
 		if (terr != nil) != (gerr != nil) {
 			t.Fatalf("acceptance differs on %q (cached %v): tree %v, shaped %v", data, cached, terr, gerr)
 		}
@@ -41,7 +44,41 @@ func checkCanonical(t *testing.T, data []byte, normalize bool, shape *Shape) {
 	}
 }
 
-var testShapes = map[string]*Shape{"raw": nil, "top": ChildRecord, "issues": IssuePage, "list": WorklogList, "changelog": ChangelogPage}
+var testShapes = map[string]*Shape{"raw": nil, "top": ChildRecord, "issues": IssuePage, "list": WorklogList, "changelog": ChangelogPage, "long": longEverywhere}
+
+// longEverywhere builds every object and keeps every array of more than
+// two elements as a LongList, so that small documents exercise them.
+var longEverywhere = func() *Shape {
+	s := &Shape{Long: 2}
+	s.Each = s
+	return s
+}()
+
+// expandLong replaces each LongList in v by the elements its windows
+// (of two elements, so that a list of three or more takes several) give.
+func expandLong(t *testing.T, v any) any {
+	t.Helper()
+	switch x := v.(type) {
+	case *LongList:
+		out := []any{}
+		for w, err := range x.Windows(2) {
+			require.NoError(t, err)
+			require.NotEmpty(t, w)
+			out = append(out, w...)
+		}
+		require.Len(t, out, x.Len())
+		return expandLong(t, out)
+	case map[string]any:
+		for k, e := range x {
+			x[k] = expandLong(t, e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = expandLong(t, e)
+		}
+	}
+	return v
+}
 
 func TestCanonicalMatchesTheTree(t *testing.T) {
 	t.Parallel()
@@ -54,6 +91,7 @@ func TestCanonicalMatchesTheTree(t *testing.T) {
 		`[{"user":{"name":"Zoë","self":"https://example.atlassian.net/rest/api/2/user?x=1"}},{"user":{"name":"Zoë","self":"https://example.atlassian.net/rest/api/2/user?x=1"}}]`,
 		`[{"user":{"name":"Zoë","self":"https://example.atlassian.net/rest/api/2/user?x=1"}},{"user":{"name":"Zoë","self":"https://example.atlassian.net/rest/api/2/user?x=1"`,
 		`[{"user":{"name":"Zoë","self":"https://example.atlassian.net/rest/api/2/user?x=1"}},{"user":{"name":"Zoë","self":"https://example.atlassian.net/rest/api/2/user?x=1"}x}]`,
+		`[1,2,3,4,5]`, `[[1,2,3],[4,5,6,7],"2026-01-02T03:04:05.000+0100"]`, `[1,2,3,]`, `[1,2,{"a":tru}]`, `[1,2,3`, `[1,2,3 4]`,
 		`{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":{"b":tru}}`, `[{"a":"\x"}]`, `{"a":[1 2]}`, `{"a":{"b":1`,
 	}
 	for _, c := range cases {
@@ -213,4 +251,51 @@ func FuzzCanonical(f *testing.F) {
 			checkCanonical(t, data, normalize, shape)
 		}
 	})
+}
+
+// TestLongChangelogIsNotBuilt decodes a page whose issue has one changelog
+// entry more than LongFrom: the histories come as a LongList whose windows
+// give every entry as the page would have, and one entry fewer is built.
+func TestLongChangelogIsNotBuilt(t *testing.T) {
+	t.Parallel()
+	page := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString(`{"issues":[{"id":"1","changelog":{"total":` + fmt.Sprint(n) + `,"histories":[`)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"id":"%d","created":"2026-01-02T03:04:05.000+0100","author":{"accountId":"a"},"items":[{"field":"status"}]}`, i)
+		}
+		b.WriteString(`]}}]}`)
+		return []byte(b.String())
+	}
+	histories := func(t *testing.T, n int) any {
+		v, err := decodeShaped(page(n), true, IssuePage)
+		require.NoError(t, err)
+		return v.(map[string]any)["issues"].([]any)[0].(map[string]any)["changelog"].(map[string]any)["histories"]
+	}
+	built, ok := histories(t, LongFrom).([]any)
+	require.True(t, ok, "a changelog of LongFrom entries is built")
+	require.Len(t, built, LongFrom)
+
+	long, ok := histories(t, LongFrom+1).(*LongList)
+	require.True(t, ok, "a changelog of LongFrom+1 entries is a LongList")
+	require.Equal(t, LongFrom+1, long.Len())
+	var sizes []int
+	next := 0
+	for w, err := range long.Windows(1000) {
+		require.NoError(t, err)
+		sizes = append(sizes, len(w))
+		for _, e := range w {
+			entry := e.(map[string]any)
+			require.Equal(t, fmt.Sprint(next), entry["id"])
+			require.Equal(t, "2026-01-02T02:04:05.000Z", entry["created"], "normalized as the page is")
+			require.IsType(t, map[string]any{}, entry["author"], "decoded with the entries' shape")
+			next++
+		}
+	}
+	require.Equal(t, []int{1000, 1000, 1}, sizes)
+	_, err := json.Marshal(map[string]any{"histories": long})
+	require.Error(t, err, "a LongList must never be written as a value")
 }

@@ -289,6 +289,7 @@ func (d *decoder) memberKey() (string, error) {
 // array reads its elements onto the decoder's stack, then copies them into
 // a slice of the exact length.
 func (d *decoder) array(depth int, shape *Shape) (any, error) {
+	start := d.i
 	d.i++ // [
 	d.skipSpace()
 	if d.i < len(d.data) && d.data[d.i] == ']' {
@@ -302,6 +303,9 @@ func (d *decoder) array(depth int, shape *Shape) (any, error) {
 	}()
 	for {
 		d.skipSpace()
+		if shape.Long > 0 && len(d.elems)-base == shape.Long {
+			return d.longList(depth, start, shape)
+		}
 		v, err := d.value(depth, shape.Each)
 		if err != nil {
 			return nil, err
