@@ -316,12 +316,27 @@ func (c *Client) IssueCommentPages(ctx context.Context, issueID string, known in
 // paging /changelog (known as for IssueComments), on Data Center (which
 // has no such endpoint) from the issue itself with expand=changelog.
 func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string, known int) ([]Record, error) {
-	if !cloud {
+	return collectPages(c.IssueChangelogPages(ctx, cloud, issueID, known))
+}
+
+// IssueChangelogPages iterates the changelog of an issue, oldest first, a
+// window of up to LongFrom entries at a time: on Cloud paging /changelog a
+// window of pages at a time, as IssueCommentPages does comments; on Data
+// Center from one GET of the issue, whose changelog, past LongFrom
+// entries, is decoded window by window (a LongList), never built whole.
+func (c *Client) IssueChangelogPages(ctx context.Context, cloud bool, issueID string, known int) iter.Seq2[[]Record, error] {
+	what := "reading changelog of issue " + issueID
+	if cloud {
+		path := "rest/api/2/issue/" + url.PathEscape(issueID) + "/changelog"
+		return wrapErr(c.childPages(ctx, path, nil, ChangelogPage, "values", known), what)
+	}
+	return wrapErr(func(yield func([]Record, error) bool) {
 		var is map[string]any
 		path := "rest/api/2/issue/" + url.PathEscape(issueID)
 		q := url.Values{"fields": {"id"}, "expand": {"changelog"}}
 		if err := c.Get(ctx, path, q, shaped{&is, ChangelogPage}); err != nil {
-			return nil, fmt.Errorf("reading changelog of issue %s: %w", issueID, err)
+			yield(nil, err)
+			return
 		}
 		var changelog map[string]any
 		switch v := is["changelog"].(type) {
@@ -329,23 +344,24 @@ func (c *Client) IssueChangelog(ctx context.Context, cloud bool, issueID string,
 		case map[string]any:
 			changelog = v
 		default:
-			return nil, fmt.Errorf("reading changelog of issue %s: GET %s: decoding body: %w: \"changelog\": expected an object, got %s", issueID, path, ErrNotJSON, kindOf(v))
+			yield(nil, fmt.Errorf("GET %s: decoding body: %w: \"changelog\": expected an object, got %s", path, ErrNotJSON, kindOf(v)))
+			return
 		}
-		histories, err := recordsIn(path, changelog, "histories")
-		if err != nil {
-			return nil, fmt.Errorf("reading changelog of issue %s: %w", issueID, err)
+		long, ok := changelog["histories"].(*LongList)
+		if !ok {
+			yield(recordsIn(path, changelog, "histories"))
+			return
 		}
-		return histories, nil
-	}
-	return collectPages(c.IssueChangelogPages(ctx, issueID, known))
-}
-
-// IssueChangelogPages iterates the changelog of an issue on Cloud (paging
-// /changelog, oldest first) a window of pages at a time, as
-// IssueCommentPages does comments.
-func (c *Client) IssueChangelogPages(ctx context.Context, issueID string, known int) iter.Seq2[[]Record, error] {
-	path := "rest/api/2/issue/" + url.PathEscape(issueID) + "/changelog"
-	return wrapErr(c.childPages(ctx, path, nil, ChangelogPage, "values", known), "reading changelog of issue "+issueID)
+		for recs, err := range long.Records(LongFrom) {
+			if err != nil {
+				yield(nil, fmt.Errorf("GET %s: decoding body: %w: \"histories\": %w", path, ErrNotJSON, err))
+				return
+			}
+			if !yield(recs, nil) {
+				return
+			}
+		}
+	}, what)
 }
 
 // collectPages reads a list's pages into one slice.

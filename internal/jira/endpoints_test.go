@@ -2,6 +2,7 @@ package jira
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -228,5 +229,78 @@ func TestChildListsHoldTheirPlace(t *testing.T) {
 				assert.ElementsMatch(t, tt.want, names, "every record once")
 			})
 		}
+	}
+}
+
+// TestDataCenterChangelogInWindows: Data Center gives an issue's changelog
+// whole, with one GET of the issue; one longer than LongFrom comes out in
+// windows of LongFrom entries, in order, each entry once, and one entry
+// not an object is an error, not a record dropped.
+func TestDataCenterChangelogInWindows(t *testing.T) {
+	t.Parallel()
+	changelog := func(n int, bad int) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, `{"id":"7","changelog":{"startAt":0,"maxResults":%d,"total":%d,"histories":[`, n, n)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if i == bad {
+				b.WriteString(`"not an entry"`)
+				continue
+			}
+			fmt.Fprintf(&b, `{"id":"%d","created":"2026-01-02T03:04:05.000+0000","items":[]}`, i)
+		}
+		b.WriteString(`]}}`)
+		return b.String()
+	}
+	for _, c := range []struct {
+		name      string
+		n, bad    int
+		wantSizes []int
+		wantErr   string
+	}{
+		{name: "short", n: 150, bad: -1, wantSizes: []int{150}},
+		{name: "exactly LongFrom", n: LongFrom, bad: -1, wantSizes: []int{LongFrom}},
+		{name: "long", n: 2*LongFrom + 500, bad: -1, wantSizes: []int{LongFrom, LongFrom, 500}},
+		{name: "long, an entry not an object", n: 2*LongFrom + 500, bad: LongFrom + 3, wantErr: "expected a list of objects, item 3 is a string"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var requests atomic.Int32
+			client := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				assert.Equal(t, "/jira/rest/api/2/issue/7", r.URL.Path)
+				assert.Equal(t, "changelog", r.URL.Query().Get("expand"))
+				_, _ = io.WriteString(w, changelog(c.n, c.bad))
+			})
+			var sizes []int
+			next := 0
+			for recs, err := range client.IssueChangelogPages(t.Context(), false, "7", c.n) {
+				if c.wantErr != "" {
+					if err != nil {
+						require.ErrorContains(t, err, c.wantErr)
+						require.ErrorContains(t, err, "reading changelog of issue 7")
+						sizes = append(sizes, -1)
+					} else {
+						sizes = append(sizes, len(recs))
+					}
+					continue
+				}
+				require.NoError(t, err)
+				sizes = append(sizes, len(recs))
+				for _, rec := range recs {
+					require.Equal(t, strconv.Itoa(next), rec["id"])
+					next++
+				}
+			}
+			if c.wantErr != "" {
+				assert.Equal(t, []int{LongFrom, -1}, sizes, "the first window, then the error")
+				return
+			}
+			assert.Equal(t, c.wantSizes, sizes)
+			assert.Equal(t, c.n, next)
+			assert.Equal(t, int32(1), requests.Load())
+		})
 	}
 }

@@ -46,6 +46,21 @@ func (l *LongList) Windows(size int) iter.Seq2[[]any, error] {
 	}
 }
 
+// Records is Windows for a list of objects: records, up to size at a time.
+func (l *LongList) Records(size int) iter.Seq2[[]Record, error] {
+	return func(yield func([]Record, error) bool) {
+		for window, err := range l.Windows(size) {
+			var recs []Record
+			if err == nil {
+				recs, err = objects(window)
+			}
+			if !yield(recs, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
 // window decodes n elements from at, the offset of the first (or of the
 // comma before it), and returns the offset after the last.
 func (l *LongList) window(at, n int) ([]any, int, error) {

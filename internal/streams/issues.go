@@ -221,22 +221,30 @@ type issueItem struct {
 type deferredList struct {
 	comments bool // else the changelog
 	known    int  // the total the embedded list gave
-	// stream: too long to hold, read a window of pages at a time; else
-	// read whole, several such lists at once.
+	// stream: too long to hold, read a window at a time; else read whole,
+	// several such lists at once.
 	stream bool
+	// long: the changelog, complete in the page but too long to build
+	// with it (Data Center embeds it whole), decoded a window at a time.
+	long *jira.LongList
 }
 
 // longFrom is the length from which an issue's comments or changelog are
-// read a window of pages (2000 records) at a time while the issue is
-// written, never whole: a changelog has no length limit on Cloud
-// (automation can add hundreds of entries a day to one issue). Data
-// Center changelogs come whole with the issue (there is no /changelog to
-// page).
-const longFrom = 2000
+// read a window (2000 records) at a time while the issue is written, never
+// whole: a changelog has no length limit (automation can add hundreds of
+// entries a day to one issue). On Cloud a window is 20 pages of /comment
+// or /changelog; Data Center, which has no /changelog to page, gives a
+// changelog whole with its issue, and a changelog past longFrom is not
+// built there but decoded a window at a time (jira.LongList).
+const longFrom = jira.LongFrom
 
-// deferral gives the embedded totals of an issue's truncated lists, which
-// are read while the issue is written; 0 for a list complete in the page.
-type deferral struct{ comments, changelog int }
+// deferral gives the embedded totals of an issue's lists read while the
+// issue is written, 0 for a list complete in the page; long is a changelog
+// complete in the page but too long to build with it.
+type deferral struct {
+	comments, changelog int
+	long                *jira.LongList
+}
 
 // deferrals finds the truncated lists of a page's issues. They are read
 // while the page is written, max_concurrency at once, not with the page:
@@ -256,8 +264,14 @@ func (b *issueBatches) deferrals(issues []jira.Record) []deferral {
 		if b.sink.Wants("issue_comments") {
 			out[i].comments = truncated(fields["comment"], "comments")
 		}
-		if wantsChangelog(b.sink) {
-			out[i].changelog = truncated(is["changelog"], "histories")
+		if !wantsChangelog(b.sink) {
+			continue
+		}
+		changelog, _ := is["changelog"].(map[string]any)
+		if long, ok := changelog["histories"].(*jira.LongList); ok && embeddedTotal(changelog) <= long.Len() {
+			out[i].changelog, out[i].long = long.Len(), long
+		} else {
+			out[i].changelog = truncated(changelog, "histories")
 		}
 	}
 	return out
@@ -282,7 +296,7 @@ func (b *issueBatches) prepare(issues []jira.Record) (*issueBatch, error) {
 			item.deferred = append(item.deferred, deferredList{comments: true, known: later[i].comments, stream: later[i].comments > longFrom})
 		}
 		if longChangelog {
-			item.deferred = append(item.deferred, deferredList{known: later[i].changelog, stream: later[i].changelog > longFrom && b.env.Cloud})
+			item.deferred = append(item.deferred, deferredList{known: later[i].changelog, stream: later[i].changelog > longFrom, long: later[i].long})
 			if b.sink.Wants("issue_status_history") {
 				item.initial = initialStatus(is, id)
 			}
@@ -624,10 +638,12 @@ func (b *issueBatches) readWhole(ctx context.Context, issueID string, l deferred
 func (b *issueBatches) writeDeferred(ctx context.Context, it issueItem, l deferredList, recs []jira.Record) error {
 	chunks := func(yield func([]jira.Record, error) bool) { yield(recs, nil) }
 	switch {
+	case l.long != nil:
+		chunks = l.long.Records(longFrom)
 	case l.stream && l.comments:
 		chunks = b.env.Client.IssueCommentPages(ctx, it.id, l.known)
 	case l.stream:
-		chunks = b.env.Client.IssueChangelogPages(ctx, it.id, l.known)
+		chunks = b.env.Client.IssueChangelogPages(ctx, b.env.Cloud, it.id, l.known)
 	}
 	if l.comments {
 		for recs, err := range chunks {

@@ -28,6 +28,9 @@ import (
 type longSite struct {
 	histories, comments int
 	sink                *keySink
+	// embedAll: issue 1's changelog comes whole in its page, as Data
+	// Center may give it.
+	embedAll bool
 
 	mu             sync.Mutex
 	writtenByStart map[int]int // startAt of a /changelog page of issue 1: its records written then
@@ -51,7 +54,11 @@ func (s *longSite) issue(id, histories, comments int) map[string]any {
 	fields["status"] = map[string]any{"id": "now", "name": "Now"}
 	// Jira embeds the newest 40 histories and the first 20 comments.
 	var hs, cs []any
-	for i := max(0, histories-40); i < histories; i++ {
+	from := max(0, histories-40)
+	if s.embedAll && id == 1 {
+		from = 0
+	}
+	for i := from; i < histories; i++ {
 		hs = append(hs, s.history(id, i))
 	}
 	for i := range min(20, comments) {
@@ -174,6 +181,28 @@ func TestLongListsAreStreamed(t *testing.T) {
 			require.Contains(t, site.writtenByStart, 1980, "the second window's first page")
 			assert.GreaterOrEqual(t, site.writtenByStart[1980], 1981, "changelog records of issue 1 written before its second window was read")
 			assert.Zero(t, site.writtenByStart[0], "none written before its first")
+		})
+	}
+}
+
+// TestEmbeddedLongChangelog: a changelog longer than longFrom that comes
+// whole in its page (Data Center's) is decoded a window at a time
+// (jira.LongList) and not read again: every entry once, its status
+// history as from the whole list, and no /changelog request for it.
+func TestEmbeddedLongChangelog(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 4} {
+		t.Run(fmt.Sprintf("concurrency=%d", n), func(t *testing.T) {
+			t.Parallel()
+			sink := newKeySink(map[string]bool{"issues": true, "changelogs": true, "issue_status_history": true})
+			site := &longSite{histories: 4500, comments: 0, sink: sink, writtenByStart: map[int]int{}, embedAll: true}
+			syncSite(t, site.serve(t).URL, sink, 100, n)
+			assert.ElementsMatch(t, append(longIDs(1, 4500, "%d-%d"), longIDs(2, 150, "%d-%d")...), sink.written["changelogs"], "every changelog entry once")
+			assert.ElementsMatch(t, longStatuses(), sink.written["issue_status_history"])
+			assert.Equal(t, map[string]any{"1": "st0", "2": "st0"}, sink.initial)
+			site.mu.Lock()
+			defer site.mu.Unlock()
+			assert.Empty(t, site.writtenByStart, "issue 1's changelog read again")
 		})
 	}
 }
