@@ -75,6 +75,10 @@ var (
 		"changelog": {Members: map[string]*Shape{"histories": {Each: ChangelogRecord, Long: LongFrom}}, Each: Full},
 	}, Each: Full}
 	WorklogList = &Shape{Each: ChildRecord}
+	// ChangelogBulk is a page of /changelog/bulkfetch: entries grouped by issue.
+	ChangelogBulk = &Shape{Members: map[string]*Shape{
+		"issueChangeLogs": {Each: &Shape{Members: map[string]*Shape{"changeHistories": {Each: ChangelogRecord}}, Each: Full}},
+	}, Each: Full}
 )
 
 type canonMember struct {

@@ -613,3 +613,85 @@ func (c *Client) ExistingIssues(ctx context.Context, ids []string) (map[string]b
 	}
 	return found, nil
 }
+
+// ChangelogBulkMax is the most issues one /changelog/bulkfetch reads.
+const ChangelogBulkMax = 1000
+
+// changelogBulkPage is how many entries a page of /changelog/bulkfetch is
+// asked for: few requests (Jira gives up to 10,000), a page small enough to
+// hold (about 12 MB decoded).
+const changelogBulkPage = 5000
+
+// IssueChangelogs is the changelog entries of one issue in a page of
+// /changelog/bulkfetch.
+type IssueChangelogs struct {
+	IssueID   string
+	Histories []Record
+}
+
+// ChangelogBulk iterates the changelogs of up to ChangelogBulkMax issues
+// (Cloud, POST /changelog/bulkfetch) a page at a time, oldest first across
+// the issues, each page's entries grouped by issue as Jira groups them (an
+// issue may come in several groups and pages).
+func (c *Client) ChangelogBulk(ctx context.Context, ids []string) iter.Seq2[[]IssueChangelogs, error] {
+	const path = "rest/api/2/changelog/bulkfetch"
+	return func(yield func([]IssueChangelogs, error) bool) {
+		token := ""
+		for {
+			body := map[string]any{"issueIdsOrKeys": ids, "maxResults": changelogBulkPage}
+			if token != "" {
+				body["nextPageToken"] = token
+			}
+			var resp map[string]any
+			if err := c.Post(ctx, path, body, shaped{&resp, ChangelogBulk}); err != nil {
+				yield(nil, fmt.Errorf("reading changelogs of %d issues: %w", len(ids), err))
+				return
+			}
+			page, next, err := readChangelogBulk(resp)
+			if err != nil {
+				yield(nil, fmt.Errorf("reading changelogs of %d issues: POST %s: decoding body: %w: %w", len(ids), path, ErrNotJSON, err))
+				return
+			}
+			if !yield(page, nil) {
+				return
+			}
+			if next == "" || len(page) == 0 {
+				return
+			}
+			if next == token {
+				yield(nil, fmt.Errorf("reading changelogs of %d issues: POST %s gave the same page token twice", len(ids), path))
+				return
+			}
+			token = next
+		}
+	}
+}
+
+// readChangelogBulk reads a page of /changelog/bulkfetch.
+func readChangelogBulk(resp map[string]any) ([]IssueChangelogs, string, error) {
+	groups, err := objects(resp["issueChangeLogs"])
+	if err != nil {
+		return nil, "", fmt.Errorf("%q: %w", "issueChangeLogs", err)
+	}
+	out := make([]IssueChangelogs, 0, len(groups))
+	for _, g := range groups {
+		id, ok := g["issueId"].(string)
+		if !ok || id == "" {
+			return nil, "", fmt.Errorf("%q: a group without its issueId", "issueChangeLogs")
+		}
+		histories, err := objects(g["changeHistories"])
+		if err != nil {
+			return nil, "", fmt.Errorf("%q of issue %s: %w", "changeHistories", id, err)
+		}
+		out = append(out, IssueChangelogs{IssueID: id, Histories: histories})
+	}
+	var next string
+	switch t := resp["nextPageToken"].(type) {
+	case nil:
+	case string:
+		next = t
+	default:
+		return nil, "", fmt.Errorf("%q: expected a string, got %s", "nextPageToken", kindOf(t))
+	}
+	return out, next, nil
+}

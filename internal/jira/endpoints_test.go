@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -301,6 +302,67 @@ func TestDataCenterChangelogInWindows(t *testing.T) {
 			assert.Equal(t, c.wantSizes, sizes)
 			assert.Equal(t, c.n, next)
 			assert.Equal(t, int32(1), requests.Load())
+		})
+	}
+}
+
+// TestChangelogBulk reads /changelog/bulkfetch page by page, following
+// nextPageToken until Jira gives none, with the issues and page size in
+// every request, and reports a page it cannot read or a token that does
+// not move.
+func TestChangelogBulk(t *testing.T) {
+	t.Parallel()
+	pages := map[string]string{
+		"":   `{"issueChangeLogs":[{"issueId":"1","changeHistories":[{"id":"10"}]},{"issueId":"2","changeHistories":[{"id":"20"},{"id":"21"}]}],"nextPageToken":"p2"}`,
+		"p2": `{"issueChangeLogs":[{"issueId":"1","changeHistories":[{"id":"11"}]}],"nextPageToken":null}`,
+	}
+	for _, c := range []struct {
+		name    string
+		pages   map[string]string
+		want    []string // issueId:historyId, in order
+		wantErr string
+	}{
+		{name: "two pages", pages: pages, want: []string{"1:10", "2:20", "2:21", "1:11"}},
+		{name: "no changelogs", pages: map[string]string{"": `{"issueChangeLogs":[]}`}},
+		{name: "a token that does not move", pages: map[string]string{"": `{"issueChangeLogs":[{"issueId":"1","changeHistories":[{"id":"10"}]}],"nextPageToken":"p"}`, "p": `{"issueChangeLogs":[{"issueId":"1","changeHistories":[{"id":"11"}]}],"nextPageToken":"p"}`},
+			want: []string{"1:10", "1:11"}, wantErr: "the same page token twice"},
+		{name: "a group without its issue", pages: map[string]string{"": `{"issueChangeLogs":[{"changeHistories":[]}]}`}, wantErr: "without its issueId"},
+		{name: "histories not a list", pages: map[string]string{"": `{"issueChangeLogs":[{"issueId":"1","changeHistories":{}}]}`}, wantErr: `"changeHistories" of issue 1`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			client := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				var body struct {
+					IDs        []string `json:"issueIdsOrKeys"`
+					MaxResults int      `json:"maxResults"`
+					Token      string   `json:"nextPageToken"`
+				}
+				assert.Equal(t, "/jira/rest/api/2/changelog/bulkfetch", r.URL.Path)
+				assert.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+				assert.Equal(t, []string{"1", "2"}, body.IDs)
+				assert.Equal(t, changelogBulkPage, body.MaxResults)
+				_, _ = io.WriteString(w, c.pages[body.Token])
+			})
+			var got []string
+			var err error
+			for page, e := range client.ChangelogBulk(t.Context(), []string{"1", "2"}) {
+				if e != nil {
+					err = e
+					break
+				}
+				for _, g := range page {
+					for _, h := range g.Histories {
+						got = append(got, g.IssueID+":"+h["id"].(string))
+					}
+				}
+			}
+			assert.Equal(t, c.want, got)
+			if c.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, c.wantErr)
+			require.ErrorContains(t, err, "reading changelogs of 2 issues")
 		})
 	}
 }

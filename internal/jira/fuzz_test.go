@@ -46,6 +46,7 @@ func FuzzResponses(f *testing.F) {
 	f.Add(uint8(11), []byte(`{"issues":[{"id":"1","fields":{}}],"issueErrors":[{"issueIdOrKey":"2"}]}`))
 	f.Add(uint8(12), []byte(`{"issues":[{"id":"1"}],"total":5,"startAt":0}`))
 	f.Add(uint8(13), []byte(`{"issues":[{"id":"1"}],"nextPageToken":"x"}`))
+	f.Add(uint8(14), []byte(`{"issueChangeLogs":[{"issueId":"1","changeHistories":[{"id":"2","items":[]}]}],"nextPageToken":"x"}`))
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		base, _ := url.Parse("https://jira.test")
 		c, err := New(Options{BaseURL: base, Username: "u", Password: "p", Transport: &oneShot{body: body},
@@ -58,18 +59,18 @@ func FuzzResponses(f *testing.F) {
 			for range seq {
 			}
 		}
-		switch which % 14 {
+		switch which % 15 {
 		case 0:
 			drain(c.Paged(ctx, "rest/api/2/project/search", nil, 50))
 		case 1:
 			drain(c.PagedArray(ctx, "rest/api/2/users/search", nil, 50))
 		case 2, 3:
-			for range c.SearchIssues(ctx, which%14 == 2, "updated >= 0", []string{"*all"}, nil, 10) {
+			for range c.SearchIssues(ctx, which%15 == 2, "updated >= 0", []string{"*all"}, nil, 10) {
 			}
 		case 4:
 			_, _ = c.IssueComments(ctx, "1", int(which%3)*100)
 		case 5, 6:
-			_, _ = c.IssueChangelog(ctx, which%14 == 5, "1", int(which%3)*100)
+			_, _ = c.IssueChangelog(ctx, which%15 == 5, "1", int(which%3)*100)
 		case 7:
 			for page, err := range c.WorklogFeed(ctx, time.UnixMilli(0)) {
 				if err == nil {
@@ -88,6 +89,9 @@ func FuzzResponses(f *testing.F) {
 			_, _, _ = c.SearchPage(ctx, "updated >= 0", []string{"*all"}, nil, 0, 10)
 		case 13:
 			_, _ = c.SearchJQLPage(ctx, "updated >= 0", []string{"id"}, nil, 10, "")
+		case 14:
+			for range c.ChangelogBulk(ctx, []string{"1", "2"}) {
+			}
 		}
 	})
 }

@@ -227,6 +227,9 @@ type deferredList struct {
 	// long: the changelog, complete in the page but too long to build
 	// with it (Data Center embeds it whole), decoded a window at a time.
 	long *jira.LongList
+	// bulk: a changelog read with those of the page's other issues, by
+	// /changelog/bulkfetch (Cloud), not on its own.
+	bulk bool
 }
 
 // longFrom is the length from which an issue's comments or changelog are
@@ -296,7 +299,8 @@ func (b *issueBatches) prepare(issues []jira.Record) (*issueBatch, error) {
 			item.deferred = append(item.deferred, deferredList{comments: true, known: later[i].comments, stream: later[i].comments > longFrom})
 		}
 		if longChangelog {
-			item.deferred = append(item.deferred, deferredList{known: later[i].changelog, stream: later[i].changelog > longFrom, long: later[i].long})
+			item.deferred = append(item.deferred, deferredList{known: later[i].changelog, stream: later[i].changelog > longFrom, long: later[i].long,
+				bulk: b.env.Cloud && later[i].long == nil && later[i].changelog <= longFrom})
 			if b.sink.Wants("issue_status_history") {
 				item.initial = initialStatus(is, id)
 			}
@@ -526,11 +530,22 @@ const maxShifts = 10
 func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
 	whole, stop := b.readAheadWhole(ctx, batch)
 	defer stop()
+	dups := make([]bool, len(batch.items))
+	for i, it := range batch.items {
+		dups[i] = !b.seen.Add(it.id) // a boundary issue seen on an earlier page
+	}
+	// Deferred lists come before the issues' other records, those read in
+	// bulk first.
+	if err := b.writeBulkChangelogs(ctx, batch.items, dups); err != nil {
+		return err
+	}
 	var mark time.Time
-	for _, it := range batch.items {
-		dup := !b.seen.Add(it.id) // a boundary issue seen on an earlier page
-		// Deferred lists come before the issue's other records.
+	for i, it := range batch.items {
+		dup := dups[i]
 		for _, l := range it.deferred {
+			if l.bulk {
+				continue
+			}
 			var recs []jira.Record
 			if !l.stream {
 				var err error
@@ -576,7 +591,7 @@ func (b *issueBatches) readAheadWhole(ctx context.Context, batch *issueBatch) (w
 	var lists []list
 	for _, it := range batch.items {
 		for _, l := range it.deferred {
-			if !l.stream {
+			if !l.stream && !l.bulk {
 				lists = append(lists, list{it.id, l})
 			}
 		}
@@ -661,41 +676,53 @@ func (b *issueBatches) writeDeferred(ctx context.Context, it issueItem, l deferr
 		return nil
 	}
 	var earliest jira.Record
-	key, _ := it.initial["issueKey"].(string)
 	for recs, err := range chunks {
 		if err != nil {
 			return err
 		}
-		histories := records(recs)
-		var statuses []Prepared
-		if it.initial != nil {
-			// Derived before the changelogs are prepared, which edits them
-			// in place (field selection).
-			changes, err := statusChanges(it.id, key, histories)
-			if err != nil {
-				return err
-			}
-			if len(changes) > 0 && (earliest == nil || olderChange(changes[0], earliest) < 0) {
-				earliest = deepCopyJSON(changes[0]).(map[string]any)
-			}
-			for _, rec := range changes {
-				p, err := b.sink.Prepare("issue_status_history", rec)
-				if err != nil {
-					return err
-				}
-				statuses = append(statuses, p)
-			}
-		}
-		var changelogs []Prepared
-		if b.sink.Wants("changelogs") {
-			if changelogs, err = prepareAll(b.sink, nil, "changelogs", it.id, histories); err != nil {
-				return err
-			}
-		}
-		if err := b.write(append(changelogs, statuses...)); err != nil {
+		if err := b.writeChangelogs(it, records(recs), &earliest); err != nil {
 			return err
 		}
 	}
+	return b.writeInitialStatus(it, earliest)
+}
+
+// writeChangelogs writes some changelog entries of an issue and its status
+// changes among them, and keeps the earliest change seen in earliest.
+func (b *issueBatches) writeChangelogs(it issueItem, histories []any, earliest *jira.Record) error {
+	var statuses []Prepared
+	if it.initial != nil {
+		// Derived before the changelogs are prepared, which edits them
+		// in place (field selection).
+		key, _ := it.initial["issueKey"].(string)
+		changes, err := statusChanges(it.id, key, histories)
+		if err != nil {
+			return err
+		}
+		if len(changes) > 0 && (*earliest == nil || olderChange(changes[0], *earliest) < 0) {
+			*earliest = deepCopyJSON(changes[0]).(map[string]any)
+		}
+		for _, rec := range changes {
+			p, err := b.sink.Prepare("issue_status_history", rec)
+			if err != nil {
+				return err
+			}
+			statuses = append(statuses, p)
+		}
+	}
+	var changelogs []Prepared
+	if b.sink.Wants("changelogs") {
+		var err error
+		if changelogs, err = prepareAll(b.sink, nil, "changelogs", it.id, histories); err != nil {
+			return err
+		}
+	}
+	return b.write(append(changelogs, statuses...))
+}
+
+// writeInitialStatus writes an issue's initial status record, if it has
+// one, once its earliest change is known.
+func (b *issueBatches) writeInitialStatus(it issueItem, earliest jira.Record) error {
 	if it.initial == nil {
 		return nil
 	}
@@ -707,6 +734,89 @@ func (b *issueBatches) writeDeferred(ctx context.Context, it issueItem, l deferr
 		return err
 	}
 	return b.sink.Write(p)
+}
+
+// writeBulkChangelogs writes the changelogs of a page's issues that are read
+// together (Cloud: one /changelog/bulkfetch for the page instead of one or
+// more /changelog requests per issue; a site whose issues each had 60
+// entries took 31 requests per 1000 issues where it took 1030), page by
+// page as Jira gives them, oldest first across the issues, then each
+// issue's initial status. An issue that got fewer entries from before its
+// update than its embedded total said (entries that slid between pages
+// whose token counts, or an issue Jira left out) has its changelog read
+// again on its own, whole: delivery is at least once.
+func (b *issueBatches) writeBulkChangelogs(ctx context.Context, items []issueItem, dups []bool) error {
+	type bulkIssue struct {
+		it       issueItem
+		known    int    // the embedded total
+		updated  string // the issue's update, as created is written
+		before   int    // entries received from before it
+		earliest jira.Record
+	}
+	byID := map[string]*bulkIssue{}
+	var order []*bulkIssue
+	for i, it := range items {
+		for _, l := range it.deferred {
+			if l.bulk && !dups[i] {
+				bi := &bulkIssue{it: it, known: l.known, updated: jira.FormatTime(it.updated)}
+				byID[it.id] = bi
+				order = append(order, bi)
+			}
+		}
+	}
+	for start := 0; start < len(order); start += jira.ChangelogBulkMax {
+		chunk := order[start:min(len(order), start+jira.ChangelogBulkMax)]
+		ids := make([]string, len(chunk))
+		for i, bi := range chunk {
+			ids[i] = bi.it.id
+		}
+		// The next page is read while this one is written.
+		pages, stop := startAhead(ctx, 1, b.env.Client.ChangelogBulk(ctx, ids))
+		err := func() error {
+			for page, err := range pages {
+				if err != nil {
+					return err
+				}
+				for _, g := range page {
+					bi := byID[g.IssueID]
+					if bi == nil {
+						continue // not asked for
+					}
+					for _, h := range g.Histories {
+						// RFC 3339 UTC with milliseconds: text order is time order.
+						if created, _ := h["created"].(string); created != "" && created <= bi.updated {
+							bi.before++
+						}
+					}
+					if err := b.writeChangelogs(bi.it, records(g.Histories), &bi.earliest); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}()
+		stop()
+		if err != nil {
+			return err
+		}
+	}
+	for _, bi := range order {
+		if bi.before < bi.known {
+			b.env.Log.Warn("changelog came short from the bulk read; reading it on its own", "issue", bi.it.id, "expected", bi.known, "got", bi.before)
+			for recs, err := range b.env.Client.IssueChangelogPages(ctx, b.env.Cloud, bi.it.id, bi.known) {
+				if err != nil {
+					return err
+				}
+				if err := b.writeChangelogs(bi.it, records(recs), &bi.earliest); err != nil {
+					return err
+				}
+			}
+		}
+		if err := b.writeInitialStatus(bi.it, bi.earliest); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func issueUpdated(is jira.Record) (time.Time, error) {

@@ -1,11 +1,13 @@
 package streams
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,6 +101,8 @@ func (s *longSite) serve(t *testing.T) *httptest.Server {
 			}
 			values := page(n, func(i int) map[string]any { return s.history(issue, i) })
 			write(map[string]any{"values": values, "startAt": startAt, "maxResults": maxResults, "total": n, "isLast": startAt+len(values) >= n})
+		case path == "/rest/api/2/changelog/bulkfetch":
+			changelogBulk(w, r, s, func(issue int) []int { return numbers(0, map[int]int{1: s.histories, 2: 150}[issue]) })
 		case path == "/rest/api/2/issue/1/comment":
 			write(map[string]any{"comments": page(s.comments, func(i int) map[string]any { return map[string]any{"id": fmt.Sprintf("1-c%d", i)} }), "total": s.comments})
 		default:
@@ -107,6 +111,51 @@ func (s *longSite) serve(t *testing.T) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// changelogBulk answers /changelog/bulkfetch as Jira does: the changelog
+// entries of the issues asked for (those numbered entries(issue), rendered
+// by site), oldest first, then by issue id, maxResults a page, grouped by
+// issue within a page; its token is an offset.
+func changelogBulk(w http.ResponseWriter, r *http.Request, site *longSite, entries func(issue int) []int) {
+	var body struct {
+		IDs        []string `json:"issueIdsOrKeys"`
+		MaxResults int      `json:"maxResults"`
+		Token      string   `json:"nextPageToken"`
+	}
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	type entry struct {
+		issue   int
+		created string
+		h       map[string]any
+	}
+	var all []entry
+	for _, id := range body.IDs {
+		n, _ := strconv.Atoi(id)
+		for _, i := range entries(n) {
+			h := site.history(n, i)
+			all = append(all, entry{n, h["created"].(string), h})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b entry) int {
+		return cmp.Or(strings.Compare(a.created, b.created), a.issue-b.issue)
+	})
+	from, _ := strconv.Atoi(body.Token)
+	to := min(len(all), from+body.MaxResults)
+	groups := []any{}
+	var cur map[string]any
+	for _, e := range all[from:to] {
+		if id := strconv.Itoa(e.issue); cur == nil || cur["issueId"] != id {
+			cur = map[string]any{"issueId": id, "changeHistories": []any{}}
+			groups = append(groups, cur)
+		}
+		cur["changeHistories"] = append(cur["changeHistories"].([]any), e.h)
+	}
+	resp := map[string]any{"issueChangeLogs": groups}
+	if to < len(all) {
+		resp["nextPageToken"] = strconv.Itoa(to)
+	}
+	_ = json.NewEncoder(w).Encode(resp)
 }
 
 // keySink records the keys of the records written, by stream, and the
@@ -303,12 +352,25 @@ func TestDeferrals(t *testing.T) {
 }
 
 // manySite is a Cloud site of issues that each carry a truncated changelog
-// of histories entries. It counts
-// the /changelog requests in flight at once.
+// of histories entries. It counts the /changelog requests in flight at
+// once, and the /changelog/bulkfetch requests; short makes the bulk read
+// leave out an issue's first entries.
 type manySite struct {
 	issues, histories int
 	long              longSite // renders histories and issues
 	inFlight, peak    atomic.Int64
+	bulk              atomic.Int64
+	short             map[int]int // issue: its first entries the bulk read leaves out
+	added             map[int]int // issue: entries the bulk read gives beyond the issue's
+}
+
+// numbers are from, from+1, ... to-1.
+func numbers(from, to int) []int {
+	var out []int
+	for i := from; i < to; i++ {
+		out = append(out, i)
+	}
+	return out
 }
 
 func (s *manySite) serve(t *testing.T) *httptest.Server {
@@ -334,6 +396,13 @@ func (s *manySite) serve(t *testing.T) *httptest.Server {
 				out = append(out, s.long.issue(n, s.histories, 0))
 			}
 			write(map[string]any{"issues": out})
+		case path == "/rest/api/2/changelog/bulkfetch":
+			s.bulk.Add(1)
+			changelogBulk(w, r, &s.long, func(issue int) []int {
+				// Left out: entries a page token that counts slid past. Added:
+				// entries made after the issue was read (days later).
+				return append(numbers(s.short[issue], s.histories), numbers(10000, 10000+s.added[issue])...)
+			})
 		case strings.HasSuffix(path, "/changelog"):
 			n := s.inFlight.Add(1)
 			defer s.inFlight.Add(-1)
@@ -357,14 +426,17 @@ func (s *manySite) serve(t *testing.T) *httptest.Server {
 }
 
 // TestDeferredListsAreWhole syncs pages whose every issue's changelog Jira
-// truncated: read while the page is written, they come whole, every
-// entry once and the status history as from the whole changelog, and
-// several are read at once.
+// truncated: read while the page is written, with one /changelog/bulkfetch
+// per page (its entries oldest first across the issues, 5000 a page), they
+// come whole, every entry once and the status history as from the whole
+// changelog; none is read on its own.
 func TestDeferredListsAreWhole(t *testing.T) {
 	t.Parallel()
 	site := &manySite{issues: 40, histories: 300}
 	sink := newKeySink(nil)
 	syncSite(t, site.serve(t).URL, sink, 20, 4)
+	assert.Equal(t, int64(4), site.bulk.Load(), "two pages of issues, each with 6000 entries: two bulk requests each")
+	assert.Zero(t, site.peak.Load(), "changelogs read on their own")
 	var changelogs, statuses []string
 	for issue := 1; issue <= site.issues; issue++ {
 		changelogs = append(changelogs, longIDs(issue, site.histories, "%d-%d")...)
@@ -379,7 +451,50 @@ func TestDeferredListsAreWhole(t *testing.T) {
 	for id, to := range sink.initial {
 		assert.Equal(t, "st0", to, "issue %s", id)
 	}
-	assert.GreaterOrEqual(t, site.peak.Load(), int64(2), "changelogs read at once")
+}
+
+// TestBulkChangelogCameShort: an issue whose entries from before its update
+// did not all come from the bulk read (a page token that counts slid past
+// some) has its changelog read again on its own, even when entries made
+// since make up the number: every entry is written, and the initial status
+// is the earliest change's from. Entries made since alone read nothing
+// again.
+func TestBulkChangelogCameShort(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name         string
+		short, added map[int]int
+		again        bool
+	}{
+		{name: "left out", short: map[int]int{3: 4}, again: true},
+		{name: "left out, as many added", short: map[int]int{3: 4}, added: map[int]int{3: 4}, again: true},
+		{name: "added", added: map[int]int{3: 4}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			site := &manySite{issues: 5, histories: 300, short: c.short, added: c.added}
+			sink := newKeySink(nil)
+			syncSite(t, site.serve(t).URL, sink, 20, 4)
+			var want []string
+			for issue := 1; issue <= site.issues; issue++ {
+				want = append(want, longIDs(issue, site.histories, "%d-%d")...)
+				for i := range c.added[issue] {
+					want = append(want, fmt.Sprintf("%d-%d", issue, 10000+i))
+				}
+			}
+			got := sink.written["changelogs"]
+			assert.Equal(t, int64(1), site.bulk.Load())
+			assert.Equal(t, "st0", sink.initial["3"], "the earliest change's from")
+			if !c.again {
+				assert.ElementsMatch(t, want, got, "every entry once")
+				assert.Zero(t, site.peak.Load(), "a changelog read on its own")
+				return
+			}
+			assert.Subset(t, got, want, "every entry")
+			assert.Len(t, got, len(want)+site.histories-c.short[3], "issue 3's entries from before, again")
+			assert.Positive(t, site.peak.Load(), "issue 3's changelog read on its own")
+		})
+	}
 }
 
 // TestDeferredListsReadSideBySide writes a page whose issues' changelogs
