@@ -121,6 +121,7 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 				}
 			}
 		}
+		var last, pending *issueBatch
 		err = ordered(ctx, n, batches, func(ctx context.Context, ids []string) (*issueBatch, error) {
 			issues, err := env.Client.BulkFetch(ctx, ids, fields, expand)
 			if err != nil {
@@ -145,7 +146,22 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 				issues[i] = rs[i].is
 			}
 			return b.prepare(issues)
-		}, func(batch *issueBatch) error { return b.emit(ctx, batch) })
+		}, func(batch *issueBatch) error {
+			// The writer stays a page behind the pages it receives, so that
+			// the next page's changelogs are being read in bulk while this
+			// one is written.
+			b.startBulk(ctx, batch)
+			last, pending = pending, batch
+			if last == nil {
+				return nil
+			}
+			return b.emit(ctx, last)
+		})
+		if err == nil && pending != nil {
+			err = b.emit(ctx, pending)
+		} else if pending != nil && pending.bulk != nil {
+			pending.bulk.stop()
+		}
 	}
 	if err != nil {
 		return err
@@ -187,6 +203,8 @@ type issueBatch struct {
 	// the page was empty), which emit checks.
 	overlaps bool
 	head     *place
+	// bulk reads the page's changelogs read in bulk (Cloud), once started.
+	bulk *bulkRead
 }
 
 // place is where an issue stands in the search's order.
@@ -536,7 +554,7 @@ func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
 	}
 	// Deferred lists come before the issues' other records, those read in
 	// bulk first.
-	if err := b.writeBulkChangelogs(ctx, batch.items, dups); err != nil {
+	if err := b.writeBulkChangelogs(ctx, batch, dups); err != nil {
 		return err
 	}
 	var mark time.Time
@@ -736,6 +754,44 @@ func (b *issueBatches) writeInitialStatus(it issueItem, earliest jira.Record) er
 	return b.sink.Write(p)
 }
 
+// bulkRead is the read of a page's changelogs in bulk, started before the
+// page's turn to be written.
+type bulkRead struct {
+	pages iter.Seq2[[]jira.IssueChangelogs, error]
+	stop  func()
+}
+
+// startBulk starts reading, in bulk, the changelogs of a page's issues that
+// are read that way (Cloud): its first page of entries is fetched at once
+// and waits; each next one is fetched while the one before is written.
+// Started as the page before is written, it takes the round trip off the
+// writer's path, and it holds at most one page of entries while it waits.
+func (b *issueBatches) startBulk(ctx context.Context, batch *issueBatch) {
+	var ids []string
+	for _, it := range batch.items {
+		for _, l := range it.deferred {
+			if l.bulk {
+				ids = append(ids, it.id)
+			}
+		}
+	}
+	if len(ids) == 0 || batch.bulk != nil {
+		return
+	}
+	pages := func(yield func([]jira.IssueChangelogs, error) bool) {
+		for chunk := range slices.Chunk(ids, jira.ChangelogBulkMax) {
+			for page, err := range b.env.Client.ChangelogBulk(ctx, chunk) {
+				if !yield(page, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
+	read := &bulkRead{}
+	read.pages, read.stop = startAhead(ctx, 0, pages)
+	batch.bulk = read
+}
+
 // writeBulkChangelogs writes the changelogs of a page's issues that are read
 // together (Cloud: one /changelog/bulkfetch for the page instead of one or
 // more /changelog requests per issue; a site whose issues each had 60
@@ -744,8 +800,14 @@ func (b *issueBatches) writeInitialStatus(it issueItem, earliest jira.Record) er
 // issue's initial status. An issue that got fewer entries from before its
 // update than its embedded total said (entries that slid between pages
 // whose token counts, or an issue Jira left out) has its changelog read
-// again on its own, whole: delivery is at least once.
-func (b *issueBatches) writeBulkChangelogs(ctx context.Context, items []issueItem, dups []bool) error {
+// again on its own, whole: delivery is at least once. Issues written on an
+// earlier page (dups) are not written again.
+func (b *issueBatches) writeBulkChangelogs(ctx context.Context, batch *issueBatch, dups []bool) error {
+	b.startBulk(ctx, batch)
+	if batch.bulk == nil {
+		return nil
+	}
+	defer batch.bulk.stop()
 	type bulkIssue struct {
 		it       issueItem
 		known    int    // the embedded total
@@ -755,7 +817,7 @@ func (b *issueBatches) writeBulkChangelogs(ctx context.Context, items []issueIte
 	}
 	byID := map[string]*bulkIssue{}
 	var order []*bulkIssue
-	for i, it := range items {
+	for i, it := range batch.items {
 		for _, l := range it.deferred {
 			if l.bulk && !dups[i] {
 				bi := &bulkIssue{it: it, known: l.known, updated: jira.FormatTime(it.updated)}
@@ -764,40 +826,24 @@ func (b *issueBatches) writeBulkChangelogs(ctx context.Context, items []issueIte
 			}
 		}
 	}
-	for start := 0; start < len(order); start += jira.ChangelogBulkMax {
-		chunk := order[start:min(len(order), start+jira.ChangelogBulkMax)]
-		ids := make([]string, len(chunk))
-		for i, bi := range chunk {
-			ids[i] = bi.it.id
-		}
-		// The next page is read while this one is written.
-		pages, stop := startAhead(ctx, 1, b.env.Client.ChangelogBulk(ctx, ids))
-		err := func() error {
-			for page, err := range pages {
-				if err != nil {
-					return err
-				}
-				for _, g := range page {
-					bi := byID[g.IssueID]
-					if bi == nil {
-						continue // not asked for
-					}
-					for _, h := range g.Histories {
-						// RFC 3339 UTC with milliseconds: text order is time order.
-						if created, _ := h["created"].(string); created != "" && created <= bi.updated {
-							bi.before++
-						}
-					}
-					if err := b.writeChangelogs(bi.it, records(g.Histories), &bi.earliest); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		}()
-		stop()
+	for page, err := range batch.bulk.pages {
 		if err != nil {
 			return err
+		}
+		for _, g := range page {
+			bi := byID[g.IssueID]
+			if bi == nil {
+				continue // not asked for, or written already
+			}
+			for _, h := range g.Histories {
+				// RFC 3339 UTC with milliseconds: text order is time order.
+				if created, _ := h["created"].(string); created != "" && created <= bi.updated {
+					bi.before++
+				}
+			}
+			if err := b.writeChangelogs(bi.it, records(g.Histories), &bi.earliest); err != nil {
+				return err
+			}
 		}
 	}
 	for _, bi := range order {

@@ -1,9 +1,11 @@
 package streams
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -360,6 +362,7 @@ type manySite struct {
 	long              longSite // renders histories and issues
 	inFlight, peak    atomic.Int64
 	bulk              atomic.Int64
+	bulkFirst         sync.Map    // the first issue id of each bulk read: true
 	short             map[int]int // issue: its first entries the bulk read leaves out
 	added             map[int]int // issue: entries the bulk read gives beyond the issue's
 }
@@ -398,6 +401,15 @@ func (s *manySite) serve(t *testing.T) *httptest.Server {
 			write(map[string]any{"issues": out})
 		case path == "/rest/api/2/changelog/bulkfetch":
 			s.bulk.Add(1)
+			var body struct {
+				IDs []string `json:"issueIdsOrKeys"`
+			}
+			raw, _ := io.ReadAll(r.Body)
+			_ = json.Unmarshal(raw, &body)
+			if len(body.IDs) > 0 {
+				s.bulkFirst.Store(body.IDs[0], true)
+			}
+			r.Body = io.NopCloser(bytes.NewReader(raw))
 			changelogBulk(w, r, &s.long, func(issue int) []int {
 				// Left out: entries a page token that counts slid past. Added:
 				// entries made after the issue was read (days later).
@@ -450,6 +462,44 @@ func TestDeferredListsAreWhole(t *testing.T) {
 	assert.Len(t, sink.initial, site.issues)
 	for id, to := range sink.initial {
 		assert.Equal(t, "st0", to, "issue %s", id)
+	}
+}
+
+// waitingSink is a keySink whose Write of one record waits, up to a
+// second, until ready says so.
+type waitingSink struct {
+	*keySink
+	stream, key string
+	ready       func() bool
+	waited      atomic.Bool // ready came true while the write waited
+}
+
+func (s *waitingSink) Write(p Prepared) error {
+	if p.Stream == s.stream && p.Key == s.key {
+		s.waited.Store(waitFor(time.Second, s.ready))
+	}
+	return s.keySink.Write(p)
+}
+
+// TestBulkChangelogsReadAPageAhead: the changelogs of the next page are read
+// in bulk while a page is written, not once it is: the write of the first
+// page's last issue waits for the second page's bulk read, which never
+// comes if it waits its turn.
+func TestBulkChangelogsReadAPageAhead(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 4} {
+		t.Run(fmt.Sprintf("concurrency=%d", n), func(t *testing.T) {
+			t.Parallel()
+			site := &manySite{issues: 40, histories: 60}
+			sink := &waitingSink{keySink: newKeySink(nil), stream: "issues", key: "20", ready: func() bool {
+				_, ok := site.bulkFirst.Load("21")
+				return ok
+			}}
+			syncSite(t, site.serve(t).URL, sink, 20, n)
+			assert.True(t, sink.waited.Load(), "the second page's changelogs read while the first was written")
+			assert.Len(t, sink.written["changelogs"], 40*60)
+			assert.Equal(t, int64(2), site.bulk.Load())
+		})
 	}
 }
 
