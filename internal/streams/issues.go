@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tap-jira/tap-jira/internal/jira"
@@ -192,6 +194,9 @@ type issueBatches struct {
 	written int     // issues written this run
 	ceiling time.Time
 	err     error // from the page iterator
+	// noBulk: the site answered /changelog/bulkfetch 404 or 405 (a proxy
+	// or an older site); changelogs are read issue by issue.
+	noBulk atomic.Bool
 }
 
 // issueBatch is a page of issues made ready to write: each issue with its
@@ -318,7 +323,7 @@ func (b *issueBatches) prepare(issues []jira.Record) (*issueBatch, error) {
 		}
 		if longChangelog {
 			item.deferred = append(item.deferred, deferredList{known: later[i].changelog, stream: later[i].changelog > longFrom, long: later[i].long,
-				bulk: b.env.Cloud && later[i].long == nil && later[i].changelog <= longFrom})
+				bulk: b.env.Cloud && later[i].long == nil && later[i].changelog <= longFrom && !b.noBulk.Load()})
 			if b.sink.Wants("issue_status_history") {
 				item.initial = initialStatus(is, id)
 			}
@@ -775,7 +780,7 @@ func (b *issueBatches) startBulk(ctx context.Context, batch *issueBatch) {
 			}
 		}
 	}
-	if len(ids) == 0 || batch.bulk != nil {
+	if len(ids) == 0 || batch.bulk != nil || b.noBulk.Load() {
 		return
 	}
 	pages := func(yield func([]jira.IssueChangelogs, error) bool) {
@@ -804,16 +809,16 @@ func (b *issueBatches) startBulk(ctx context.Context, batch *issueBatch) {
 // earlier page (dups) are not written again.
 func (b *issueBatches) writeBulkChangelogs(ctx context.Context, batch *issueBatch, dups []bool) error {
 	b.startBulk(ctx, batch)
-	if batch.bulk == nil {
-		return nil
+	if batch.bulk != nil {
+		defer batch.bulk.stop()
 	}
-	defer batch.bulk.stop()
 	type bulkIssue struct {
 		it       issueItem
 		known    int    // the embedded total
 		updated  string // the issue's update, as created is written
 		before   int    // entries received from before it
 		earliest jira.Record
+		alone    bool // read on its own: the site has no bulk read
 	}
 	byID := map[string]*bulkIssue{}
 	var order []*bulkIssue
@@ -826,10 +831,32 @@ func (b *issueBatches) writeBulkChangelogs(ctx context.Context, batch *issueBatc
 			}
 		}
 	}
-	for page, err := range batch.bulk.pages {
+	if len(order) == 0 {
+		return nil
+	}
+	bulk := batch.bulk
+	if bulk == nil { // the site has no bulk read: each on its own
+		bulk = &bulkRead{pages: func(yield func([]jira.IssueChangelogs, error) bool) {}}
+		for _, bi := range order {
+			bi.alone = true
+		}
+	}
+	written := false
+	for page, err := range bulk.pages {
+		var apiErr *jira.APIError
+		if err != nil && !written && errors.As(err, &apiErr) && (apiErr.Status == http.StatusNotFound || apiErr.Status == http.StatusMethodNotAllowed) {
+			if b.noBulk.CompareAndSwap(false, true) { // a page read ahead may have tried too
+				b.env.Log.Warn("Jira has no /changelog/bulkfetch here; reading each issue's changelog on its own", "status", apiErr.Status)
+			}
+			for _, bi := range order {
+				bi.alone = true
+			}
+			break
+		}
 		if err != nil {
 			return err
 		}
+		written = true
 		for _, g := range page {
 			bi := byID[g.IssueID]
 			if bi == nil {
@@ -847,8 +874,10 @@ func (b *issueBatches) writeBulkChangelogs(ctx context.Context, batch *issueBatc
 		}
 	}
 	for _, bi := range order {
-		if bi.before < bi.known {
-			b.env.Log.Warn("changelog came short from the bulk read; reading it on its own", "issue", bi.it.id, "expected", bi.known, "got", bi.before)
+		if bi.alone || bi.before < bi.known {
+			if !bi.alone {
+				b.env.Log.Warn("changelog came short from the bulk read; reading it on its own", "issue", bi.it.id, "expected", bi.known, "got", bi.before)
+			}
 			for recs, err := range b.env.Client.IssueChangelogPages(ctx, b.env.Cloud, bi.it.id, bi.known) {
 				if err != nil {
 					return err

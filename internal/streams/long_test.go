@@ -599,3 +599,55 @@ func TestDeferredListsReadSideBySide(t *testing.T) {
 	assert.Equal(t, want, sink.written["changelogs"], "in the page's order")
 	assert.GreaterOrEqual(t, peak, 2, "issues whose changelogs were read at once")
 }
+
+// TestNoBulkChangelogs: a site that answers /changelog/bulkfetch 404 (a
+// proxy, an older site) has its changelogs read issue by issue, every entry
+// once, with one warning, and the bulk read is not tried again.
+func TestNoBulkChangelogs(t *testing.T) {
+	t.Parallel()
+	site := &manySite{issues: 60, histories: 150}
+	inner := site.serve(t)
+	var bulk atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/rest/api/2/changelog/bulkfetch" {
+			bulk.Add(1)
+			http.NotFound(w, r)
+			return
+		}
+		r.URL.Host = strings.TrimPrefix(inner.URL, "http://")
+		r.URL.Scheme = "http"
+		resp, err := http.DefaultTransport.RoundTrip(r.Clone(r.Context()))
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(srv.Close)
+	sink := newKeySink(nil)
+	var logs strings.Builder
+	env := &Env{Client: clientAt(t, srv.URL), Cloud: true, Log: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)), State: state.New(),
+		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 20, Concurrency: 1}
+	require.NoError(t, syncIssues(t.Context(), env, sink))
+	var want []string
+	for issue := 1; issue <= site.issues; issue++ {
+		want = append(want, longIDs(issue, site.histories, "%d-%d")...)
+	}
+	assert.ElementsMatch(t, want, sink.written["changelogs"], "every entry once")
+	assert.Equal(t, 1, strings.Count(logs.String(), "no /changelog/bulkfetch"), logs.String())
+	assert.LessOrEqual(t, bulk.Load(), int64(2), "tried again after the 404 (a page read ahead may have started it)")
+}
+
+// syncWriter serializes writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
