@@ -841,10 +841,10 @@ func (b *issueBatches) writeBulkChangelogs(ctx context.Context, batch *issueBatc
 			bi.alone = true
 		}
 	}
-	written := false
+	received := false // a page of entries came
 	for page, err := range bulk.pages {
 		var apiErr *jira.APIError
-		if err != nil && !written && errors.As(err, &apiErr) && (apiErr.Status == http.StatusNotFound || apiErr.Status == http.StatusMethodNotAllowed) {
+		if err != nil && !received && errors.As(err, &apiErr) && (apiErr.Status == http.StatusNotFound || apiErr.Status == http.StatusMethodNotAllowed) {
 			if b.noBulk.CompareAndSwap(false, true) { // a page read ahead may have tried too
 				b.env.Log.Warn("Jira has no /changelog/bulkfetch here; reading each issue's changelog on its own", "status", apiErr.Status)
 			}
@@ -856,7 +856,7 @@ func (b *issueBatches) writeBulkChangelogs(ctx context.Context, batch *issueBatc
 		if err != nil {
 			return err
 		}
-		written = true
+		received = true
 		for _, g := range page {
 			bi := byID[g.IssueID]
 			if bi == nil {
