@@ -75,9 +75,12 @@ var (
 		"changelog": {Members: map[string]*Shape{"histories": {Each: ChangelogRecord, Long: LongFrom}}, Each: Full},
 	}, Each: Full}
 	WorklogList = &Shape{Each: ChildRecord}
-	// ChangelogBulk is a page of /changelog/bulkfetch: entries grouped by issue.
+	// ChangelogBulk is a page of /changelog/bulkfetch: entries grouped by
+	// issue. Its groups are checked but not built (a LongList): a page
+	// waits for its turn as its bytes, a quarter of its tree, and is
+	// decoded a few groups at a time as it is written.
 	ChangelogBulk = &Shape{Members: map[string]*Shape{
-		"issueChangeLogs": {Each: &Shape{Members: map[string]*Shape{"changeHistories": {Each: ChangelogRecord}}, Each: Full}},
+		"issueChangeLogs": {Each: &Shape{Members: map[string]*Shape{"changeHistories": {Each: ChangelogRecord}}, Each: Full}, Long: 1},
 	}, Each: Full}
 )
 

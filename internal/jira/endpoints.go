@@ -629,13 +629,70 @@ type IssueChangelogs struct {
 	Histories []Record
 }
 
+// ChangelogBulkPage is a page of /changelog/bulkfetch, its groups of
+// entries decoded a few at a time as they are read.
+type ChangelogBulkPage struct {
+	groups any // []any, or a *LongList of them
+}
+
+// bulkGroupsAtOnce is how many groups of a page Groups decodes at a time.
+const bulkGroupsAtOnce = 64
+
+// Groups iterates the page's groups of entries, each an issue's, in Jira's
+// order; an issue may come in several groups.
+func (p ChangelogBulkPage) Groups() iter.Seq2[IssueChangelogs, error] {
+	return func(yield func(IssueChangelogs, error) bool) {
+		bad := func(format string, args ...any) {
+			yield(IssueChangelogs{}, fmt.Errorf("reading changelogs in bulk: decoding body: %w: %s", ErrNotJSON, fmt.Sprintf(format, args...)))
+		}
+		windows := func(yield func([]any, error) bool) { yield(nil, nil) }
+		switch g := p.groups.(type) {
+		case nil:
+		case []any:
+			windows = func(yield func([]any, error) bool) { yield(g, nil) }
+		case *LongList:
+			windows = g.Windows(bulkGroupsAtOnce)
+		default:
+			bad("%q: expected a list, got %s", "issueChangeLogs", kindOf(g))
+			return
+		}
+		for window, err := range windows {
+			if err != nil {
+				bad("%v", err)
+				return
+			}
+			groups, err := objects(window)
+			if err != nil {
+				bad("%q: %v", "issueChangeLogs", err)
+				return
+			}
+			for _, g := range groups {
+				id, ok := g["issueId"].(string)
+				if !ok || id == "" {
+					bad("%q: a group without its issueId", "issueChangeLogs")
+					return
+				}
+				histories, err := objects(g["changeHistories"])
+				if err != nil {
+					bad("%q of issue %s: %v", "changeHistories", id, err)
+					return
+				}
+				if !yield(IssueChangelogs{IssueID: id, Histories: histories}, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // ChangelogBulk iterates the changelogs of up to ChangelogBulkMax issues
 // (Cloud, POST /changelog/bulkfetch) a page at a time, oldest first across
 // the issues, each page's entries grouped by issue as Jira groups them (an
 // issue may come in several groups and pages).
-func (c *Client) ChangelogBulk(ctx context.Context, ids []string) iter.Seq2[[]IssueChangelogs, error] {
+func (c *Client) ChangelogBulk(ctx context.Context, ids []string) iter.Seq2[ChangelogBulkPage, error] {
 	const path = "rest/api/2/changelog/bulkfetch"
-	return func(yield func([]IssueChangelogs, error) bool) {
+	what := fmt.Sprintf("reading changelogs of %d issues", len(ids))
+	return func(yield func(ChangelogBulkPage, error) bool) {
 		token := ""
 		for {
 			body := map[string]any{"issueIdsOrKeys": ids, "maxResults": changelogBulkPage}
@@ -644,54 +701,30 @@ func (c *Client) ChangelogBulk(ctx context.Context, ids []string) iter.Seq2[[]Is
 			}
 			var resp map[string]any
 			if err := c.Post(ctx, path, body, shaped{&resp, ChangelogBulk}); err != nil {
-				yield(nil, fmt.Errorf("reading changelogs of %d issues: %w", len(ids), err))
+				yield(ChangelogBulkPage{}, fmt.Errorf("%s: %w", what, err))
 				return
 			}
-			page, next, err := readChangelogBulk(resp)
-			if err != nil {
-				yield(nil, fmt.Errorf("reading changelogs of %d issues: POST %s: decoding body: %w: %w", len(ids), path, ErrNotJSON, err))
+			var next string
+			switch t := resp["nextPageToken"].(type) {
+			case nil:
+			case string:
+				next = t
+			default:
+				yield(ChangelogBulkPage{}, fmt.Errorf("%s: POST %s: decoding body: %w: %q: expected a string, got %s", what, path, ErrNotJSON, "nextPageToken", kindOf(t)))
 				return
 			}
+			page := ChangelogBulkPage{groups: resp["issueChangeLogs"]}
 			if !yield(page, nil) {
 				return
 			}
-			if next == "" || len(page) == 0 {
+			if list, ok := page.groups.([]any); next == "" || (ok && len(list) == 0) || page.groups == nil {
 				return
 			}
 			if next == token {
-				yield(nil, fmt.Errorf("reading changelogs of %d issues: POST %s gave the same page token twice", len(ids), path))
+				yield(ChangelogBulkPage{}, fmt.Errorf("%s: POST %s gave the same page token twice", what, path))
 				return
 			}
 			token = next
 		}
 	}
-}
-
-// readChangelogBulk reads a page of /changelog/bulkfetch.
-func readChangelogBulk(resp map[string]any) ([]IssueChangelogs, string, error) {
-	groups, err := objects(resp["issueChangeLogs"])
-	if err != nil {
-		return nil, "", fmt.Errorf("%q: %w", "issueChangeLogs", err)
-	}
-	out := make([]IssueChangelogs, 0, len(groups))
-	for _, g := range groups {
-		id, ok := g["issueId"].(string)
-		if !ok || id == "" {
-			return nil, "", fmt.Errorf("%q: a group without its issueId", "issueChangeLogs")
-		}
-		histories, err := objects(g["changeHistories"])
-		if err != nil {
-			return nil, "", fmt.Errorf("%q of issue %s: %w", "changeHistories", id, err)
-		}
-		out = append(out, IssueChangelogs{IssueID: id, Histories: histories})
-	}
-	var next string
-	switch t := resp["nextPageToken"].(type) {
-	case nil:
-	case string:
-		next = t
-	default:
-		return nil, "", fmt.Errorf("%q: expected a string, got %s", "nextPageToken", kindOf(t))
-	}
-	return out, next, nil
 }

@@ -324,6 +324,7 @@ func TestChangelogBulk(t *testing.T) {
 	}{
 		{name: "two pages", pages: pages, want: []string{"1:10", "2:20", "2:21", "1:11"}},
 		{name: "no changelogs", pages: map[string]string{"": `{"issueChangeLogs":[]}`}},
+		{name: "more groups than are decoded at once", pages: map[string]string{"": manyGroups(150)}, want: manyGroupIDs(150)},
 		{name: "a token that does not move", pages: map[string]string{"": `{"issueChangeLogs":[{"issueId":"1","changeHistories":[{"id":"10"}]}],"nextPageToken":"p"}`, "p": `{"issueChangeLogs":[{"issueId":"1","changeHistories":[{"id":"11"}]}],"nextPageToken":"p"}`},
 			want: []string{"1:10", "1:11"}, wantErr: "the same page token twice"},
 		{name: "a group without its issue", pages: map[string]string{"": `{"issueChangeLogs":[{"changeHistories":[]}]}`}, wantErr: "without its issueId"},
@@ -345,12 +346,17 @@ func TestChangelogBulk(t *testing.T) {
 			})
 			var got []string
 			var err error
+		pages:
 			for page, e := range client.ChangelogBulk(t.Context(), []string{"1", "2"}) {
 				if e != nil {
 					err = e
 					break
 				}
-				for _, g := range page {
+				for g, e := range page.Groups() {
+					if e != nil {
+						err = e
+						break pages
+					}
 					for _, h := range g.Histories {
 						got = append(got, g.IssueID+":"+h["id"].(string))
 					}
@@ -362,7 +368,44 @@ func TestChangelogBulk(t *testing.T) {
 				return
 			}
 			require.ErrorContains(t, err, c.wantErr)
-			require.ErrorContains(t, err, "reading changelogs of 2 issues")
+			require.ErrorContains(t, err, "reading changelogs")
 		})
 	}
+}
+
+// manyGroups is a page of /changelog/bulkfetch with n groups of one entry,
+// alternating between issues 1 and 2.
+func manyGroups(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"issueChangeLogs":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"issueId":"%d","changeHistories":[{"id":"%d"}]}`, 1+i%2, i)
+	}
+	b.WriteString(`]}`)
+	return b.String()
+}
+
+func manyGroupIDs(n int) []string {
+	var out []string
+	for i := range n {
+		out = append(out, fmt.Sprintf("%d:%d", 1+i%2, i))
+	}
+	return out
+}
+
+// TestChangelogBulkPageWaitsAsBytes: a page of /changelog/bulkfetch is
+// decoded with its groups checked but not built, so that a page waiting for
+// its turn holds its bytes, not its tree.
+func TestChangelogBulkPageWaitsAsBytes(t *testing.T) {
+	t.Parallel()
+	v, err := decodeShaped([]byte(manyGroups(3)), true, ChangelogBulk)
+	require.NoError(t, err)
+	groups := v.(map[string]any)["issueChangeLogs"]
+	require.IsType(t, &LongList{}, groups)
+	assert.Equal(t, 3, groups.(*LongList).Len())
+	_, err = decodeShaped([]byte(`{"issueChangeLogs":[{"issueId":"1"},{"issueId":"2"},tru]}`), true, ChangelogBulk)
+	require.Error(t, err, "checked all the same")
 }

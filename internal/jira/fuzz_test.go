@@ -90,7 +90,11 @@ func FuzzResponses(f *testing.F) {
 		case 13:
 			_, _ = c.SearchJQLPage(ctx, "updated >= 0", []string{"id"}, nil, 10, "")
 		case 14:
-			for range c.ChangelogBulk(ctx, []string{"1", "2"}) {
+			for page, err := range c.ChangelogBulk(ctx, []string{"1", "2"}) {
+				if err == nil {
+					for range page.Groups() {
+					}
+				}
 			}
 		}
 	})

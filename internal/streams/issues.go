@@ -325,7 +325,7 @@ func (b *issueBatches) prepare(issues []jira.Record) (*issueBatch, error) {
 			item.deferred = append(item.deferred, deferredList{known: later[i].changelog, stream: later[i].changelog > longFrom, long: later[i].long,
 				bulk: b.env.Cloud && later[i].long == nil && later[i].changelog <= longFrom && !b.noBulk.Load()})
 			if b.sink.Wants("issue_status_history") {
-				item.initial = initialStatus(is, id)
+				item.initial = detached(initialStatus(is, id)).(jira.Record)
 			}
 		}
 		var history []any
@@ -762,7 +762,7 @@ func (b *issueBatches) writeInitialStatus(it issueItem, earliest jira.Record) er
 // bulkRead is the read of a page's changelogs in bulk, started before the
 // page's turn to be written.
 type bulkRead struct {
-	pages iter.Seq2[[]jira.IssueChangelogs, error]
+	pages iter.Seq2[jira.ChangelogBulkPage, error]
 	stop  func()
 }
 
@@ -783,7 +783,7 @@ func (b *issueBatches) startBulk(ctx context.Context, batch *issueBatch) {
 	if len(ids) == 0 || batch.bulk != nil || b.noBulk.Load() {
 		return
 	}
-	pages := func(yield func([]jira.IssueChangelogs, error) bool) {
+	pages := func(yield func(jira.ChangelogBulkPage, error) bool) {
 		for chunk := range slices.Chunk(ids, jira.ChangelogBulkMax) {
 			for page, err := range b.env.Client.ChangelogBulk(ctx, chunk) {
 				if !yield(page, err) || err != nil {
@@ -836,7 +836,7 @@ func (b *issueBatches) writeBulkChangelogs(ctx context.Context, batch *issueBatc
 	}
 	bulk := batch.bulk
 	if bulk == nil { // the site has no bulk read: each on its own
-		bulk = &bulkRead{pages: func(yield func([]jira.IssueChangelogs, error) bool) {}}
+		bulk = &bulkRead{pages: func(yield func(jira.ChangelogBulkPage, error) bool) {}}
 		for _, bi := range order {
 			bi.alone = true
 		}
@@ -857,7 +857,10 @@ func (b *issueBatches) writeBulkChangelogs(ctx context.Context, batch *issueBatc
 			return err
 		}
 		received = true
-		for _, g := range page {
+		for g, err := range page.Groups() {
+			if err != nil {
+				return err
+			}
 			bi := byID[g.IssueID]
 			if bi == nil {
 				continue // not asked for, or written already

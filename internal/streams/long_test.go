@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -650,4 +651,41 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// TestInitialStatusLetsItsPageGo: the initial status record an issue keeps
+// until its truncated changelog is read holds strings of its own, not views
+// of the page's body, which would keep every page waiting to be written
+// alive whole (40 MB of bodies on a site whose issues each had 400 entries).
+func TestInitialStatusLetsItsPageGo(t *testing.T) {
+	t.Parallel()
+	page := `{"issues":[{"id":"1","key":"P-1","changelog":{"total":300,"histories":[]},"transitions":[],` +
+		`"fields":{"updated":"2026-01-02T03:04:05.000+0000","created":"2026-01-01T00:00:00.000+0000",` +
+		`"status":{"id":"10001","name":"In Progress"},"creator":{"accountId":"5b10ac8d82e05b22cc7d4ef5","displayName":"Zoë"}}}]}`
+	decoded, err := jira.DecodeRecordShaped([]byte(page), jira.IssuePage)
+	require.NoError(t, err)
+	issue := decoded["issues"].([]any)[0].(map[string]any)
+	fields := issue["fields"].(map[string]any)
+	views := map[string]bool{} // where the page's strings start
+	for _, s := range []any{fields["created"], fields["status"].(map[string]any)["name"], fields["creator"].(map[string]any)["displayName"], issue["key"]} {
+		views[fmt.Sprintf("%p", unsafe.StringData(s.(string)))] = true
+	}
+	b := &issueBatches{env: &Env{Cloud: true}, sink: newKeySink(nil)}
+	batch, err := b.prepare([]jira.Record{issue})
+	require.NoError(t, err)
+	initial := batch.items[0].initial
+	require.NotNil(t, initial)
+	require.Equal(t, "In Progress", initial["toString"])
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for _, e := range v {
+				walk(e)
+			}
+		case string:
+			assert.False(t, views[fmt.Sprintf("%p", unsafe.StringData(v))], "%q is a view of the page", v)
+		}
+	}
+	walk(initial)
 }

@@ -2,11 +2,14 @@ package streams
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/tap-jira/tap-jira/internal/jira"
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
 )
 
 // InitialChangelogID is the changelogId of the record that states an
@@ -132,6 +135,34 @@ func deepCopyJSON(v any) any {
 			a[i] = deepCopyJSON(e)
 		}
 		return a
+	}
+	return v
+}
+
+// detached is v deep-copied with its own strings: strings and numbers
+// decoded from a page are views of its body, so one kept after the page
+// (an issue's initial status record, kept until its changelog is read)
+// would keep the whole body alive.
+func detached(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[strings.Clone(k)] = detached(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(v))
+		for i, e := range v {
+			a[i] = detached(e)
+		}
+		return a
+	case string:
+		return strings.Clone(v)
+	case json.Number:
+		return json.Number(strings.Clone(string(v)))
+	case jsonscan.Raw:
+		return jsonscan.Raw(strings.Clone(string(v)))
 	}
 	return v
 }
