@@ -195,9 +195,17 @@ type issueBatches struct {
 	ceiling time.Time
 	err     error // from the page iterator
 	// noBulk: the site answered /changelog/bulkfetch 404 or 405 (a proxy
-	// or an older site); changelogs are read issue by issue.
+	// or an older site), or its bulk reads kept coming short; changelogs
+	// are read issue by issue.
 	noBulk atomic.Bool
+	short  atomic.Int64 // issues whose bulk read came short, this run
 }
+
+// maxShortBulk is how many issues' bulk reads may come short in a run
+// before changelogs are read issue by issue for the rest of it: a site
+// whose bulk read leaves out entries its per-issue read gives would
+// otherwise read every changelog twice.
+const maxShortBulk = 10
 
 // issueBatch is a page of issues made ready to write: each issue with its
 // children, in the search's order.
@@ -879,7 +887,13 @@ func (b *issueBatches) writeBulkChangelogs(ctx context.Context, batch *issueBatc
 	for _, bi := range order {
 		if bi.alone || bi.before < bi.known {
 			if !bi.alone {
-				b.env.Log.Warn("changelog came short from the bulk read; reading it on its own", "issue", bi.it.id, "expected", bi.known, "got", bi.before)
+				switch n := b.short.Add(1); {
+				case n < maxShortBulk:
+					b.env.Log.Warn("changelog came short from the bulk read; reading it on its own", "issue", bi.it.id, "expected", bi.known, "got", bi.before)
+				case n == maxShortBulk:
+					b.noBulk.Store(true)
+					b.env.Log.Warn("changelogs keep coming short from the bulk read; reading them issue by issue for the rest of the run", "issues", n)
+				}
 			}
 			for recs, err := range b.env.Client.IssueChangelogPages(ctx, b.env.Cloud, bi.it.id, bi.known) {
 				if err != nil {

@@ -689,3 +689,35 @@ func TestInitialStatusLetsItsPageGo(t *testing.T) {
 	}
 	walk(initial)
 }
+
+// TestBulkKeepsComingShort: on a site whose bulk read leaves entries out of
+// every issue's changelog, the changelogs are read issue by issue once
+// maxShortBulk issues came short, with one warning saying so, and every
+// entry is written.
+func TestBulkKeepsComingShort(t *testing.T) {
+	t.Parallel()
+	short := map[int]int{}
+	for issue := 1; issue <= 60; issue++ {
+		short[issue] = 1
+	}
+	site := &manySite{issues: 60, histories: 150, short: short}
+	sink := newKeySink(map[string]bool{"changelogs": true})
+	var logs strings.Builder
+	env := &Env{Client: clientAt(t, site.serve(t).URL), Cloud: true, Log: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)), State: state.New(),
+		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 20, Concurrency: 1}
+	require.NoError(t, syncIssues(t.Context(), env, sink))
+	var want []string
+	for issue := 1; issue <= site.issues; issue++ {
+		want = append(want, longIDs(issue, site.histories, "%d-%d")...)
+	}
+	written := map[string]bool{}
+	for _, k := range sink.written["changelogs"] {
+		written[k] = true
+	}
+	for _, k := range want {
+		require.True(t, written[k], "entry %s", k)
+	}
+	assert.Equal(t, 1, strings.Count(logs.String(), "keep coming short"), logs.String())
+	assert.Equal(t, maxShortBulk-1, strings.Count(logs.String(), "came short from the bulk read"))
+	assert.LessOrEqual(t, site.bulk.Load(), int64(2), "the third page's changelogs read in bulk")
+}
