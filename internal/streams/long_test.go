@@ -285,12 +285,14 @@ func TestLongChangelogForOneStream(t *testing.T) {
 }
 
 // syncSite syncs the issues of the Cloud site at url, pageSize issues a
-// page, n requests in flight.
-func syncSite(t *testing.T, url string, sink Sink, pageSize, n int) {
+// page, n requests in flight, and returns what it logged.
+func syncSite(t *testing.T, url string, sink Sink, pageSize, n int) string {
 	t.Helper()
-	env := &Env{Client: clientAt(t, url), Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(),
+	var logs strings.Builder
+	env := &Env{Client: clientAt(t, url), Cloud: true, Log: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)), State: state.New(),
 		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: pageSize, Concurrency: n}
 	require.NoError(t, syncIssues(t.Context(), env, sink))
+	return logs.String()
 }
 
 // newKeySink is a keySink of the streams in wants (nil for all).
@@ -628,16 +630,13 @@ func TestNoBulkChangelogs(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	sink := newKeySink(nil)
-	var logs strings.Builder
-	env := &Env{Client: clientAt(t, srv.URL), Cloud: true, Log: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)), State: state.New(),
-		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 20, Concurrency: 1}
-	require.NoError(t, syncIssues(t.Context(), env, sink))
+	logs := syncSite(t, srv.URL, sink, 20, 1)
 	var want []string
 	for issue := 1; issue <= site.issues; issue++ {
 		want = append(want, longIDs(issue, site.histories, "%d-%d")...)
 	}
 	assert.ElementsMatch(t, want, sink.written["changelogs"], "every entry once")
-	assert.Equal(t, 1, strings.Count(logs.String(), "no /changelog/bulkfetch"), logs.String())
+	assert.Equal(t, 1, strings.Count(logs, "no /changelog/bulkfetch"), logs)
 	assert.LessOrEqual(t, bulk.Load(), int64(2), "tried again after the 404 (a page read ahead may have started it)")
 }
 
@@ -702,10 +701,7 @@ func TestBulkKeepsComingShort(t *testing.T) {
 	}
 	site := &manySite{issues: 60, histories: 150, short: short}
 	sink := newKeySink(map[string]bool{"changelogs": true})
-	var logs strings.Builder
-	env := &Env{Client: clientAt(t, site.serve(t).URL), Cloud: true, Log: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)), State: state.New(),
-		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 20, Concurrency: 1}
-	require.NoError(t, syncIssues(t.Context(), env, sink))
+	logs := syncSite(t, site.serve(t).URL, sink, 20, 1)
 	var want []string
 	for issue := 1; issue <= site.issues; issue++ {
 		want = append(want, longIDs(issue, site.histories, "%d-%d")...)
@@ -717,7 +713,7 @@ func TestBulkKeepsComingShort(t *testing.T) {
 	for _, k := range want {
 		require.True(t, written[k], "entry %s", k)
 	}
-	assert.Equal(t, 1, strings.Count(logs.String(), "keep coming short"), logs.String())
-	assert.Equal(t, maxShortBulk-1, strings.Count(logs.String(), "came short from the bulk read"))
+	assert.Equal(t, 1, strings.Count(logs, "keep coming short"), logs)
+	assert.Equal(t, maxShortBulk-1, strings.Count(logs, "came short from the bulk read"))
 	assert.LessOrEqual(t, site.bulk.Load(), int64(2), "the third page's changelogs read in bulk")
 }
