@@ -1,6 +1,11 @@
 package singer
 
-import "github.com/tap-jira/tap-jira/internal/jsonscan"
+import (
+	"maps"
+	"slices"
+
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
+)
 
 // Selection applies a catalog stream's field selection to records and to the
 // stream's schema. A field is left out when its metadata says selected: false
@@ -40,7 +45,11 @@ func (s *Selection) Keeps(name string) bool {
 	return !s.drop[breadcrumbKey(PropertyBreadcrumb(name))]
 }
 
-// Apply removes deselected fields from record in place.
+// Apply removes deselected fields from record in place. What is nested in
+// it is never edited: an object or array it must change below the top
+// level is replaced by an edited copy, so records may share nested values
+// (a changelog entry and its status record share the author) without one's
+// selection reaching the other.
 func (s *Selection) Apply(record map[string]any) {
 	if s.Empty() {
 		return
@@ -57,12 +66,27 @@ func (s *Selection) applyObject(obj map[string]any, at []string) {
 			continue
 		}
 		if s.walk[key] {
-			if d, ok := decodeRaw(v); ok {
-				obj[k], v = d, d
-			}
+			v = ownCopy(v)
+			obj[k] = v
 			s.applyValue(v, bc)
 		}
 	}
+}
+
+// ownCopy is a value selection may edit in place of v: a raw value decoded,
+// an object or array copied one level deep (applyObject and applyValue copy
+// the levels below as they reach them).
+func ownCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return maps.Clone(t)
+	case []any:
+		return slices.Clone(t)
+	}
+	if d, ok := decodeRaw(v); ok {
+		return d
+	}
+	return v
 }
 
 // decodeRaw decodes a value kept raw (see jsonscan.Raw) that selection must
@@ -86,9 +110,8 @@ func (s *Selection) applyValue(v any, at []string) {
 			return
 		}
 		for i, item := range t {
-			if d, ok := decodeRaw(item); ok {
-				t[i], item = d, d
-			}
+			item = ownCopy(item)
+			t[i] = item
 			s.applyValue(item, bc)
 		}
 	}

@@ -177,3 +177,32 @@ func TestSelectionLooksInsideRaw(t *testing.T) {
 		assert.Equal(t, string(wantJSON), string(got), name)
 	}
 }
+
+// TestSelectionLeavesNestedValuesAlone: Apply edits the record it is given
+// but none of the objects and arrays nested in it, which other records may
+// share: what it must change below the top level it replaces by a copy.
+func TestSelectionLeavesNestedValuesAlone(t *testing.T) {
+	t.Parallel()
+	author := map[string]any{"accountId": "a", "avatarUrls": map[string]any{"16x16": "u", "48x48": "v"}}
+	items := []any{map[string]any{"field": "status", "from": "1"}, map[string]any{"field": "labels", "from": nil}}
+	matrix := []any{[]any{map[string]any{"x": 1, "y": 2}}}
+	other := map[string]any{"author": author, "items": items, "matrix": matrix}
+	rec := map[string]any{"id": "1", "author": author, "items": items, "matrix": matrix}
+	var md []MetadataEntry
+	require.NoError(t, json.Unmarshal([]byte(`[
+		{"breadcrumb":["properties","author","properties","avatarUrls","properties","16x16"],"metadata":{"selected":false}},
+		{"breadcrumb":["properties","items","items","properties","from"],"metadata":{"selected":false}},
+		{"breadcrumb":["properties","matrix","items","items","properties","y"],"metadata":{"selected":false}},
+		{"breadcrumb":["properties","id"],"metadata":{"selected":false}}]`), &md))
+	NewSelection(md).Apply(rec)
+	assert.Equal(t, map[string]any{
+		"author": map[string]any{"accountId": "a", "avatarUrls": map[string]any{"48x48": "v"}},
+		"items":  []any{map[string]any{"field": "status"}, map[string]any{"field": "labels"}},
+		"matrix": []any{[]any{map[string]any{"x": 1}}},
+	}, rec, "the record edited")
+	assert.Equal(t, map[string]any{
+		"author": map[string]any{"accountId": "a", "avatarUrls": map[string]any{"16x16": "u", "48x48": "v"}},
+		"items":  []any{map[string]any{"field": "status", "from": "1"}, map[string]any{"field": "labels", "from": nil}},
+		"matrix": []any{[]any{map[string]any{"x": 1, "y": 2}}},
+	}, other, "what it shared left alone")
+}

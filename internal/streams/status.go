@@ -104,7 +104,7 @@ func isStatusItem(item map[string]any) bool {
 func statusRecord(issueID, issueKey, changelogID string, author, created any) jira.Record {
 	rec := jira.Record{
 		"issueId": issueID, "changelogId": changelogID, "initial": false,
-		"author": deepCopyJSON(author), "authorAccountId": nil, "created": created,
+		"author": author, "authorAccountId": nil, "created": created,
 	}
 	if issueKey != "" {
 		rec["issueKey"] = issueKey

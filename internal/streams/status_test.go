@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tap-jira/tap-jira/internal/jira"
+	"github.com/tap-jira/tap-jira/internal/singer"
 )
 
 func TestStatusHistory(t *testing.T) {
@@ -64,9 +65,13 @@ func TestStatusHistory(t *testing.T) {
 			}
 			assert.Equal(t, tc.want, got)
 			if len(recs) > 1 {
-				// The author is a copy: editing a status record (field
-				// selection) must not reach the changelog records.
-				delete(recs[1]["author"].(map[string]any)["avatarUrls"].(map[string]any), "16x16")
+				// A status record shares its entry's author: field selection
+				// on one must not reach the other.
+				deselect := singer.NewSelection([]singer.MetadataEntry{{
+					Breadcrumb: []string{"properties", "author", "properties", "avatarUrls", "properties", "16x16"},
+					Metadata:   singer.Metadata{Selected: new(false)}}})
+				deselect.Apply(recs[1])
+				assert.NotContains(t, recs[1]["author"].(map[string]any)["avatarUrls"], "16x16")
 				assert.Contains(t, tc.histories[0].(map[string]any)["author"].(map[string]any)["avatarUrls"], "16x16")
 			}
 		})
