@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -731,7 +732,9 @@ func (b *issueBatches) writeChangelogs(it issueItem, histories []any, earliest *
 			return err
 		}
 		if len(changes) > 0 && (*earliest == nil || olderChange(changes[0], *earliest) < 0) {
-			*earliest = deepCopyJSON(changes[0]).(map[string]any)
+			// Its own top level: preparing the change below edits that
+			// (field selection leaves what is nested alone).
+			*earliest = maps.Clone(changes[0])
 		}
 		for _, rec := range changes {
 			p, err := b.sink.Prepare("issue_status_history", rec)

@@ -717,3 +717,41 @@ func TestBulkKeepsComingShort(t *testing.T) {
 	assert.Equal(t, maxShortBulk-1, strings.Count(logs, "came short from the bulk read"))
 	assert.LessOrEqual(t, site.bulk.Load(), int64(2), "the third page's changelogs read in bulk")
 }
+
+// fromDroppingSink is a keySink whose Prepare of a status change edits the
+// record as a selection that deselects from would.
+type fromDroppingSink struct{ *keySink }
+
+func (s fromDroppingSink) Prepare(stream string, rec jira.Record) (Prepared, error) {
+	p, err := s.keySink.Prepare(stream, rec)
+	if stream == "issue_status_history" && rec["initial"] == false {
+		delete(rec, "from")
+	}
+	return p, err
+}
+
+// TestInitialStatusAfterSelection: preparing a status change edits it (field
+// selection), so the earliest change kept for the initial status is a copy:
+// the initial status is still the earliest change's from.
+func TestInitialStatusAfterSelection(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		site func(sink *keySink) string
+	}{
+		{"read in bulk", func(sink *keySink) string { return (&manySite{issues: 5, histories: 300}).serve(t).URL }},
+		{"streamed", func(sink *keySink) string {
+			return (&longSite{histories: 4500, sink: sink, writtenByStart: map[int]int{}}).serve(t).URL
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			sink := newKeySink(nil)
+			syncSite(t, c.site(sink), fromDroppingSink{sink}, 20, 4)
+			require.NotEmpty(t, sink.initial)
+			for id, to := range sink.initial {
+				assert.Equal(t, "st0", to, "issue %s", id)
+			}
+		})
+	}
+}

@@ -121,38 +121,24 @@ func statusRecord(issueID, issueKey, changelogID string, author, created any) ji
 	return rec
 }
 
-// deepCopyJSON copies v's maps and slices, so that editing the copy (field
-// selection) leaves v alone.
-func deepCopyJSON(v any) any { return copyJSON(v, false) }
-
 // detached is v deep-copied with its own strings: strings and numbers
 // decoded from a page are views of its body, so one kept after the page
 // (an issue's initial status record, kept until its changelog is read)
 // would keep the whole body alive.
-func detached(v any) any { return copyJSON(v, true) }
-
-func copyJSON(v any, own bool) any {
+func detached(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(v))
 		for k, e := range v {
-			if own {
-				k = strings.Clone(k)
-			}
-			m[k] = copyJSON(e, own)
+			m[strings.Clone(k)] = detached(e)
 		}
 		return m
 	case []any:
 		a := make([]any, len(v))
 		for i, e := range v {
-			a[i] = copyJSON(e, own)
+			a[i] = detached(e)
 		}
 		return a
-	}
-	if !own {
-		return v
-	}
-	switch v := v.(type) {
 	case string:
 		return strings.Clone(v)
 	case json.Number:
