@@ -332,7 +332,7 @@ func (b *issueBatches) prepare(issues []jira.Record) (*issueBatch, error) {
 		}
 		if longChangelog {
 			item.deferred = append(item.deferred, deferredList{known: later[i].changelog, stream: later[i].changelog > longFrom, long: later[i].long,
-				bulk: b.env.Cloud && later[i].long == nil && later[i].changelog <= longFrom && !b.noBulk.Load()})
+				bulk: b.env.Cloud && later[i].changelog <= longFrom && !b.noBulk.Load()}) // a LongList is longer
 			if b.sink.Wants("issue_status_history") {
 				item.initial = detached(initialStatus(is, id)).(jira.Record)
 			}
