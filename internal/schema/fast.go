@@ -20,7 +20,8 @@ type fastNode struct {
 	format      string // "", "date-time", "date" or "uri"
 	properties  map[string]*fastNode
 	items       *fastNode
-	unsupported bool // a keyword the walk does not know: always "not sure"
+	unsupported bool     // a keyword the walk does not know: always "not sure"
+	memo        *rawMemo // shared by the nodes of one schema
 }
 
 type typeSet uint8
@@ -40,7 +41,11 @@ const (
 var descriptive = map[string]bool{"title": true, "description": true, "default": true, "examples": true, "$comment": true}
 
 func compileFast(doc map[string]any) *fastNode {
-	n := &fastNode{types: tAny}
+	return compileFastNode(doc, new(rawMemo))
+}
+
+func compileFastNode(doc map[string]any, memo *rawMemo) *fastNode {
+	n := &fastNode{types: tAny, memo: memo}
 	for k, v := range doc {
 		switch k {
 		case "type":
@@ -68,7 +73,7 @@ func compileFast(doc map[string]any) *fastNode {
 					n.unsupported = true
 					continue
 				}
-				n.properties[name] = compileFast(m)
+				n.properties[name] = compileFastNode(m, memo)
 			}
 		case "items":
 			m, ok := v.(map[string]any)
@@ -76,7 +81,7 @@ func compileFast(doc map[string]any) *fastNode {
 				n.unsupported = true
 				continue
 			}
-			n.items = compileFast(m)
+			n.items = compileFastNode(m, memo)
 		default:
 			if !descriptive[k] {
 				n.unsupported = true
@@ -142,8 +147,7 @@ func (n *fastNode) valid(v any) bool {
 	case json.Number:
 		return n.validNumber(string(t))
 	case jsonscan.Raw:
-		end, ok := n.raw(string(t), 0)
-		return ok && end == len(t)
+		return n.validRaw(string(t))
 	case map[string]any:
 		if n.types&tObject == 0 {
 			return false

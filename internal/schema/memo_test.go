@@ -1,0 +1,107 @@
+package schema
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
+)
+
+// memoSchema has two members whose objects differ only in the type of
+// their "name".
+func memoSchema(t *testing.T) *Schema {
+	t.Helper()
+	s, err := Compile("memo", map[string]any{"type": "object", "properties": map[string]any{
+		"u": map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"}}},
+		"v": map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "integer"}}},
+	}})
+	require.NoError(t, err)
+	return s
+}
+
+// padded is a raw object long enough to be remembered.
+func padded(name string) jsonscan.Raw {
+	return jsonscan.Raw(`{"name":` + name + `,"pad":"` + strings.Repeat("p", minMemoized) + `"}`)
+}
+
+func TestRawMemoTrustsOnlyTheSameBytesForTheSameNode(t *testing.T) {
+	t.Parallel()
+	s := memoSchema(t)
+	u, v := s.fast.properties["u"], s.fast.properties["v"]
+	named := padded(`"ann"`)
+	require.True(t, s.fast.valid(map[string]any{"u": named}))
+	at := func(n *fastNode, r jsonscan.Raw) *atomic.Pointer[memoEntry] {
+		return &s.fast.memo.slots[n.slotOf(string(r))]
+	}
+	require.NotNil(t, at(u, named).Load(), "an accepted value is remembered")
+
+	// What the memo holds is used: with u's name now required to be an
+	// integer, the bytes u accepted before still pass without a walk,
+	// while equal bytes at another address are walked and refused, even
+	// from the same slot.
+	name := u.properties["name"]
+	saved := name.types
+	name.types = tInteger
+	assert.True(t, u.valid(named), "the bytes accepted before must be found in the memo")
+	copied := jsonscan.Raw(strings.Clone(string(named)))
+	at(u, copied).Store(&memoEntry{node: u, raw: string(named)})
+	assert.False(t, u.valid(copied), "equal bytes at another address must be walked")
+	name.types = saved
+
+	// Other bytes of the same length are walked, not trusted.
+	numbered := padded(`12345`)
+	require.Len(t, numbered, len(named))
+	at(u, numbered).Store(&memoEntry{node: u, raw: string(named)})
+	assert.False(t, s.fast.valid(map[string]any{"u": numbered}))
+	// The same bytes under another node are walked again: there the name
+	// must be an integer.
+	at(v, named).Store(&memoEntry{node: u, raw: string(named)})
+	assert.False(t, s.fast.valid(map[string]any{"v": named}))
+	assert.True(t, s.fast.valid(map[string]any{"v": numbered}))
+}
+
+func TestRawMemoNeverRemembersARefusal(t *testing.T) {
+	t.Parallel()
+	s := memoSchema(t)
+	bad := padded(`true`)
+	for range 3 {
+		assert.False(t, s.fast.valid(map[string]any{"u": bad}))
+	}
+	for i := range s.fast.memo.slots {
+		if e := s.fast.memo.slots[i].Load(); e != nil {
+			assert.NotEqual(t, string(bad), e.raw)
+		}
+	}
+	short := jsonscan.Raw(`{"name":"a"}`)
+	assert.True(t, s.fast.valid(map[string]any{"u": short}))
+	for i := range s.fast.memo.slots {
+		if e := s.fast.memo.slots[i].Load(); e != nil {
+			assert.NotEqual(t, string(short), e.raw, "a value shorter than minMemoized is walked, not kept")
+		}
+	}
+}
+
+// Records are validated by many goroutines at once (run with -race).
+func TestRawMemoConcurrently(t *testing.T) {
+	t.Parallel()
+	s := memoSchema(t)
+	values := []jsonscan.Raw{padded(`"a"`), padded(`"b"`), padded(`1`), padded(`2`), padded(`null`)}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				r := values[(g+i)%len(values)]
+				isString := r[8] == '"'
+				isInt := r[8] >= '0' && r[8] <= '9'
+				assert.Equal(t, isString, s.fast.valid(map[string]any{"u": r}))
+				assert.Equal(t, isInt, s.fast.valid(map[string]any{"v": r}))
+			}
+		})
+	}
+	wg.Wait()
+}
