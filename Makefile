@@ -6,7 +6,7 @@ FUZZTIME ?= 10s
 
 PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: help build test lint bench fuzz golden demo demo-discover reliability release
+.PHONY: help build test lint bench instructions fuzz golden demo demo-discover reliability release
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "%-15s %s\n",$$1,$$2}'
@@ -43,6 +43,9 @@ bench: build ## Go benchmarks (b.Loop, 10 runs each, into bench.txt; compare run
 	$(GO) test -run='^$$' -bench=. -benchmem -count=10 ./internal/singer ./internal/tap ./internal/schema ./internal/jira | tee bench.txt
 	./bin/jira-sim bench --tap bin/tap-jira --issues 20000,100000 --concurrency 1,8
 	@echo "compare: go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da old.txt bench.txt"
+
+instructions: ## instructions per op of one benchmark, counted by valgrind (BENCH=BenchmarkIssuePage PKG=./internal/tap REV=<git rev> to count it too)
+	./scripts/instructions.sh '$(or $(BENCH),BenchmarkIssuePage)' '$(or $(PKG),./internal/tap)' '$(REV)'
 
 fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./internal/config
