@@ -16,6 +16,9 @@ import (
 	"github.com/tap-jira/tap-jira/internal/streams"
 )
 
+// groupsToSync is streams.Groups, which tests replace.
+var groupsToSync = streams.Groups
+
 // Summary counts what a sync emitted.
 type Summary struct {
 	Records map[string]int
@@ -44,7 +47,7 @@ func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selec
 	env.IssueFields = issueFields(selected)
 	version := env.RunStart.UnixMilli()
 
-	groups := streams.Groups()
+	groups := groupsToSync()
 	resume := 0
 	if cur := st.CurrentlySyncing; cur != "" {
 		for i, g := range groups {
@@ -73,7 +76,15 @@ func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selec
 	ahead := map[int]*prefetch{}
 	if env.Concurrency > 1 && len(todo) > 1 {
 		pctx, cancel := context.WithCancel(ctx)
-		defer cancel() // a run that stops early stops the groups still fetching
+		// A run that stops early stops the groups still fetching, and
+		// returns only once they have: none of them may log, count a
+		// request or touch the state after the run has ended.
+		defer func() {
+			cancel()
+			for _, pf := range ahead {
+				<-pf.done
+			}
+		}()
 		for _, i := range todo {
 			ahead[i] = startPrefetch(pctx, groups[i], env, sk)
 		}
@@ -218,6 +229,7 @@ type prefetch struct {
 	ops    chan queued
 	budget *semaphore.Weighted // bytes of encoded records queued
 	err    error               // the group's result; read after ops is closed
+	done   chan struct{}       // closed once the group has returned
 }
 
 // queued is one step of a prefetched group: a record to write, or a
@@ -239,13 +251,14 @@ const (
 )
 
 func startPrefetch(ctx context.Context, g streams.Group, env *streams.Env, sk *sink) *prefetch {
-	pf := &prefetch{ops: make(chan queued, prefetchDepth), budget: semaphore.NewWeighted(prefetchBytes)}
+	pf := &prefetch{ops: make(chan queued, prefetchDepth), budget: semaphore.NewWeighted(prefetchBytes), done: make(chan struct{})}
 	// The group advances a private copy of the state; the writer applies
 	// its bookmarks only once the records they cover are written.
 	own := *env
 	own.State = env.State.Clone()
 	qs := &queueSink{ctx: ctx, sink: sk, st: own.State, ops: pf.ops, budget: pf.budget}
 	go func() {
+		defer close(pf.done)
 		defer close(pf.ops)
 		pf.err = g.Run(ctx, &own, qs)
 	}()

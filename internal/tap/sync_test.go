@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -63,4 +64,34 @@ func TestPrefetchQueueIsBoundedInBytes(t *testing.T) {
 		n++
 	}
 	require.Equal(t, total, n)
+}
+
+// TestStoppedRunWaitsForItsGroups: a run that stops early (here the group
+// being written fails) returns only once the groups fetching ahead of
+// their turn have stopped too; one still running could log or make a
+// request after the run ended. Not parallel: it replaces the groups.
+func TestStoppedRunWaitsForItsGroups(t *testing.T) {
+	plan, err := Plan(discovered(t, "projects", "users"), bundled(t), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	var stopped atomic.Bool
+	saved := groupsToSync
+	t.Cleanup(func() { groupsToSync = saved })
+	groupsToSync = func() []streams.Group {
+		return []streams.Group{
+			{Streams: []string{"projects"}, Run: func(context.Context, *streams.Env, streams.Sink) error {
+				return errors.New("projects failed")
+			}},
+			{Streams: []string{"users"}, Run: func(ctx context.Context, _ *streams.Env, _ streams.Sink) error {
+				<-ctx.Done()
+				time.Sleep(100 * time.Millisecond) // a request still returning
+				stopped.Store(true)
+				return ctx.Err()
+			}},
+		}
+	}
+	var out bytes.Buffer
+	env := &streams.Env{Concurrency: 4}
+	_, err = Sync(t.Context(), singer.NewWriter(&out), slog.New(slog.DiscardHandler), plan, state.New(), env, fixedNow)
+	require.ErrorContains(t, err, "projects failed")
+	require.True(t, stopped.Load(), "Sync returned while a group was still running")
 }
