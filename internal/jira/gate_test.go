@@ -117,8 +117,11 @@ func TestClientBacksOffWhenRateLimited(t *testing.T) {
 	var mu sync.Mutex
 	var firstRefusal time.Time
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Counted down before the answer is written, not after: the client
+		// may get it and send its next request before a deferred count
+		// would run, and a slow (race-detected) run then saw more in
+		// flight than the client ever had.
 		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
 		mu.Lock()
 		refusedYet := !firstRefusal.IsZero() && time.Since(firstRefusal) > 50*time.Millisecond
 		mu.Unlock()
@@ -134,11 +137,13 @@ func TestClientBacksOffWhenRateLimited(t *testing.T) {
 				firstRefusal = time.Now()
 			}
 			mu.Unlock()
+			inFlight.Add(-1)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusTooManyRequests)
 			_, _ = w.Write([]byte(`{"errorMessages":["rate limited"]}`))
 			return
 		}
+		inFlight.Add(-1)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"ok":true}`))
 	}))
