@@ -246,16 +246,23 @@ func TestLongChangelogsEqualGroundTruth(t *testing.T) {
 		name   string
 		flavor jirasim.Flavor
 		faults jirasim.Faults
+		// whole: the search embeds whole changelogs, every issue's 150
+		// entries (pages weigh more than a Data Center page should).
+		whole bool
 	}{
-		{"cloud", jirasim.Cloud, jirasim.Faults{}},
-		{"datacenter", jirasim.DataCenter, jirasim.Faults{}},
+		{"cloud", jirasim.Cloud, jirasim.Faults{}, false},
+		{"datacenter", jirasim.DataCenter, jirasim.Faults{}, false},
+		{"datacenter, whole changelogs in the search", jirasim.DataCenter, jirasim.Faults{}, true},
 		// The windows of pages through 5xx, 429 and responses cut short.
-		{"cloud with faults", jirasim.Cloud, jirasim.Faults{Seed: 5, FailRate: 0.05, ThrottleRate: 0.03, CutRate: 0.01}},
+		{"cloud with faults", jirasim.Cloud, jirasim.Faults{Seed: 5, FailRate: 0.05, ThrottleRate: 0.03, CutRate: 0.01}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			s := startSite(t, jirasim.Options{Flavor: c.flavor, TZ: time.UTC, Faults: c.faults,
-				Gen: jirasim.GenOptions{Seed: 11, Issues: 300, Projects: 3, Users: 30, LongHistories: 4500}})
+			gen := jirasim.GenOptions{Seed: 11, Issues: 300, Projects: 3, Users: 30, LongHistories: 4500}
+			if c.whole {
+				gen.Histories = 150
+			}
+			s := startSite(t, jirasim.Options{Flavor: c.flavor, TZ: time.UTC, Faults: c.faults, Gen: gen, DCSearchWhole: c.whole})
 			start := "2024-11-28T00:00:00Z"
 			cfg := s.config(t, start, "")
 			res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issues", "changelogs", "issue_status_history"))
@@ -270,6 +277,13 @@ func TestLongChangelogsEqualGroundTruth(t *testing.T) {
 			assert.Equal(t, truth.ExpectedStatusHistory(startT), got, "issue_status_history")
 			assert.Zero(t, dups)
 			assert.Equal(t, 4500, mostOfOneIssue(out.records["changelogs"]), "an issue's whole changelog")
+			if c.whole {
+				searched := s.sim.Stats()["POST /rest/api/2/search"]
+				assert.Greater(t, searched[200], int64(10), "pages of heavy issues are asked for smaller: %v", searched)
+				for endpoint := range s.sim.Stats() {
+					assert.NotContains(t, endpoint, "/issue/", "whole changelogs are not read again")
+				}
+			}
 			if c.faults.Seed != 0 {
 				counts := s.sim.FaultCounts()
 				assert.Positive(t, counts.Failed+counts.Throttled+counts.Cut, "faults were injected: %+v", counts)

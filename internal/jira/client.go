@@ -170,6 +170,9 @@ func decodeInto(data []byte, v any) error {
 	shape := Full
 	if sh, ok := v.(shaped); ok {
 		v, shape = sh.into, sh.shape
+		if sh.size != nil {
+			*sh.size = len(data)
+		}
 	}
 	switch t := v.(type) {
 	case *map[string]any:
@@ -205,6 +208,7 @@ func decodeInto(data []byte, v any) error {
 type shaped struct {
 	into  any
 	shape *Shape
+	size  *int // if set, gets the body's length
 }
 
 // objects reads a JSON list of objects (or null, an empty list).

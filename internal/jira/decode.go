@@ -85,7 +85,7 @@ func DecodeRecord(data []byte) (Record, error) {
 // of that shape in a page (IssueRecord, ChangelogRecord, ChildRecord).
 func DecodeRecordShaped(data []byte, shape *Shape) (Record, error) {
 	var m map[string]any
-	if err := decodeInto(bytes.Clone(data), shaped{&m, shape}); err != nil {
+	if err := decodeInto(bytes.Clone(data), shaped{into: &m, shape: shape}); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -98,7 +98,7 @@ func (c *Client) listPage(ctx context.Context, path string, query url.Values, sh
 	q.Set("startAt", strconv.Itoa(startAt))
 	q.Set("maxResults", strconv.Itoa(pageSize))
 	var page map[string]any
-	if err := c.Get(ctx, path, q, shaped{&page, shape}); err != nil {
+	if err := c.Get(ctx, path, q, shaped{into: &page, shape: shape}); err != nil {
 		return listPage{}, err
 	}
 	var p listPage
@@ -229,7 +229,7 @@ func (c *Client) SearchJQLPage(ctx context.Context, jql string, fields, expand [
 		body["nextPageToken"] = token
 	}
 	var page map[string]any
-	if err := c.Post(ctx, "rest/api/2/search/jql", body, shaped{&page, IssuePage}); err != nil {
+	if err := c.Post(ctx, "rest/api/2/search/jql", body, shaped{into: &page, shape: IssuePage}); err != nil {
 		return SearchPage{}, fmt.Errorf("searching issues: %w", err)
 	}
 	issues, err := objects(page["issues"])
@@ -271,16 +271,16 @@ func (c *Client) SearchIssues(ctx context.Context, cloud bool, jql string, field
 			if len(expand) > 0 {
 				body["expand"] = expand
 			}
-			issues, total, err := c.searchDC(ctx, body)
+			page, err := c.searchDC(ctx, body)
 			if err != nil {
 				yield(SearchPage{}, fmt.Errorf("searching issues: %w", err))
 				return
 			}
-			if !yield(SearchPage{Issues: issues}, nil) {
+			if !yield(SearchPage{Issues: page.Issues}, nil) {
 				return
 			}
-			startAt += len(issues)
-			if len(issues) == 0 || startAt >= total {
+			startAt += len(page.Issues)
+			if len(page.Issues) == 0 || startAt >= page.Total {
 				return
 			}
 		}
@@ -334,7 +334,7 @@ func (c *Client) IssueChangelogPages(ctx context.Context, cloud bool, issueID st
 		var is map[string]any
 		path := "rest/api/2/issue/" + url.PathEscape(issueID)
 		q := url.Values{"fields": {"id"}, "expand": {"changelog"}}
-		if err := c.Get(ctx, path, q, shaped{&is, ChangelogPage}); err != nil {
+		if err := c.Get(ctx, path, q, shaped{into: &is, shape: ChangelogPage}); err != nil {
 			yield(nil, err)
 			return
 		}
@@ -480,7 +480,7 @@ func (c *Client) WorklogList(ctx context.Context, ids []json.Number) ([]Record, 
 		return nil, nil
 	}
 	var worklogs []Record
-	if err := c.Post(ctx, "rest/api/2/worklog/list", map[string]any{"ids": ids}, shaped{&worklogs, WorklogList}); err != nil {
+	if err := c.Post(ctx, "rest/api/2/worklog/list", map[string]any{"ids": ids}, shaped{into: &worklogs, shape: WorklogList}); err != nil {
 		return nil, fmt.Errorf("reading worklogs: %w", err)
 	}
 	return worklogs, nil
@@ -500,7 +500,7 @@ func (c *Client) BulkFetch(ctx context.Context, ids []string, fields, expand []s
 		body["expand"] = expand
 	}
 	var resp map[string]any
-	if err := c.Post(ctx, "rest/api/2/issue/bulkfetch", body, shaped{&resp, IssuePage}); err != nil {
+	if err := c.Post(ctx, "rest/api/2/issue/bulkfetch", body, shaped{into: &resp, shape: IssuePage}); err != nil {
 		return nil, fmt.Errorf("fetching issues: %w", err)
 	}
 	issues, err := objects(resp["issues"])
@@ -535,35 +535,41 @@ func (c *Client) IssuesUpdated(ctx context.Context, ids []string) (map[string]ti
 	return out, nil
 }
 
-// SearchPage reads one startAt page of the Data Center search and the
-// result's total.
-func (c *Client) SearchPage(ctx context.Context, jql string, fields, expand []string, startAt, size int) ([]Record, int, error) {
+// DCPage is one startAt page of the Data Center search.
+type DCPage struct {
+	Issues []Record
+	Total  int // issues the search holds
+	Bytes  int // the response's length: what the page weighs in memory
+}
+
+// SearchPage reads one startAt page of the Data Center search.
+func (c *Client) SearchPage(ctx context.Context, jql string, fields, expand []string, startAt, size int) (DCPage, error) {
 	body := map[string]any{"jql": jql, "fields": fields, "maxResults": size, "startAt": startAt}
 	if len(expand) > 0 {
 		body["expand"] = expand
 	}
-	issues, total, err := c.searchDC(ctx, body)
+	page, err := c.searchDC(ctx, body)
 	if err != nil {
-		return nil, 0, fmt.Errorf("searching issues at %d: %w", startAt, err)
+		return DCPage{}, fmt.Errorf("searching issues at %d: %w", startAt, err)
 	}
-	return issues, total, nil
+	return page, nil
 }
 
 // searchDC posts a Data Center search and reads its issues and total.
-func (c *Client) searchDC(ctx context.Context, body map[string]any) ([]Record, int, error) {
+func (c *Client) searchDC(ctx context.Context, body map[string]any) (DCPage, error) {
 	var page map[string]any
-	if err := c.Post(ctx, "rest/api/2/search", body, shaped{&page, IssuePage}); err != nil {
-		return nil, 0, err
+	var out DCPage
+	if err := c.Post(ctx, "rest/api/2/search", body, shaped{into: &page, shape: IssuePage, size: &out.Bytes}); err != nil {
+		return DCPage{}, err
 	}
-	issues, err := objects(page["issues"])
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrNotJSON, err)
+	var err error
+	if out.Issues, err = objects(page["issues"]); err != nil {
+		return DCPage{}, fmt.Errorf("%w: %w", ErrNotJSON, err)
 	}
-	total, err := IntOf(page["total"])
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: total: %w", ErrNotJSON, err)
+	if out.Total, err = IntOf(page["total"]); err != nil {
+		return DCPage{}, fmt.Errorf("%w: total: %w", ErrNotJSON, err)
 	}
-	return issues, total, nil
+	return out, nil
 }
 
 // IntOf reads a decoded JSON number as an int.
@@ -701,7 +707,7 @@ func (c *Client) ChangelogBulk(ctx context.Context, ids []string) iter.Seq2[Chan
 				body["nextPageToken"] = token
 			}
 			var resp map[string]any
-			if err := c.Post(ctx, path, body, shaped{&resp, ChangelogBulk}); err != nil {
+			if err := c.Post(ctx, path, body, shaped{into: &resp, shape: ChangelogBulk}); err != nil {
 				yield(ChangelogBulkPage{}, fmt.Errorf("%s: %w", what, err))
 				return
 			}

@@ -86,7 +86,7 @@ func FuzzResponses(f *testing.F) {
 		case 11:
 			_, _ = c.BulkFetch(ctx, []string{"1", "2"}, []string{"*all"}, []string{"changelog"})
 		case 12:
-			_, _, _ = c.SearchPage(ctx, "updated >= 0", []string{"*all"}, nil, 0, 10)
+			_, _ = c.SearchPage(ctx, "updated >= 0", []string{"*all"}, nil, 0, 10)
 		case 13:
 			_, _ = c.SearchJQLPage(ctx, "updated >= 0", []string{"id"}, nil, 10, "")
 		case 14:

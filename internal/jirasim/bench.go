@@ -35,6 +35,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	flavor := fs.String("flavor", "cloud", "cloud or datacenter")
 	long := fs.Int("long-histories", 0, "changelog length of each project's issue with the most history (default 260 to 320)")
 	every := fs.Int("histories", 0, "changelog length of every issue (default 0 to 8, more on a few)")
+	dcWhole := fs.Bool("dc-search-whole", false, "Data Center search embeds every changelog entry, not the last 100")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,6 +52,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *every > 0 {
 		fmt.Fprintf(stdout, "every issue has %d changelog entries\n", *every)
 	}
+	if *dcWhole {
+		fmt.Fprintf(stdout, "the Data Center search embeds every changelog entry\n")
+	}
 	fmt.Fprintf(stdout, "CPU floor: (the tap's CPU + this process's, the simulator and the reader of the output) / cores, the shortest wall time these cores allow\n\n")
 	fmt.Fprintf(stdout, "%8s %5s %9s %7s %9s %10s %9s %12s %9s %10s %9s %9s\n", "issues", "conc", "wall", "vs 1", "records", "records/s", "requests", "req/1k iss.", "peak RSS", "CPU/record", "sim CPU", "CPU floor")
 	for _, sz := range strings.Split(*sizes, ",") {
@@ -61,8 +65,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		sim := New(Options{
 			Flavor: Flavor(*flavor), TZ: mustZone("America/Los_Angeles"), Email: "bench@example.com", Token: "bench-token",
-			Faults: Faults{Seed: 1, Latency: *latency, Jitter: *jitter},
-			Gen:    GenOptions{Seed: 42, Issues: issues, Projects: 10, Users: 200, LongHistories: *long, Histories: *every},
+			Faults:        Faults{Seed: 1, Latency: *latency, Jitter: *jitter},
+			Gen:           GenOptions{Seed: 42, Issues: issues, Projects: 10, Users: 200, LongHistories: *long, Histories: *every},
+			DCSearchWhole: *dcWhole,
 		})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -55,6 +55,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		oauthTTL  = fs.Duration("oauth-ttl", time.Hour, "access tokens' lifetime")
 		long      = fs.Int("long-histories", 0, "changelog length of each project's issue with the most history (default 260 to 320)")
 		every     = fs.Int("histories", 0, "changelog length of every issue (default 0 to 8, more on a few)")
+		dcWhole   = fs.Bool("dc-search-whole", false, "Data Center search embeds every changelog entry, not the last 100")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -83,7 +84,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Faults: Faults{Seed: *faultSeed, Latency: *latency, Jitter: *jitter, FailRate: *failRate, ThrottleRate: *throttle, CutRate: *cutRate},
 		Gen:    GenOptions{Seed: *seed, Projects: *projects, Issues: *issues, Users: *users, LongHistories: *long, Histories: *every},
 	}
-	opts.CloudID, opts.ScopedToken = *cloudID, *scoped
+	opts.CloudID, opts.ScopedToken, opts.DCSearchWhole = *cloudID, *scoped, *dcWhole
 	if *oauthID != "" {
 		opts.OAuth = &OAuthOptions{ClientID: *oauthID, ClientSecret: *oauthSec, RefreshToken: *oauthRT, TTL: *oauthTTL}
 	}

@@ -206,6 +206,10 @@ func (s *Server) searchDC(w http.ResponseWriter, r *http.Request) {
 	fields := parseFields(req.Fields, "*navigable")
 	expand := parseExpand(expandList(req.Expand))
 	base := baseURL(r)
+	lim := dcSearchLimits
+	if s.opts.DCSearchWhole {
+		lim.changelog = 0
+	}
 	var buf bytes.Buffer
 	buf.WriteString(`{"expand":"schema,names","startAt":` + strconv.Itoa(startAt) + `,"maxResults":` + strconv.Itoa(n) +
 		`,"total":` + strconv.Itoa(len(all)) + `,"issues":[`)
@@ -213,7 +217,7 @@ func (s *Server) searchDC(w http.ResponseWriter, r *http.Request) {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		buf.Write(s.issueJSON(base, is, fields, expand, dcSearchLimits))
+		buf.Write(s.issueJSON(base, is, fields, expand, lim))
 	}
 	buf.WriteString(`]}`)
 	writeRaw(w, http.StatusOK, buf.Bytes())

@@ -278,6 +278,8 @@ type dcSearch struct {
 	// after says how many requests a page's request waits to be served
 	// after.
 	after func(startAt int) int
+	// weigh, if set, is the bytes of description issue id carries.
+	weigh func(id int) int
 }
 
 type dcIssue struct {
@@ -347,7 +349,11 @@ func (d *dcSearch) serve(t *testing.T) *httptest.Server {
 		var in []any
 		for _, is := range d.issues {
 			if !is.updated.Before(since) {
-				in = append(in, is.record())
+				rec := is.record()
+				if d.weigh != nil {
+					rec["fields"].(map[string]any)["description"] = strings.Repeat("x", d.weigh(is.id))
+				}
+				in = append(in, rec)
 			}
 		}
 		total := len(in)
@@ -513,6 +519,76 @@ func TestDataCenterPagesOverlap(t *testing.T) {
 					assert.Equal(t, "2026-01-01 00:00", f, "read again")
 				}
 			}
+		})
+	}
+}
+
+// TestDataCenterPagesFollowTheirWeight: Data Center search pages are asked
+// for smaller while the issues weigh more than dcPageBytes a page, and
+// whole again once they do not, each page still starting on the issue the
+// page before ended with: every issue is written once.
+func TestDataCenterPagesFollowTheirWeight(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const heavy = dcPageBytes / 5 // five to a page
+	for _, n := range []int{1, 4} {
+		t.Run(fmt.Sprintf("concurrency=%d", n), func(t *testing.T) {
+			t.Parallel()
+			d := &dcSearch{issues: minuteIssues(base, 100), weigh: func(id int) int {
+				if id >= 10010 && id < 10040 {
+					return heavy
+				}
+				return 10
+			}}
+			srv := d.serve(t)
+			env := &Env{Client: clientAt(t, srv.URL), Log: slog.New(slog.DiscardHandler), State: state.New(),
+				StartDate: base, RunStart: base.Add(200 * time.Minute), Lookback: 5 * time.Minute, PageSize: 10, Concurrency: n}
+			sink := &idSink{memSink: memSink{records: map[string]int{}}}
+			require.NoError(t, syncIssues(t.Context(), env, sink))
+			assert.ElementsMatch(t, ids(0, 100), sink.ids, "each issue written once")
+
+			asked := slices.Clone(d.asked)
+			slices.SortFunc(asked, func(a, b [2]int) int { return a[0] - b[0] })
+			require.Equal(t, [2]int{0, 10}, asked[0])
+			smallest := 10
+			for i := 1; i < len(asked); i++ {
+				prev := asked[i-1]
+				assert.Equal(t, prev[0]+prev[1]-1, asked[i][0], "page %v starts on the last issue of %v", asked[i], prev)
+				smallest = min(smallest, asked[i][1])
+			}
+			last := asked[len(asked)-1]
+			assert.GreaterOrEqual(t, last[0]+last[1], 100, "the pages reach the end")
+			assert.Equal(t, 5, smallest, "pages of heavy issues are asked for smaller, down to what weighs dcPageBytes")
+			assert.Equal(t, 10, last[1], "light issues get whole pages again")
+		})
+	}
+}
+
+func TestPageSizer(t *testing.T) {
+	t.Parallel()
+	page := func(issues, bytes int) jira.DCPage { return jira.DCPage{Issues: make([]jira.Record, issues), Bytes: bytes} }
+	tests := []struct {
+		name  string
+		most  int
+		pages []jira.DCPage
+		want  int
+	}{
+		{"light issues keep whole pages", 100, []jira.DCPage{page(100, 1 << 20)}, 100},
+		{"heavy issues get smaller pages", 100, []jira.DCPage{page(100, 20 << 20)}, 5},
+		{"never below the floor", 100, []jira.DCPage{page(10, 100 << 20)}, minDCPage},
+		{"back to whole once light", 100, []jira.DCPage{page(100, 20 << 20), page(5, 5 << 10)}, 100},
+		{"a site that allows small pages", 3, []jira.DCPage{page(3, 30 << 20)}, 3},
+		{"pages overlap, so two at least", 1, []jira.DCPage{page(1, 30 << 20)}, 2},
+		{"an empty page says nothing", 100, []jira.DCPage{page(100, 20 << 20), page(0, 0)}, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newPageSizer(tt.most, tt.pages[0])
+			for _, p := range tt.pages[1:] {
+				s.saw(p)
+			}
+			assert.Equal(t, tt.want, s.next())
 		})
 	}
 }
