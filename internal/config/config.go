@@ -189,7 +189,7 @@ func Settings() []Setting {
 		},
 		{
 			Name: keyPageSize, Type: "integer", Default: defaultPageSize,
-			Description: "Issues per search page (1-100; Jira caps pages with full fields at 100).",
+			Description: "Issues per search page (1-100; Jira caps pages with full fields at 100). On Data Center, pages of issues heavy with history are asked for smaller (see Performance in the README).",
 		},
 		{
 			Name: keyLookback, Type: "number", Default: defaultLookbackMinutes,
