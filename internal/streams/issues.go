@@ -475,7 +475,7 @@ func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, j
 		// Each later page overlaps the one before by an issue. The first
 		// page's length is the most Jira allows; pages are asked for
 		// smaller while they weigh more than dcPageBytes (see pageSizer).
-		sizer := newPageSizer(len(first.Issues), first)
+		sizer := newPageSizer(first)
 		offsets := func(yield func(dcRange) bool) {
 			if !yield(dcRange{}) {
 				return
@@ -575,8 +575,8 @@ type pageSizer struct {
 	size atomic.Int64
 }
 
-func newPageSizer(most int, first jira.DCPage) *pageSizer {
-	s := &pageSizer{most: max(most, 2)}
+func newPageSizer(first jira.DCPage) *pageSizer {
+	s := &pageSizer{most: max(len(first.Issues), 2)}
 	s.size.Store(int64(s.most))
 	s.saw(first)
 	return s

@@ -569,24 +569,24 @@ func TestPageSizer(t *testing.T) {
 	page := func(issues, bytes int) jira.DCPage {
 		return jira.DCPage{Issues: make([]jira.Record, issues), Bytes: bytes}
 	}
+	// The first page's length is the most Jira allows.
 	tests := []struct {
 		name  string
-		most  int
 		pages []jira.DCPage
 		want  int
 	}{
-		{"light issues keep whole pages", 100, []jira.DCPage{page(100, 1<<20)}, 100},
-		{"heavy issues get smaller pages", 100, []jira.DCPage{page(100, 20<<20)}, 5},
-		{"never below the floor", 100, []jira.DCPage{page(10, 100<<20)}, minDCPage},
-		{"back to whole once light", 100, []jira.DCPage{page(100, 20<<20), page(5, 5<<10)}, 100},
-		{"a site that allows small pages", 3, []jira.DCPage{page(3, 30<<20)}, 3},
-		{"pages overlap, so two at least", 1, []jira.DCPage{page(1, 30<<20)}, 2},
-		{"an empty page says nothing", 100, []jira.DCPage{page(100, 20<<20), page(0, 0)}, 5},
+		{"light issues keep whole pages", []jira.DCPage{page(100, 1<<20)}, 100},
+		{"heavy issues get smaller pages", []jira.DCPage{page(100, 20<<20)}, 5},
+		{"never below the floor", []jira.DCPage{page(10, 100<<20)}, minDCPage},
+		{"back to whole once light", []jira.DCPage{page(100, 20<<20), page(5, 5<<10)}, 100},
+		{"a site that allows small pages", []jira.DCPage{page(3, 30<<20)}, 3},
+		{"pages overlap, so two at least", []jira.DCPage{page(1, 30<<20)}, 2},
+		{"an empty page says nothing", []jira.DCPage{page(100, 20<<20), page(0, 0)}, 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := newPageSizer(tt.most, tt.pages[0])
+			s := newPageSizer(tt.pages[0])
 			for _, p := range tt.pages[1:] {
 				s.saw(p)
 			}
