@@ -27,7 +27,8 @@ import (
 
 // Schema is one stream's JSON Schema, compiled once.
 //
-// A Schema is immutable and safe for concurrent use.
+// A Schema is safe for concurrent use: it does not change once compiled,
+// but for the lock-free memo of raw values it found valid (memo.go).
 type Schema struct {
 	name     string
 	doc      map[string]any
