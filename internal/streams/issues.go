@@ -559,8 +559,8 @@ type dcRange struct{ at, size int }
 // page holds its issues' changelogs (Data Center cuts them at 100 entries
 // an issue, or not at all: undocumented) and, with max_concurrency pages
 // in flight and waiting, pages of 100 history-heavy issues took a sync of
-// 3000 issues with 300 entries each to 295 MB, and to 834 MB uncut; with
-// pages of 1 MiB, 107 and 149 MB (2 MiB: 107 and 174). A site of light
+// 3000 issues with 300 entries each to 295 MB, and to 835 MB uncut; with
+// pages of 1 MiB, 105 and 150 MB (2 MiB: 107 and 174). A site of light
 // issues keeps pages of 100. minDCPage bounds how small pages get.
 const (
 	dcPageBytes = 1 << 20
