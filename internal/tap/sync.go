@@ -82,7 +82,8 @@ func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selec
 		defer func() {
 			cancel()
 			for _, pf := range ahead {
-				<-pf.done
+				for range pf.ops { // closed once the group has returned
+				}
 			}
 		}()
 		for _, i := range todo {
@@ -229,7 +230,6 @@ type prefetch struct {
 	ops    chan queued
 	budget *semaphore.Weighted // bytes of encoded records queued
 	err    error               // the group's result; read after ops is closed
-	done   chan struct{}       // closed once the group has returned
 }
 
 // queued is one step of a prefetched group: a record to write, or a
@@ -251,14 +251,13 @@ const (
 )
 
 func startPrefetch(ctx context.Context, g streams.Group, env *streams.Env, sk *sink) *prefetch {
-	pf := &prefetch{ops: make(chan queued, prefetchDepth), budget: semaphore.NewWeighted(prefetchBytes), done: make(chan struct{})}
+	pf := &prefetch{ops: make(chan queued, prefetchDepth), budget: semaphore.NewWeighted(prefetchBytes)}
 	// The group advances a private copy of the state; the writer applies
 	// its bookmarks only once the records they cover are written.
 	own := *env
 	own.State = env.State.Clone()
 	qs := &queueSink{ctx: ctx, sink: sk, st: own.State, ops: pf.ops, budget: pf.budget}
 	go func() {
-		defer close(pf.done)
 		defer close(pf.ops)
 		pf.err = g.Run(ctx, &own, qs)
 	}()
