@@ -385,9 +385,9 @@ func (d *decoder) str() (string, error) {
 	d.verbatim, d.transient = decoded, false
 	d.i++ // opening quote
 	start := d.i
-	// Fast path: no escapes. Whole words up to the one holding the closing
-	// quote (or an escape), then bytes up to it; UTF-8 is checked once,
-	// if a byte called for it.
+	// Fast path: no escapes. Text finds the closing quote (or an escape)
+	// a word at a time, to the byte unless it is in the document's last
+	// few bytes; UTF-8 is checked once, if a byte called for it.
 	n, high := jsonscan.Text(d.s[d.i:])
 	d.i += n
 	for d.i < len(d.data) && !jsonscan.Stop(d.data[d.i]) {

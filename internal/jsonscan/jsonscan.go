@@ -3,6 +3,8 @@
 // time walking long runs of ordinary characters.
 package jsonscan
 
+import "math/bits"
+
 // Plain returns the length of the longest prefix of s, in whole words of
 // eight bytes, that holds no control character, '"', '\\' or non-ASCII
 // byte. The caller scans the rest byte by byte.
@@ -28,32 +30,40 @@ func load(w string) uint64 {
 		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
-// Text is Plain letting non-ASCII bytes through: the length of the longest
-// prefix of s, in whole words, with no control character, '"' or '\\'.
+// Text is Plain letting non-ASCII bytes through, and exact where it can
+// be: the length of the longest prefix of s with no control character, '"'
+// or '\\', found to the byte when one of them lies in s's whole words (in
+// the word that holds it, the lowest byte the bit tricks flag is exact),
+// else the length of those words, for the caller to scan the rest byte by
+// byte. The decoder passes the rest of the document, so a string's closing
+// quote is nearly always in a whole word and no byte is looked at twice.
 // high reports whether that prefix holds a byte of 0x80 or above, for the
 // caller to check its UTF-8 once. Text in other scripts than Latin would
 // stop Plain at every character.
 func Text(s string) (n int, high bool) {
-	n = len(s)
 	var seen uint64
-	for len(s) >= 16 {
-		a, b := load(s[:8]), load(s[8:16])
+	i := 0
+	for ; i+16 <= len(s); i += 16 {
+		a, b := load(s[i:i+8]), load(s[i+8:i+16])
 		if stops(a)|stops(b) != 0 {
 			break
 		}
 		seen |= a | b
-		s = s[16:]
 	}
-	for len(s) >= 8 {
-		a := load(s[:8])
-		if stops(a) != 0 {
-			break
+	for ; i+8 <= len(s); i += 8 {
+		a := load(s[i : i+8])
+		if m := stops(a); m != 0 {
+			k := bits.TrailingZeros64(m) >> 3
+			seen |= a & below(k)
+			return i + k, seen&highs != 0
 		}
 		seen |= a
-		s = s[8:]
 	}
-	return n - len(s), seen&highs != 0
+	return i, seen&highs != 0
 }
+
+// below masks the k lowest bytes of a word (k < 8).
+func below(k int) uint64 { return 1<<(8*k) - 1 }
 
 // Stop reports whether Text stops at c: a quote, a backslash or a control
 // character. Callers find the byte Text stopped before with it.
@@ -66,18 +76,22 @@ var textStop = func() (t [256]bool) {
 	return t
 }()
 
-// Unquoted returns the length of the longest prefix of s, in whole words,
-// with no '"' or '\\': all there is to look for in a string already
+// Unquoted returns the length of the longest prefix of s with no '"' or
+// '\\', exact as Text's is: all there is to look for in a string already
 // encoded canonically.
 func Unquoted(s string) int {
-	n := len(s)
-	for len(s) >= 16 && quotes(load(s[:8]))|quotes(load(s[8:16])) == 0 {
-		s = s[16:]
+	i := 0
+	for ; i+16 <= len(s); i += 16 {
+		if quotes(load(s[i:i+8]))|quotes(load(s[i+8:i+16])) != 0 {
+			break
+		}
 	}
-	for len(s) >= 8 && quotes(load(s[:8])) == 0 {
-		s = s[8:]
+	for ; i+8 <= len(s); i += 8 {
+		if m := quotes(load(s[i : i+8])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
 	}
-	return n - len(s)
+	return i
 }
 
 const ones, highs = 0x0101010101010101, 0x8080808080808080

@@ -42,13 +42,15 @@ func TestPlain(t *testing.T) {
 	}
 }
 
-// wantText and wantUnquoted are Text and Unquoted written byte by byte.
+// wantText and wantUnquoted are Text and Unquoted written byte by byte:
+// the first byte they stop at when it lies in s's whole words, else the
+// length of those words.
 func wantText(s string) (int, bool) {
 	n, high := 0, false
 	for n < len(s) && s[n] >= 0x20 && s[n] != '"' && s[n] != '\\' {
 		n++
 	}
-	n = n / 8 * 8
+	n = min(n, len(s)/8*8)
 	for i := range n {
 		high = high || s[i] >= 0x80
 	}
@@ -60,7 +62,7 @@ func wantUnquoted(s string) int {
 	for n < len(s) && s[n] != '"' && s[n] != '\\' {
 		n++
 	}
-	return n / 8 * 8
+	return min(n, len(s)/8*8)
 }
 
 func TestTextAndUnquoted(t *testing.T) {
@@ -72,13 +74,24 @@ func TestTextAndUnquoted(t *testing.T) {
 	}{
 		{"", 0, 0, false},
 		{"abcdefg", 0, 0, false},
-		{"起動直後に落ちる\"", 24, 24, true},
+		{"abcdefg\"", 7, 7, false},          // the quote in the last whole word
+		{"abc\"", 0, 0, false},              // no whole word: the caller scans it
+		{"abcdefgh\"", 8, 8, false},         // the quote past the words
+		{"起動直後に落ちる\"", 24, 24, true},        // the quote past the words
+		{"起動直後に落ちる\"abcdefg", 24, 24, true}, // the quote found in its word
+		{"ab\"défghijklmnop", 2, 2, false},  // high only before the stop
 		{"abcdefgh起動直後に落ちる\x1f", 32, 32, true},
+		{"abcdefgh起動直後に落ちる\x1fabcdefg", 32, 40, true},
 		{"abcdefghijklmnop\\é", 16, 16, false},
+		{"abcdefghijklmn\\é\"", 14, 14, false},
 		{"abcdefgh\nijklmnopqrstuvwxyz\"", 8, 24, false},
+		{"abcdefg\nijklmnopqrstuvwxyz\"", 7, 24, false},
 		{"\x00bcdefghijklmnop", 0, 16, false},
 		{"\x7fbcdefghijklmnop", 16, 16, false},
 		{"abcdefghijklmnoé\"", 16, 16, true},
+		{"abcdefghijklmnoéa\"ab", 16, 16, true},
+		{"abcdefghijklmnoéa\"abcde", 18, 18, true},
+		{"\x1f\"bcdefg", 0, 1, false}, // the lowest flagged byte, not a borrow above it
 	} {
 		n, high := Text(c.in)
 		if n != c.text || high != c.high {
