@@ -30,14 +30,14 @@ func load(w string) uint64 {
 		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
-// Text is Plain letting non-ASCII bytes through, and exact where it can
-// be: the length of the longest prefix of s with no control character, '"'
-// or '\\', found to the byte when one of them lies in s's whole words (in
-// the word that holds it, the lowest byte the bit tricks flag is exact),
-// else the length of those words, for the caller to scan the rest byte by
-// byte. The decoder passes the rest of the document, so a string's closing
-// quote is nearly always in a whole word and no byte is looked at twice.
-// high reports whether that prefix holds a byte of 0x80 or above, for the
+// Text is Plain letting non-ASCII bytes through, and exact: the length of
+// the longest prefix of s with no control character, '"' or '\\'. Only a
+// string shorter than a word is left to the caller to scan byte by byte
+// (Text returns 0). The bit tricks flag the lowest such byte of a word
+// exactly (only above it may a borrow flag more), so the stop is found to
+// the byte in the word that holds it, and the last bytes of s are read as
+// the word that ends s, whose bytes already checked flag nothing. high
+// reports whether that prefix holds a byte of 0x80 or above, for the
 // caller to check its UTF-8 once. Text in other scripts than Latin would
 // stop Plain at every character.
 func Text(s string) (n int, high bool) {
@@ -59,7 +59,17 @@ func Text(s string) (n int, high bool) {
 		}
 		seen |= a
 	}
-	return i, seen&highs != 0
+	if i == len(s) || len(s) < 8 {
+		return i, seen&highs != 0
+	}
+	last := len(s) - 8
+	a := load(s[last:])
+	if m := stops(a); m != 0 {
+		k := bits.TrailingZeros64(m) >> 3
+		seen |= a & below(k)
+		return last + k, seen&highs != 0
+	}
+	return len(s), (seen|a)&highs != 0
 }
 
 // below masks the k lowest bytes of a word (k < 8).
@@ -77,8 +87,8 @@ var textStop = func() (t [256]bool) {
 }()
 
 // Unquoted returns the length of the longest prefix of s with no '"' or
-// '\\', exact as Text's is: all there is to look for in a string already
-// encoded canonically.
+// '\\', exact as Text's is (0 for a string shorter than a word): all there
+// is to look for in a string already encoded canonically.
 func Unquoted(s string) int {
 	i := 0
 	for ; i+16 <= len(s); i += 16 {
@@ -91,7 +101,14 @@ func Unquoted(s string) int {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
-	return i
+	if i == len(s) || len(s) < 8 {
+		return i
+	}
+	last := len(s) - 8
+	if m := quotes(load(s[last:])); m != 0 {
+		return last + bits.TrailingZeros64(m)>>3
+	}
+	return len(s)
 }
 
 const ones, highs = 0x0101010101010101, 0x8080808080808080

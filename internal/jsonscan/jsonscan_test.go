@@ -43,26 +43,28 @@ func TestPlain(t *testing.T) {
 }
 
 // wantText and wantUnquoted are Text and Unquoted written byte by byte:
-// the first byte they stop at when it lies in s's whole words, else the
-// length of those words.
+// the first byte they stop at, or 0 for a string shorter than a word.
 func wantText(s string) (int, bool) {
+	if len(s) < 8 {
+		return 0, false
+	}
 	n, high := 0, false
 	for n < len(s) && s[n] >= 0x20 && s[n] != '"' && s[n] != '\\' {
+		high = high || s[n] >= 0x80
 		n++
-	}
-	n = min(n, len(s)/8*8)
-	for i := range n {
-		high = high || s[i] >= 0x80
 	}
 	return n, high
 }
 
 func wantUnquoted(s string) int {
+	if len(s) < 8 {
+		return 0
+	}
 	n := 0
 	for n < len(s) && s[n] != '"' && s[n] != '\\' {
 		n++
 	}
-	return min(n, len(s)/8*8)
+	return n
 }
 
 func TestTextAndUnquoted(t *testing.T) {
@@ -73,24 +75,27 @@ func TestTextAndUnquoted(t *testing.T) {
 		high           bool
 	}{
 		{"", 0, 0, false},
-		{"abcdefg", 0, 0, false},
-		{"abcdefg\"", 7, 7, false},          // the quote in the last whole word
-		{"abc\"", 0, 0, false},              // no whole word: the caller scans it
-		{"abcdefgh\"", 8, 8, false},         // the quote past the words
-		{"起動直後に落ちる\"", 24, 24, true},        // the quote past the words
-		{"起動直後に落ちる\"abcdefg", 24, 24, true}, // the quote found in its word
-		{"ab\"défghijklmnop", 2, 2, false},  // high only before the stop
-		{"abcdefgh起動直後に落ちる\x1f", 32, 32, true},
+		{"abcdefg", 0, 0, false}, // shorter than a word: the caller scans it
+		{"abc\"", 0, 0, false},
+		{"abcdefg\"", 7, 7, false},
+		{"abcdefgh\"", 8, 8, false}, // in the word that ends the string
+		{"起動直後に落ちる\"", 24, 24, true},
+		{"起動直後に落ちる\"abcdefg", 24, 24, true},
+		{"ab\"défghijklmnop", 2, 2, false},     // high only before the stop
+		{"abcdefgh起動直後に落ちる\x1f", 32, 33, true}, // Unquoted lets control bytes by
 		{"abcdefgh起動直後に落ちる\x1fabcdefg", 32, 40, true},
 		{"abcdefghijklmnop\\é", 16, 16, false},
 		{"abcdefghijklmn\\é\"", 14, 14, false},
-		{"abcdefgh\nijklmnopqrstuvwxyz\"", 8, 24, false},
-		{"abcdefg\nijklmnopqrstuvwxyz\"", 7, 24, false},
+		{"abcdefgh\nijklmnopqrstuvwxyz\"", 8, 27, false},
+		{"abcdefg\nijklmnopqrstuvwxyz\"", 7, 26, false},
 		{"\x00bcdefghijklmnop", 0, 16, false},
 		{"\x7fbcdefghijklmnop", 16, 16, false},
-		{"abcdefghijklmnoé\"", 16, 16, true},
-		{"abcdefghijklmnoéa\"ab", 16, 16, true},
+		{"abcdefghijklmnoé\"", 17, 17, true}, // the last word overlaps the one before
+		{"abcdefghijklmnoéa\"ab", 18, 18, true},
 		{"abcdefghijklmnoéa\"abcde", 18, 18, true},
+		{"abcdefghijklmnopq", 17, 17, false}, // no stop at all
+		{"abcdefghijklmnoé", 17, 17, true},
+		{"abcdefghé\x01", 10, 11, true},
 		{"\x1f\"bcdefg", 0, 1, false}, // the lowest flagged byte, not a borrow above it
 	} {
 		n, high := Text(c.in)
