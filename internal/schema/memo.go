@@ -16,8 +16,15 @@ import (
 // address reused after the page is gone included). The entry's own copy, not
 // a view of the page, keeps no page alive. It is direct-mapped and
 // lock-free; a newer value takes a slot over.
+//
+// A value is copied the second time its bytes are met at the same address
+// (seen holds the address of the last value found valid in each slot,
+// as a number, which keeps nothing alive and is only compared): half the
+// values an issue holds are met once (its watches, its votes), and copying
+// each of them cost more than a repeat's walk saves.
 type rawMemo struct {
 	slots [memoSlots]atomic.Pointer[memoEntry]
+	seen  [memoSlots]atomic.Uintptr
 }
 
 type memoEntry struct {
@@ -48,7 +55,8 @@ func (n *fastNode) validRaw(raw string) bool {
 		end, ok := n.raw(raw, 0)
 		return ok && end == len(raw)
 	}
-	slot := &n.memo.slots[n.slotOf(raw)]
+	i := n.slotOf(raw)
+	slot := &n.memo.slots[i]
 	if e := slot.Load(); e != nil && e.node == n && e.raw == raw {
 		return true
 	}
@@ -56,6 +64,9 @@ func (n *fastNode) validRaw(raw string) bool {
 	if !ok || end != len(raw) {
 		return false
 	}
-	slot.Store(&memoEntry{node: n, raw: strings.Clone(raw)})
+	at := uintptr(unsafe.Pointer(unsafe.StringData(raw)))
+	if n.memo.seen[i].Swap(at) == at {
+		slot.Store(&memoEntry{node: n, raw: strings.Clone(raw)})
+	}
 	return true
 }

@@ -35,12 +35,14 @@ func TestRawMemoTrustsOnlyTheSameBytesForTheSameNode(t *testing.T) {
 	s := memoSchema(t)
 	u, v := s.fast.properties["u"], s.fast.properties["v"]
 	named := padded(`"ann"`)
-	require.True(t, s.fast.valid(map[string]any{"u": named}))
 	at := func(n *fastNode, r jsonscan.Raw) *atomic.Pointer[memoEntry] {
 		return &s.fast.memo.slots[n.slotOf(string(r))]
 	}
+	require.True(t, s.fast.valid(map[string]any{"u": named}))
+	require.Nil(t, at(u, named).Load(), "a value met once is not copied")
+	require.True(t, s.fast.valid(map[string]any{"u": named}))
 	e := at(u, named).Load()
-	require.NotNil(t, e, "an accepted value is remembered")
+	require.NotNil(t, e, "an accepted value met again at the same address is remembered")
 	assert.NotSame(t, unsafe.StringData(string(named)), unsafe.StringData(e.raw), "as a copy, not a view of its page")
 
 	// What the memo holds is used: with u's name now required to be an
@@ -77,7 +79,9 @@ func TestRawMemoNeverRemembersARefusal(t *testing.T) {
 		}
 	}
 	short := jsonscan.Raw(`{"name":"a"}`)
-	assert.True(t, s.fast.valid(map[string]any{"u": short}))
+	for range 2 { // met twice, as a value is copied
+		assert.True(t, s.fast.valid(map[string]any{"u": short}))
+	}
 	for i := range s.fast.memo.slots {
 		if e := s.fast.memo.slots[i].Load(); e != nil {
 			assert.NotEqual(t, string(short), e.raw, "a value shorter than minMemoized is walked, not kept")
