@@ -245,3 +245,48 @@ func assertRawJudgedAlike(t *testing.T, s *Schema, rec map[string]any) bool {
 	require.Equal(t, s.Validate(rec, "k") == nil, s.Validate(rawRec, "k") == nil, "%s: %s", s.name, b)
 	return members && whole
 }
+
+func TestValidateDeclaredLeavesOutWhatTheSchemaDoesNotDeclare(t *testing.T) {
+	t.Parallel()
+	s, err := Compile("declared", map[string]any{"type": "object", "properties": map[string]any{
+		"id":   map[string]any{"type": "string"},
+		"n":    map[string]any{"type": []any{"null", "integer"}},
+		"list": map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
+	}})
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name       string
+		record     map[string]any
+		undeclared []string
+		invalid    bool
+	}{
+		{"all declared", map[string]any{"id": "1", "n": json.Number("2")}, nil, false},
+		{"undeclared, of any value", map[string]any{"id": "1", "new": []int{1}, "other": json.Number("1.5")}, []string{"new", "other"}, false},
+		{"undeclared beside an invalid value", map[string]any{"id": json.Number("1"), "new": true}, []string{"new"}, true},
+		{"invalid in an array", map[string]any{"id": "1", "list": []any{"a", true}}, nil, true},
+		{"only undeclared", map[string]any{"x": "1", "y": "2", "z": "3", "w": "4"}, []string{"w", "x", "y", "z"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			err := s.ValidateDeclared(c.record, "id=1", func(k string) {
+				got = append(got, k)
+				delete(c.record, k)
+			})
+			slices.Sort(got)
+			assert.Equal(t, c.undeclared, got)
+			for _, k := range c.undeclared {
+				assert.NotContains(t, c.record, k)
+			}
+			if c.invalid {
+				var verr *ValidationError
+				require.ErrorAs(t, err, &verr)
+				for _, k := range c.undeclared {
+					assert.NotContains(t, verr.Error(), k, "judged without the keys left out")
+				}
+			} else {
+				assert.NoError(t, err)
+			}
+		})
+	}
+}

@@ -26,7 +26,6 @@ type Selected struct {
 	Stream    streams.Stream
 	Selection *singer.Selection
 	schema    *schema.Schema
-	declared  map[string]bool // top-level properties of the bundled schema
 	warned    map[string]bool // undeclared keys already reported
 	version   int64           // table version of a full-table stream's records; 0 for none
 	mu        sync.Mutex      // guards warned: Prepare runs concurrently
@@ -70,17 +69,10 @@ func Plan(cat *singer.Catalog, schemas map[string]*schema.Schema, log *slog.Logg
 				return nil, err
 			}
 		}
-		declared := map[string]bool{}
-		if props, ok := sch.Doc()["properties"].(map[string]any); ok {
-			for k := range props {
-				declared[k] = true
-			}
-		}
 		plan = append(plan, &Selected{
 			Stream:    st,
 			Selection: singer.NewSelection(cs.Metadata),
 			schema:    sch,
-			declared:  declared,
 			warned:    map[string]bool{},
 			custom:    custom,
 			flattened: slices.ContainsFunc(custom, func(c customColumn) bool { return c.Column != "" }),
@@ -160,28 +152,26 @@ func (e *Emitter) Prepare(s *Selected, record map[string]any) (string, []byte, e
 	if s.flattened {
 		flattenCustom(record, s.custom)
 	}
-	// The SCHEMA is the contract with the target: a top-level key it does
-	// not declare would be refused or silently mistyped downstream. Say so
-	// once per key instead of dropping it silently.
-	for k := range record {
-		if !s.declared[k] {
-			s.mu.Lock()
-			first := !s.warned[k]
-			s.warned[k] = true
-			s.mu.Unlock()
-			if first {
-				e.log.Warn("field not in the stream's schema; left out of records", "stream", s.Stream.Name, "field", k)
-			}
-			delete(record, k)
-		}
-	}
-	// Timestamps are already RFC 3339 UTC: the jira package normalizes
-	// them while decoding, which saves a walk over every record.
 	key, err := recordKey(s.Stream, record)
 	if err != nil {
 		return "", nil, err
 	}
-	if err := s.schema.Validate(record, key); err != nil {
+	// The SCHEMA is the contract with the target: a top-level key it does
+	// not declare would be refused or silently mistyped downstream. Say so
+	// once per key instead of dropping it silently. Timestamps are already
+	// RFC 3339 UTC: the jira package normalizes them while decoding, which
+	// saves a walk over every record.
+	undeclared := func(k string) {
+		s.mu.Lock()
+		first := !s.warned[k]
+		s.warned[k] = true
+		s.mu.Unlock()
+		if first {
+			e.log.Warn("field not in the stream's schema; left out of records", "stream", s.Stream.Name, "field", k)
+		}
+		delete(record, k)
+	}
+	if err := s.schema.ValidateDeclared(record, key, undeclared); err != nil {
 		return "", nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
 	s.Selection.Apply(record)
