@@ -197,6 +197,15 @@ func (e *Emitter) Write(s *Selected, encoded []byte, key string) error {
 // recordKey describes the record by its key properties (id=10001) and
 // checks they are present: a record without its key cannot be upserted.
 func recordKey(st streams.Stream, record map[string]any) (string, error) {
+	if len(st.KeyProperties) == 1 { // most streams: one allocation, not a builder's growth
+		k := st.KeyProperties[0]
+		switch t := record[k].(type) {
+		case string:
+			return k + "=" + t, nil
+		case json.Number:
+			return k + "=" + string(t), nil
+		}
+	}
 	var b strings.Builder
 	for i, k := range st.KeyProperties {
 		v, ok := record[k]

@@ -324,3 +324,34 @@ func BenchmarkRecord(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestRecordKeyNamesTheRecord(t *testing.T) {
+	t.Parallel()
+	one := streams.Stream{Name: "issues", KeyProperties: []string{"id"}}
+	two := streams.Stream{Name: "pairs", KeyProperties: []string{"issueId", "id"}}
+	for _, c := range []struct {
+		name   string
+		st     streams.Stream
+		record map[string]any
+		want   string // "" for an error
+	}{
+		{"a string", one, map[string]any{"id": "10001"}, "id=10001"},
+		{"a number", one, map[string]any{"id": json.Number("42")}, "id=42"},
+		{"another type", one, map[string]any{"id": true}, "id=true"},
+		{"two keys", two, map[string]any{"issueId": "7", "id": json.Number("9")}, "issueId=7,id=9"},
+		{"missing", one, map[string]any{"key": "A-1"}, ""},
+		{"null", one, map[string]any{"id": nil}, ""},
+		{"one of two missing", two, map[string]any{"id": "9"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := recordKey(c.st, c.record)
+			if c.want == "" {
+				require.ErrorIs(t, err, ErrInvalidRecord)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, c.want, got)
+		})
+	}
+}
