@@ -119,7 +119,7 @@ func (d *decoder) raw(depth int) (any, error) {
 	if err := d.canon(depth); err != nil {
 		return nil, err
 	}
-	r := jsonscan.Raw(d.stash(d.tmp[base:]))
+	var r any = jsonscan.Raw(d.stash(d.tmp[base:])) // boxed once, for its repeats too
 	if key != "" && d.i-from >= cacheKey {
 		if d.cache == nil {
 			d.cache = map[string][]cachedValue{}
@@ -134,10 +134,10 @@ func (d *decoder) raw(depth int) (any, error) {
 }
 
 // cachedValue is a value of the document read raw: its input bytes and
-// its canonical encoding.
+// its canonical encoding (a jsonscan.Raw, boxed).
 type cachedValue struct {
 	in  string
-	raw jsonscan.Raw
+	raw any
 }
 
 // stash copies b into the document's arena and returns the copy. The
