@@ -119,7 +119,7 @@ func (d *decoder) raw(depth int) (any, error) {
 	if err := d.canon(depth); err != nil {
 		return nil, err
 	}
-	var r any = jsonscan.Raw(d.stash(d.tmp[base:])) // boxed once, for its repeats too
+	r := d.box(rawType, d.stash(d.tmp[base:])) // boxed once, for its repeats too
 	if key != "" && d.i-from >= cacheKey {
 		if d.cache == nil {
 			d.cache = map[string][]cachedValue{}

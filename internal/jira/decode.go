@@ -79,15 +79,20 @@ func typeWord(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
 var (
 	stringType = typeWord("")
 	numberType = typeWord(json.Number(""))
+	rawType    = typeWord(jsonscan.Raw(""))
 )
 
 const slabLen = 128
 
-// box returns s as an interface of the type typ (a string type's word).
+// box returns s as an interface of the type typ: string, json.Number or
+// jsonscan.Raw.
 func (d *decoder) box(typ unsafe.Pointer, s string) any {
 	if len(s) == 0 { // as the runtime boxes it, without a header
-		if typ == numberType {
+		switch typ {
+		case numberType:
 			return json.Number("")
+		case rawType:
+			return jsonscan.Raw("")
 		}
 		return ""
 	}

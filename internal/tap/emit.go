@@ -207,6 +207,7 @@ func recordKey(st streams.Stream, record map[string]any) (string, error) {
 		}
 	}
 	var b strings.Builder
+	b.Grow(48)
 	for i, k := range st.KeyProperties {
 		v, ok := record[k]
 		if !ok || v == nil {
