@@ -41,33 +41,48 @@ func load(w string) uint64 {
 // caller to check its UTF-8 once. Text in other scripts than Latin would
 // stop Plain at every character.
 func Text(s string) (n int, high bool) {
-	var seen uint64
-	i := 0
+	if len(s) < 8 {
+		return 0, false
+	}
+	// One word first: most strings (keys, ids, names) end in it.
+	a := load(s[:8])
+	if m := stops(a); m != 0 {
+		k := bits.TrailingZeros64(m) >> 3
+		return k, a&below(k)&highs != 0
+	}
+	seen, i := a, 8
 	for ; i+16 <= len(s); i += 16 {
 		a, b := load(s[i:i+8]), load(s[i+8:i+16])
-		if stops(a)|stops(b) != 0 {
-			break
+		ma, mb := stops(a), stops(b)
+		if ma|mb == 0 {
+			seen |= a | b
+			continue
 		}
-		seen |= a | b
+		if ma != 0 {
+			k := bits.TrailingZeros64(ma) >> 3
+			return i + k, (seen|a&below(k))&highs != 0
+		}
+		k := bits.TrailingZeros64(mb) >> 3
+		return i + 8 + k, (seen|a|b&below(k))&highs != 0
 	}
-	for ; i+8 <= len(s); i += 8 {
+	if i+8 <= len(s) {
 		a := load(s[i : i+8])
 		if m := stops(a); m != 0 {
 			k := bits.TrailingZeros64(m) >> 3
-			seen |= a & below(k)
-			return i + k, seen&highs != 0
+			return i + k, (seen|a&below(k))&highs != 0
 		}
 		seen |= a
+		i += 8
 	}
-	if i == len(s) || len(s) < 8 {
+	if i == len(s) {
 		return i, seen&highs != 0
 	}
+	// The rest, under a word, read as the word that ends s.
 	last := len(s) - 8
-	a := load(s[last:])
+	a = load(s[last:])
 	if m := stops(a); m != 0 {
 		k := bits.TrailingZeros64(m) >> 3
-		seen |= a & below(k)
-		return last + k, seen&highs != 0
+		return last + k, (seen|a&below(k))&highs != 0
 	}
 	return len(s), (seen|a)&highs != 0
 }
@@ -90,18 +105,30 @@ var textStop = func() (t [256]bool) {
 // '\\', exact as Text's is (0 for a string shorter than a word): all there
 // is to look for in a string already encoded canonically.
 func Unquoted(s string) int {
-	i := 0
-	for ; i+16 <= len(s); i += 16 {
-		if quotes(load(s[i:i+8]))|quotes(load(s[i+8:i+16])) != 0 {
-			break
-		}
+	if len(s) < 8 {
+		return 0
 	}
-	for ; i+8 <= len(s); i += 8 {
+	if m := quotes(load(s[:8])); m != 0 {
+		return bits.TrailingZeros64(m) >> 3
+	}
+	i := 8
+	for ; i+16 <= len(s); i += 16 {
+		ma, mb := quotes(load(s[i:i+8])), quotes(load(s[i+8:i+16]))
+		if ma|mb == 0 {
+			continue
+		}
+		if ma != 0 {
+			return i + bits.TrailingZeros64(ma)>>3
+		}
+		return i + 8 + bits.TrailingZeros64(mb)>>3
+	}
+	if i+8 <= len(s) {
 		if m := quotes(load(s[i : i+8])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
+		i += 8
 	}
-	if i == len(s) || len(s) < 8 {
+	if i == len(s) {
 		return i
 	}
 	last := len(s) - 8
