@@ -93,7 +93,10 @@ func TestTextAndUnquoted(t *testing.T) {
 		{"abcdefghijklmnoé\"", 17, 17, true}, // the last word overlaps the one before
 		{"abcdefghijklmnoéa\"ab", 18, 18, true},
 		{"abcdefghijklmnoéa\"abcde", 18, 18, true},
-		{"abcdefghijklmnopq", 17, 17, false}, // no stop at all
+		{"abcdefghijklmnopq", 17, 17, false},           // no stop at all
+		{"abcdefghijklmnopqrstuvw\"x", 23, 23, false},  // in the second word of a pair
+		{"abcdefghijk\"mnopqrstuvwx", 11, 11, false},   // in the first word of a pair
+		{"abcdefghijklmnopqrstuvwxy\"", 25, 25, false}, // in a word after the pairs
 		{"abcdefghijklmnoé", 17, 17, true},
 		{"abcdefghé\x01", 10, 11, true},
 		{"\x1f\"bcdefg", 0, 1, false}, // the lowest flagged byte, not a borrow above it
