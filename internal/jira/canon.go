@@ -86,7 +86,7 @@ var (
 
 type canonMember struct {
 	key        string
-	start, end int // the value's canonical encoding in tmp
+	start, end int // the member's canonical encoding in tmp, "key":value
 }
 
 // arenaChunk bounds the arenas a document's Raw values share (a larger value
@@ -204,10 +204,8 @@ func (d *decoder) canon(depth int) error {
 			}
 		}
 		// A string is written as it came when that is how encoding/json
-		// writes it: no escapes but the ones it uses, and not the two
-		// characters it escapes beyond ASCII.
-		if d.verbatim == asASCII || d.verbatim == escapedCanonical ||
-			(d.verbatim == asUTF8 && !strings.Contains(str, "\u2028") && !strings.Contains(str, "\u2029")) {
+		// writes it.
+		if d.asWritten(str) {
 			d.tmp = append(d.tmp, d.data[start:d.i]...)
 			return nil
 		}
@@ -252,15 +250,18 @@ func (d *decoder) canonObject(depth int) error {
 	}()
 	start := len(d.tmp)
 	for {
-		k, err := d.memberKey()
+		// Each member is written key and value, "key":value, so that
+		// sorting only moves whole members: a key is encoded once, as it
+		// is read (a copy of its input when that is canonical).
+		ks := len(d.tmp)
+		k, err := d.canonKey()
 		if err != nil {
 			return err
 		}
-		vs := len(d.tmp)
 		if err := d.canon(depth); err != nil {
 			return err
 		}
-		d.cmembers = append(d.cmembers, canonMember{k, vs, len(d.tmp)})
+		d.cmembers = append(d.cmembers, canonMember{k, ks, len(d.tmp)})
 		d.skipSpace()
 		if d.i >= len(d.data) {
 			return errEnd
@@ -291,14 +292,55 @@ func (d *decoder) canonObject(depth int) error {
 			d.tmp = append(d.tmp, ',')
 		}
 		first = false
-		d.tmp = jsonscan.AppendString(d.tmp, m.key)
-		d.tmp = append(d.tmp, ':')
 		d.tmp = append(d.tmp, d.tmp[m.start:m.end]...)
 	}
 	d.tmp = append(d.tmp, '}')
 	n := copy(d.tmp[start:], d.tmp[out:])
 	d.tmp = d.tmp[:start+n]
 	return nil
+}
+
+// canonKey reads an object member's key and the colon after it, as
+// memberKey does, and writes the key's canonical encoding and the colon in
+// tmp.
+func (d *decoder) canonKey() (string, error) {
+	d.skipSpace()
+	if d.i >= len(d.data) {
+		return "", errEnd
+	}
+	if d.data[d.i] != '"' {
+		return "", d.errorf("invalid character looking for beginning of object key string")
+	}
+	from := d.i
+	k, err := d.str()
+	if err != nil {
+		return "", err
+	}
+	if d.asWritten(k) {
+		d.tmp = append(d.tmp, d.data[from:d.i]...)
+	} else {
+		d.tmp = jsonscan.AppendString(d.tmp, k)
+	}
+	k = d.keep(k)
+	d.skipSpace()
+	if d.i >= len(d.data) {
+		return "", errEnd
+	}
+	if d.data[d.i] != ':' {
+		return "", d.errorf("invalid character after object key")
+	}
+	d.i++
+	d.tmp = append(d.tmp, ':')
+	d.skipSpace()
+	return k, nil
+}
+
+// asWritten reports whether the string str just read, s, stood in the
+// input as encoding/json writes it: no escapes but the ones it uses, and
+// not the two characters it escapes beyond ASCII.
+func (d *decoder) asWritten(s string) bool {
+	return d.verbatim == asASCII || d.verbatim == escapedCanonical ||
+		(d.verbatim == asUTF8 && !strings.Contains(s, "\u2028") && !strings.Contains(s, "\u2029"))
 }
 
 func (d *decoder) canonArray(depth int) error {
