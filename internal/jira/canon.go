@@ -279,8 +279,17 @@ func (d *decoder) canonObject(depth int) error {
 	}
 	own := d.cmembers[base:]
 	// Stable, so that of a repeated key the last value, which the tree
-	// keeps, is the last of its run.
-	slices.SortStableFunc(own, func(a, b canonMember) int { return strings.Compare(a.key, b.key) })
+	// keeps, is the last of its run. Most objects are small: sorted by
+	// insertion (stable), comparing keys directly.
+	if len(own) > 12 {
+		slices.SortStableFunc(own, func(a, b canonMember) int { return strings.Compare(a.key, b.key) })
+	} else {
+		for i := 1; i < len(own); i++ {
+			for j := i; j > 0 && own[j].key < own[j-1].key; j-- {
+				own[j], own[j-1] = own[j-1], own[j]
+			}
+		}
+	}
 	out := len(d.tmp)
 	d.tmp = append(d.tmp, '{')
 	first := true
