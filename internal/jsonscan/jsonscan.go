@@ -30,6 +30,13 @@ func load(w string) uint64 {
 		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
+// loadBytes is load for a byte slice.
+func loadBytes(w []byte) uint64 {
+	_ = w[7]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
 // Text is Plain letting non-ASCII bytes through, and exact: the length of
 // the longest prefix of s with no control character, '"' or '\\'. Only a
 // string shorter than a word is left to the caller to scan byte by byte

@@ -150,7 +150,7 @@ func BenchmarkPlain(b *testing.B) {
 // FuzzAppendString holds AppendString to encoding/json (without HTML
 // escaping) on any string, invalid UTF-8 included.
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"plain", "起動直後に落ちる \"q\" \\ \n", "a\u2028b\u2029c", "bad \xff\xfe utf-8 起動", "\x00\x1f\x7f <>&", "éééééééééééé\t"} {
+	for _, s := range []string{"plain", "id", "", "a\"b", "\\", "é", "\x01ab", "abcdef\n", "起動直後に落ちる \"q\" \\ \n", "a\u2028b\u2029c", "bad \xff\xfe utf-8 起動", "\x00\x1f\x7f <>&", "éééééééééééé\t"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -163,6 +163,16 @@ func FuzzAppendString(f *testing.F) {
 		got := AppendString([]byte("x"), s)
 		if string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
 			t.Fatalf("AppendString(%q) = %s, encoding/json gives %s", s, got[1:], want.String())
+		}
+		// With room to spare in dst, whatever its bytes past its length
+		// (a short string is checked as a word read from there).
+		for _, junk := range []byte{0, '"', '\\', 0x1f, 0xff, 'a'} {
+			dst := bytes.Repeat([]byte{junk}, 64)[:1]
+			dst[0] = 'x'
+			got := AppendString(dst, s)
+			if string(got) != "x"+strings.TrimSuffix(want.String(), "\n") {
+				t.Fatalf("AppendString(%q) over %q = %s, encoding/json gives %s", s, junk, got[1:], want.String())
+			}
 		}
 	})
 }

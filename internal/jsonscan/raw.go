@@ -109,6 +109,21 @@ func AppendString(dst []byte, s string) []byte {
 // may go as it is; high reports whether there was one.
 func appendText(dst []byte, s string) (_ []byte, high bool) {
 	dst = append(dst, '"')
+	if len(s) < 8 {
+		// Most keys and many values are short: copied first, they are
+		// checked as one word read from dst, where its capacity allows,
+		// the bytes past s masked off (they can flag nothing in s: a
+		// borrow only carries upward).
+		at := len(dst)
+		dst = append(dst, s...)
+		if cap(dst)-at >= 8 {
+			w := loadBytes(dst[at:at+8]) & below(len(s))
+			if stops(w)&below(len(s)) == 0 {
+				return append(dst, '"'), w&highs != 0
+			}
+		}
+		dst = dst[:at]
+	}
 	start := 0
 	for i := 0; ; {
 		n, h := Text(s[i:])
