@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -60,7 +59,7 @@ func (e *signalError) Error() string { return "interrupted by " + e.sig.String()
 // Main runs the command with the process's arguments and streams and stops
 // cleanly on SIGINT or SIGTERM. A second signal kills the process.
 func Main() int {
-	tuneGC()
+	tap.TuneGC()
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	// With SIGPIPE ignored, writing to a closed stdout returns EPIPE, which
@@ -78,19 +77,6 @@ func Main() int {
 	}()
 	defer signal.Stop(sigs)
 	return Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-}
-
-// tuneGC trades a little memory for CPU: the heap may grow to 4x the live
-// data between collections instead of 2x, but a soft limit keeps the process
-// near 100 MiB, because a tap's live data is a few pages. GOGC and
-// GOMEMLIMIT, when set, win.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(100 << 20)
-	}
 }
 
 type options struct {
