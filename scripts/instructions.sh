@@ -2,7 +2,7 @@
 # Instructions per iteration of a Go benchmark, counted by valgrind: a
 # measure of CPU that does not drift with the load of a shared machine, for
 # comparing two builds where wall-time runs are ±10% apart. The collector is
-# off (GOGC=off) so the count is the benchmark's own work, allocation
+# off (GOGC=off, GOMEMLIMIT=off) so the count is the benchmark's own work, allocation
 # included, and so is asynchronous preemption, which valgrind trips on; the
 # setup is taken out by counting 25 iterations and 5 and dividing the
 # difference by 20.
@@ -24,7 +24,7 @@ trap 'git worktree remove --force "$work/old" 2>/dev/null || true; rm -rf "$work
 count() {
   local n
   for _ in 1 2 3 4 5; do
-    n=$(cd "$pkg" && GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" \
+    n=$(cd "$pkg" && GOGC=off GOMEMLIMIT=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" \
       -test.run='^$' -test.bench="$bench" -test.benchtime="$2"x -test.count=1 -test.cpu=1 2>&1 |
       sed -n 's/.*Collected : //p')
     [ -n "$n" ] && { echo "$n"; return; }
