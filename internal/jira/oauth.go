@@ -56,6 +56,7 @@ type TokenSource struct {
 	seed      string // fingerprint of the config's refresh token, kept in the file
 	failed    error  // a refresh failed for good: every later call fails alike
 	warned    bool   // the rotation warning was given
+	taken     string // the last access token Jira took (answered other than 401)
 
 	refreshes atomic.Int64
 }
@@ -157,6 +158,21 @@ func (s *TokenSource) replacement(tok string) (string, bool) {
 		return "", false
 	}
 	return cur, true
+}
+
+// took notes that Jira took tok: refused later, it has expired, not been
+// refused from the start.
+func (s *TokenSource) took(tok string) {
+	s.mu.Lock()
+	s.taken = tok
+	s.mu.Unlock()
+}
+
+// wasTaken reports whether Jira took tok since it was handed out.
+func (s *TokenSource) wasTaken(tok string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.taken == tok
 }
 
 // invalidate drops tok after Jira refused it, unless it was replaced
@@ -505,7 +521,8 @@ func clean(s string, n int) string {
 // the time it announced: once by a refresh of the request's own, and again
 // whenever other requests refreshed meanwhile (with many in flight, the new
 // token may itself expire before a slow request is tried again). A token
-// refused right after the request's own refresh is a real refusal.
+// refused right after the request's own refresh is a real refusal, unless
+// Jira took it meanwhile for another request: then it expired too.
 type oauthTransport struct {
 	src  *TokenSource
 	next http.RoundTripper
@@ -525,12 +542,15 @@ func (t *oauthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	refreshed := false
 	for tries := 1; ; tries++ {
 		resp, err := t.send(req, tok, body)
+		if err == nil && resp.StatusCode != http.StatusUnauthorized {
+			t.src.took(tok)
+		}
 		if err != nil || resp.StatusCode != http.StatusUnauthorized || tries == maxAuthTries {
 			return resp, err
 		}
 		fresh, newer := t.src.replacement(tok)
-		if !newer && refreshed {
-			return resp, nil // the token this request refreshed itself was refused: the 401 stands
+		if !newer && refreshed && !t.src.wasTaken(tok) {
+			return resp, nil // the token this request refreshed itself was refused from the start: the 401 stands
 		}
 		var next io.ReadCloser
 		if req.Body != nil && req.Body != http.NoBody {

@@ -547,3 +547,36 @@ func TestOAuthTransportFollowsNewerTokens(t *testing.T) {
 	assert.EqualValues(t, 3, calls.Load())
 	assert.Equal(t, 2, ts.grants(), "the request refreshed nothing itself: it followed the newer tokens")
 }
+
+// TestOAuthTransportRefreshesATokenThatExpiredInUse: with many requests in
+// flight, the token a request got by its own refresh may be taken by Jira
+// for others and expire before this one is tried again. That is an
+// expiry, not a refusal: the request refreshes again and goes through.
+func TestOAuthTransportRefreshesATokenThatExpiredInUse(t *testing.T) {
+	t.Parallel()
+	ts := newTokenServer(t)
+	var src *TokenSource
+	var calls atomic.Int64
+	jira := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		switch tok {
+		case "access-1":
+			src.took(tok) // another request went through with it, then it expired
+			w.WriteHeader(http.StatusUnauthorized)
+		case "access-2":
+			_, _ = io.WriteString(w, "{}")
+		default:
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	t.Cleanup(jira.Close)
+	src, _, _ = newSource(t, ts, func(o *OAuthOptions) { o.AccessToken = "stale" })
+	base, _ := url.Parse(jira.URL)
+	c, err := New(Options{BaseURL: base, OAuth: src, Retry: oauthRetry})
+	require.NoError(t, err)
+	var out map[string]any
+	require.NoError(t, c.do(t.Context(), http.MethodPost, "rest/api/2/search", nil, map[string]string{"jql": "x"}, &out))
+	assert.EqualValues(t, 3, calls.Load(), "stale, access-1 (expired in use), access-2")
+	assert.Equal(t, 2, ts.grants())
+}
