@@ -313,34 +313,16 @@ func (d *decoder) canonObject(depth int) error {
 // memberKey does, and writes the key's canonical encoding and the colon in
 // tmp.
 func (d *decoder) canonKey() (string, error) {
-	d.skipSpace()
-	if d.i >= len(d.data) {
-		return "", errEnd
-	}
-	if d.data[d.i] != '"' {
-		return "", d.errorf("invalid character looking for beginning of object key string")
-	}
-	from := d.i
-	k, err := d.str()
+	k, err := d.memberKey()
 	if err != nil {
 		return "", err
 	}
 	if d.asWritten(k) {
-		d.tmp = append(d.tmp, d.data[from:d.i]...)
+		d.tmp = append(d.tmp, d.data[d.keyAt:d.keyEnd]...)
 	} else {
 		d.tmp = jsonscan.AppendString(d.tmp, k)
 	}
-	k = d.keep(k)
-	d.skipSpace()
-	if d.i >= len(d.data) {
-		return "", errEnd
-	}
-	if d.data[d.i] != ':' {
-		return "", d.errorf("invalid character after object key")
-	}
-	d.i++
 	d.tmp = append(d.tmp, ':')
-	d.skipSpace()
 	return k, nil
 }
 

@@ -149,6 +149,8 @@ type decoder struct {
 	// call (keep makes it last).
 	verbatim  verbatim
 	transient bool
+	keyAt     int // the last key memberKey read, in the input
+	keyEnd    int
 	unesc     []byte // unescaped strings
 	tbuf      []byte // normalized timestamps
 
@@ -308,7 +310,8 @@ func (d *decoder) object(depth int, shape *Shape) (any, error) {
 }
 
 // memberKey reads an object member's key and the colon after it, leaving
-// d.i at the value.
+// d.i at the value; the key's input, quotes included, is d.data[d.keyAt:
+// d.keyEnd].
 func (d *decoder) memberKey() (string, error) {
 	d.skipSpace()
 	if d.i >= len(d.data) {
@@ -317,10 +320,12 @@ func (d *decoder) memberKey() (string, error) {
 	if d.data[d.i] != '"' {
 		return "", d.errorf("invalid character looking for beginning of object key string")
 	}
+	d.keyAt = d.i
 	k, err := d.str()
 	if err != nil {
 		return "", err
 	}
+	d.keyEnd = d.i
 	k = d.keep(k)
 	d.skipSpace()
 	if d.i >= len(d.data) {

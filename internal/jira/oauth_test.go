@@ -414,12 +414,8 @@ func TestOAuthTransport(t *testing.T) {
 				_, _ = io.WriteString(w, "{}")
 			}))
 			t.Cleanup(jira.Close)
-			src, _, _ := newSource(t, ts, func(o *OAuthOptions) { o.AccessToken = "stale" })
-			base, _ := url.Parse(jira.URL)
-			c, err := New(Options{BaseURL: base, OAuth: src, Retry: oauthRetry})
-			require.NoError(t, err)
-			var out map[string]any
-			err = c.do(t.Context(), http.MethodPost, "rest/api/2/search", nil, map[string]string{"jql": "x"}, &out)
+			c, _ := staleClient(t, ts, jira.URL)
+			err := search(t, c)
 			if tc.wantStatus == http.StatusOK {
 				require.NoError(t, err)
 			} else {
@@ -538,12 +534,9 @@ func TestOAuthTransportFollowsNewerTokens(t *testing.T) {
 		_, _ = io.WriteString(w, "{}")
 	}))
 	t.Cleanup(jira.Close)
-	src, _, _ = newSource(t, ts, func(o *OAuthOptions) { o.AccessToken = "stale" })
-	base, _ := url.Parse(jira.URL)
-	c, err := New(Options{BaseURL: base, OAuth: src, Retry: oauthRetry})
-	require.NoError(t, err)
-	var out map[string]any
-	require.NoError(t, c.do(t.Context(), http.MethodPost, "rest/api/2/search", nil, map[string]string{"jql": "x"}, &out))
+	var c *Client
+	c, src = staleClient(t, ts, jira.URL)
+	require.NoError(t, search(t, c))
 	assert.EqualValues(t, 3, calls.Load())
 	assert.Equal(t, 2, ts.grants(), "the request refreshed nothing itself: it followed the newer tokens")
 }
@@ -571,12 +564,27 @@ func TestOAuthTransportRefreshesATokenThatExpiredInUse(t *testing.T) {
 		}
 	}))
 	t.Cleanup(jira.Close)
-	src, _, _ = newSource(t, ts, func(o *OAuthOptions) { o.AccessToken = "stale" })
-	base, _ := url.Parse(jira.URL)
-	c, err := New(Options{BaseURL: base, OAuth: src, Retry: oauthRetry})
-	require.NoError(t, err)
-	var out map[string]any
-	require.NoError(t, c.do(t.Context(), http.MethodPost, "rest/api/2/search", nil, map[string]string{"jql": "x"}, &out))
+	var c *Client
+	c, src = staleClient(t, ts, jira.URL)
+	require.NoError(t, search(t, c))
 	assert.EqualValues(t, 3, calls.Load(), "stale, access-1 (expired in use), access-2")
 	assert.Equal(t, 2, ts.grants())
+}
+
+// staleClient is a client of the Jira at rawURL whose token source starts
+// from an access token Jira no longer takes.
+func staleClient(t *testing.T, ts *tokenServer, rawURL string) (*Client, *TokenSource) {
+	t.Helper()
+	src, _, _ := newSource(t, ts, func(o *OAuthOptions) { o.AccessToken = "stale" })
+	base, err := url.Parse(rawURL)
+	require.NoError(t, err)
+	c, err := New(Options{BaseURL: base, OAuth: src, Retry: oauthRetry})
+	require.NoError(t, err)
+	return c, src
+}
+
+// search posts a search through c.
+func search(t *testing.T, c *Client) error {
+	var out map[string]any
+	return c.do(t.Context(), http.MethodPost, "rest/api/2/search", nil, map[string]string{"jql": "x"}, &out)
 }
