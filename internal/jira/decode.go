@@ -67,8 +67,8 @@ func decodeWith(data []byte, normalize bool, shape *Shape, cached bool) (any, er
 // its own, of 16 bytes: the most numerous object of a page's tree. box
 // gives the interface a string header in a slab of the document's instead,
 // a fraction of the allocations and of the objects the collector marks.
-// This relies on the layout of a non-empty interface's value (a type word,
-// then a pointer to the value, for a string as for any type that is not a
+// This relies on the layout of an empty interface, any (a type word, then
+// a pointer to the value, for a string as for any type that is not a
 // pointer), which reflect and the runtime share; a slab's headers are
 // never written again once appended, as an interface's value must not be.
 // The slab belongs to the tree: a document never shares one with another.
@@ -378,14 +378,6 @@ func (d *decoder) array(depth int, shape *Shape) (any, error) {
 			return nil, d.errorf("invalid character after array element")
 		}
 	}
-}
-
-func (d *decoder) number() (any, error) {
-	start := d.i
-	if err := d.scanNumber(); err != nil {
-		return nil, err
-	}
-	return json.Number(d.s[start:d.i]), nil
 }
 
 // scanNumber moves past the number at d.i, checking its grammar.

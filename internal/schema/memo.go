@@ -19,9 +19,9 @@ import (
 //
 // A value is copied the second time its bytes are met at the same address
 // (seen holds the address of the last value found valid in each slot,
-// as a number, which keeps nothing alive and is only compared): half the
-// values an issue holds are met once (its watches, its votes), and copying
-// each of them cost more than a repeat's walk saves.
+// as a number, which keeps nothing alive and is only compared): many of
+// the values an issue holds are met once (its watches, its votes), and
+// copying each of them cost more than a repeat's walk saves.
 type rawMemo struct {
 	slots [memoSlots]atomic.Pointer[memoEntry]
 	seen  [memoSlots]atomic.Uintptr
