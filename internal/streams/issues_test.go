@@ -526,26 +526,31 @@ func TestDataCenterPagesOverlap(t *testing.T) {
 // TestDataCenterPagesFollowTheirWeight: Data Center search pages are asked
 // for smaller while the issues weigh more than dcPageBytes a page, and
 // whole again once they do not, each page still starting on the issue the
-// page before ended with: every issue is written once.
+// page before ended with: every issue is written once. The heavy run is
+// longer than the pages 4 in flight cover, and the light run after it
+// too, so whatever order the pages in flight come back in, the sizer has
+// seen a heavy page while heavy issues are still to be asked for, and
+// only light ones at the end.
 func TestDataCenterPagesFollowTheirWeight(t *testing.T) {
 	t.Parallel()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	const heavy = dcPageBytes / 5 // five to a page
+	const issues = 200
 	for _, n := range []int{1, 4} {
 		t.Run(fmt.Sprintf("concurrency=%d", n), func(t *testing.T) {
 			t.Parallel()
-			d := &dcSearch{issues: minuteIssues(base, 100), weigh: func(id int) int {
-				if id >= 10010 && id < 10040 {
+			d := &dcSearch{issues: minuteIssues(base, issues), weigh: func(id int) int {
+				if id >= 10010 && id < 10080 {
 					return heavy
 				}
 				return 10
 			}}
 			srv := d.serve(t)
 			env := &Env{Client: clientAt(t, srv.URL), Log: slog.New(slog.DiscardHandler), State: state.New(),
-				StartDate: base, RunStart: base.Add(200 * time.Minute), Lookback: 5 * time.Minute, PageSize: 10, Concurrency: n}
+				StartDate: base, RunStart: base.Add(2 * issues * time.Minute), Lookback: 5 * time.Minute, PageSize: 10, Concurrency: n}
 			sink := &idSink{memSink: memSink{records: map[string]int{}}}
 			require.NoError(t, syncIssues(t.Context(), env, sink))
-			assert.ElementsMatch(t, ids(0, 100), sink.ids, "each issue written once")
+			assert.ElementsMatch(t, ids(0, issues), sink.ids, "each issue written once")
 
 			asked := slices.Clone(d.asked)
 			slices.SortFunc(asked, func(a, b [2]int) int { return a[0] - b[0] })
@@ -557,7 +562,7 @@ func TestDataCenterPagesFollowTheirWeight(t *testing.T) {
 				smallest = min(smallest, asked[i][1])
 			}
 			last := asked[len(asked)-1]
-			assert.GreaterOrEqual(t, last[0]+last[1], 100, "the pages reach the end")
+			assert.GreaterOrEqual(t, last[0]+last[1], issues, "the pages reach the end")
 			assert.Equal(t, 5, smallest, "pages of heavy issues are asked for smaller, down to what weighs dcPageBytes")
 			assert.Equal(t, 10, last[1], "light issues get whole pages again")
 		})
