@@ -15,11 +15,21 @@ const (
 )
 
 // TuneGC sets them for the process; GOGC and GOMEMLIMIT, when set, win.
-func TuneGC() {
+// restore puts back what was set before (for a benchmark).
+func TuneGC() (restore func()) {
+	percent, limit := -2, int64(-1) // not changed
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(GCPercent)
+		percent = debug.SetGCPercent(GCPercent)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(MemoryLimit)
+		limit = debug.SetMemoryLimit(MemoryLimit)
+	}
+	return func() {
+		if percent != -2 {
+			debug.SetGCPercent(percent)
+		}
+		if limit >= 0 {
+			debug.SetMemoryLimit(limit)
+		}
 	}
 }

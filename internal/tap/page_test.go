@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,12 +82,7 @@ func BenchmarkIssuePage(b *testing.B) {
 	// The collector as a sync runs it (the benchmark binary's default is
 	// GOGC 100): its work is part of a record's cost. GOGC and GOMEMLIMIT
 	// win, as they do for the tap (make instructions counts with GOGC=off).
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(GCPercent))
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(MemoryLimit))
-	}
+	defer TuneGC()()
 	records := 0
 	before := cpuTime()
 	for b.Loop() {
