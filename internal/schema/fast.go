@@ -70,7 +70,7 @@ func compileFastNode(doc map[string]any, memo *rawMemo) *fastNode {
 			for name, sub := range props {
 				m, ok := sub.(map[string]any)
 				if !ok {
-					// Still declared (validTop reads declarations here).
+					// Still declared (a checked encoding reads declarations here).
 					n.unsupported = true
 					n.properties[name] = &fastNode{unsupported: true, memo: memo}
 					continue
@@ -132,23 +132,6 @@ func parseTypes(v any) (typeSet, bool) {
 		return ts, ts != 0
 	}
 	return 0, false
-}
-
-// validTop is valid for a record whose top-level keys n does not declare
-// are left out: it calls undeclared for each of them (which may delete
-// it) and judges the others, in one walk over the record.
-func (n *fastNode) validTop(t map[string]any, undeclared func(string)) bool {
-	ok := !n.unsupported && n.types&tObject != 0
-	for k, e := range t {
-		sub, declared := n.properties[k]
-		switch {
-		case !declared:
-			undeclared(k)
-		case ok && !sub.valid(e):
-			ok = false
-		}
-	}
-	return ok
 }
 
 // valid reports true only when gojsonschema would accept v.

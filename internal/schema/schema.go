@@ -176,20 +176,6 @@ func (s *Schema) Validate(record map[string]any, key string) error {
 	return s.judge(record, key)
 }
 
-// ValidateDeclared is Validate for a record whose top-level keys the
-// schema does not declare are left out: it calls undeclared for each of
-// them, which must delete it from the record, and judges the rest, in the
-// same walk over the record as the check of its values.
-func (s *Schema) ValidateDeclared(record map[string]any, key string, undeclared func(k string)) error {
-	if record == nil {
-		return s.Validate(record, key)
-	}
-	if s.fast.validTop(record, undeclared) {
-		return nil
-	}
-	return s.judge(record, key)
-}
-
 // judge is Validate's verdict from gojsonschema, for a record the fast
 // walk is not sure of.
 func (s *Schema) judge(record map[string]any, key string) error {

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/tap-jira/tap-jira/internal/jsonscan"
+	"github.com/tap-jira/tap-jira/internal/schema"
 )
 
 // appendJSON appends v encoded exactly as encoding/json does with
@@ -19,7 +20,21 @@ import (
 func appendJSON(dst []byte, v any) ([]byte, error) {
 	e := encoders.Get().(*encoder)
 	defer encoders.Put(e)
-	return e.append(dst, v)
+	return e.append(dst, v, nil)
+}
+
+// appendChecked is appendJSON for a record judged against root as it is
+// encoded (see EncodeChecked): top-level keys root does not declare are
+// reported to undeclared and left out; sure is false when some value is
+// one the check cannot vouch for.
+func appendChecked(dst []byte, record map[string]any, root *schema.Node, undeclared func(string)) (out []byte, sure bool, err error) {
+	e := encoders.Get().(*encoder)
+	defer encoders.Put(e)
+	e.unsure, e.undeclared = false, undeclared
+	out, err = e.appendObject(dst, record, root)
+	sure = !e.unsure
+	e.undeclared = nil
+	return out, sure, err
 }
 
 // encoders are reused: records are encoded concurrently, one per goroutine.
@@ -37,12 +52,20 @@ type encoder struct {
 	// fields of their own has many) only costs its hash.
 	orders map[uint64]*keyOrder
 	once   map[uint64]bool
+	// A checked encoding: set when a value's check fails; the top-level
+	// keys the check does not declare go to undeclared (nil below the top).
+	unsure     bool
+	undeclared func(string)
 }
 
 type keyOrder struct {
 	keys []string
 	enc  []byte // every key encoded with its colon, one after the other
 	ends []int  // where each key's encoding ends in enc
+	// The checks of keys' values under node, found once for the node the
+	// order was last used with.
+	node *schema.Node
+	subs []*schema.Node
 }
 
 // minOrdered is the size from which an object's key order is kept;
@@ -69,20 +92,36 @@ type member struct {
 	val any
 }
 
-func (e *encoder) append(dst []byte, v any) ([]byte, error) {
+// append encodes v, judging it against n unless n is nil.
+func (e *encoder) append(dst []byte, v any, n *schema.Node) ([]byte, error) {
 	switch t := v.(type) {
 	case nil:
+		if n != nil && !n.AcceptsNull() {
+			e.unsure = true
+		}
 		return append(dst, "null"...), nil
 	case bool:
+		if n != nil && !n.AcceptsBool() {
+			e.unsure = true
+		}
 		if t {
 			return append(dst, "true"...), nil
 		}
 		return append(dst, "false"...), nil
 	case string:
+		if n != nil && !n.AcceptsString(t) {
+			e.unsure = true
+		}
 		return appendString(dst, t), nil
 	case jsonscan.Raw:
+		if n != nil && !n.AcceptsRaw(string(t)) {
+			e.unsure = true
+		}
 		return append(dst, t...), nil
 	case json.Number:
+		if n != nil && !n.AcceptsNumber(string(t)) {
+			e.unsure = true
+		}
 		if t == "" {
 			return append(dst, '0'), nil
 		}
@@ -91,98 +130,167 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 		}
 		return append(dst, t...), nil
 	case []any:
+		var items *schema.Node
+		if n != nil {
+			if !n.AcceptsArray() {
+				e.unsure = true
+			}
+			items = n.Items()
+		}
 		dst = append(dst, '[')
 		for i, x := range t {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = e.append(dst, x); err != nil {
+			if dst, err = e.append(dst, x, items); err != nil {
 				return dst, err
 			}
 		}
 		return append(dst, ']'), nil
 	case map[string]any:
-		var set uint64
-		if len(t) >= minOrdered {
-			set = keySetHash(t)
-			if o := e.orders[set]; o != nil && len(o.keys) == len(t) {
-				if out, ok, err := e.appendInOrder(dst, t, o); ok || err != nil {
-					return out, err
-				}
-			}
-		}
-		base := len(e.members)
-		for k, x := range t {
-			e.members = append(e.members, member{k, x})
-		}
-		own := e.members[base:]
-		sortMembers(own)
-		dst = append(dst, '{')
-		for i := range len(own) {
-			// Re-slice each time: a nested object may grow the stack and
-			// move it.
-			m := e.members[base+i]
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, m.key)
-			dst = append(dst, ':')
-			var err error
-			if dst, err = e.append(dst, m.val); err != nil {
-				return dst, err
-			}
-		}
-		if len(own) >= minOrdered {
-			e.remember(set, e.members[base:base+len(own)])
-		}
-		clear(e.members[base:]) // drop references for the GC
-		e.members = e.members[:base]
-		return append(dst, '}'), nil
+		return e.appendObject(dst, t, n)
 	default:
+		if n != nil {
+			e.unsure = true // not decoded JSON: let the full check explain
+		}
 		return fallbackJSON(dst, v)
 	}
 }
 
+// appendObject encodes t with its keys sorted, each value judged against
+// the property of n its key names (when n is not nil). At the top of a
+// checked record (e.undeclared set), keys n does not declare are reported
+// and left out.
+func (e *encoder) appendObject(dst []byte, t map[string]any, n *schema.Node) ([]byte, error) {
+	undeclared := e.undeclared
+	e.undeclared = nil // only the top level's keys
+	if n != nil && !n.AcceptsObject() {
+		e.unsure = true
+	}
+	var set uint64
+	if len(t) >= minOrdered {
+		set = keySetHash(t)
+		if o := e.orders[set]; o != nil && len(o.keys) == len(t) {
+			if out, ok, err := e.appendInOrder(dst, t, o, n, undeclared); ok || err != nil {
+				return out, err
+			}
+		}
+	}
+	base := len(e.members)
+	for k, x := range t {
+		e.members = append(e.members, member{k, x})
+	}
+	own := e.members[base:]
+	sortMembers(own)
+	dst = append(dst, '{')
+	wrote := false
+	for i := range len(own) {
+		// Re-slice each time: a nested object may grow the stack and
+		// move it.
+		m := e.members[base+i]
+		var sub *schema.Node
+		if n != nil {
+			sub = n.Prop(m.key)
+		}
+		if sub == nil && undeclared != nil {
+			undeclared(m.key)
+			continue
+		}
+		if wrote {
+			dst = append(dst, ',')
+		}
+		wrote = true
+		dst = appendString(dst, m.key)
+		dst = append(dst, ':')
+		var err error
+		if dst, err = e.append(dst, m.val, sub); err != nil {
+			return dst, err
+		}
+	}
+	if len(own) >= minOrdered {
+		e.remember(set, e.members[base:base+len(own)])
+	}
+	clear(e.members[base:]) // drop references for the GC
+	e.members = e.members[:base]
+	return append(dst, '}'), nil
+}
+
 // sortMembers sorts an object's members by key. Most objects are small
 // (a changelog item, a user, a transition): sorted in place by insertion,
-// comparing keys directly, they cost about half what slices.SortFunc's
-// comparison calls do.
+// comparing keys directly (keyLess), they cost about half what
+// slices.SortFunc's comparison calls do.
 func sortMembers(ms []member) {
 	if len(ms) > 12 {
 		slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
 		return
 	}
 	for i := 1; i < len(ms); i++ {
-		for j := i; j > 0 && ms[j].key < ms[j-1].key; j-- {
+		for j := i; j > 0 && keyLess(ms[j].key, ms[j-1].key); j-- {
 			ms[j], ms[j-1] = ms[j-1], ms[j]
 		}
 	}
 }
 
+// keyLess is a < b, deciding by the first bytes inline when they differ,
+// as most keys of an object do, instead of calling the runtime's compare.
+func keyLess(a, b string) bool {
+	if a != "" && b != "" && a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return a < b
+}
+
 // appendInOrder encodes t with the key order o when t has exactly o's keys
 // (it has as many, so finding each of them is proof); otherwise it
-// returns dst as it was and false.
-func (e *encoder) appendInOrder(dst []byte, t map[string]any, o *keyOrder) ([]byte, bool, error) {
-	mark := len(dst)
+// returns dst as it was and false. Values are judged against n's
+// properties, as appendObject does, and undeclared is as there.
+func (e *encoder) appendInOrder(dst []byte, t map[string]any, o *keyOrder, n *schema.Node, undeclared func(string)) ([]byte, bool, error) {
+	if n != nil && o.node != n {
+		o.node, o.subs = n, checksOf(o.keys, n)
+	}
+	mark, unsure := len(dst), e.unsure
 	dst = append(dst, '{')
+	wrote := false
 	for i, k := range o.keys {
 		x, ok := t[k]
 		if !ok {
+			e.unsure = unsure // what was judged is judged again by appendObject
 			return dst[:mark], false, nil
 		}
+		var sub *schema.Node
+		if n != nil {
+			sub = o.subs[i]
+		}
+		if sub == nil && undeclared != nil {
+			undeclared(k)
+			continue
+		}
+		if wrote {
+			dst = append(dst, ',')
+		}
+		wrote = true
 		start := 0
 		if i > 0 {
-			dst = append(dst, ',')
 			start = o.ends[i-1]
 		}
 		dst = append(dst, o.enc[start:o.ends[i]]...)
 		var err error
-		if dst, err = e.append(dst, x); err != nil {
+		if dst, err = e.append(dst, x, sub); err != nil {
 			return dst, true, err
 		}
 	}
 	return append(dst, '}'), true, nil
+}
+
+// checksOf is the check of each of keys under n, nil for a key n does not
+// declare.
+func checksOf(keys []string, n *schema.Node) []*schema.Node {
+	subs := make([]*schema.Node, len(keys))
+	for i, k := range keys {
+		subs[i] = n.Prop(k)
+	}
+	return subs
 }
 
 // remember keeps the sorted keys of a large object the second time its

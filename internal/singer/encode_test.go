@@ -137,7 +137,7 @@ func TestEncodeLargeObjectsInRememberedOrder(t *testing.T) {
 	for i, m := range seq {
 		want, err := stdEncode(t, m)
 		require.NoError(t, err)
-		got, err := e.append([]byte("x"), m)
+		got, err := e.append([]byte("x"), m, nil)
 		require.NoError(t, err)
 		require.Equal(t, "x"+string(want), string(got), "object %d", i)
 	}
@@ -165,7 +165,7 @@ func BenchmarkEncodeKeySets(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				var err error
-				if dst, err = e.append(dst[:0], objects[i%len(objects)]); err != nil {
+				if dst, err = e.append(dst[:0], objects[i%len(objects)], nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/tap-jira/tap-jira/internal/schema"
 )
 
 // Message types, upper-case as singer-python and the Meltano SDK require.
@@ -112,11 +114,30 @@ func (w *Writer) WriteVersionedRecord(stream string, record any, version int64, 
 // EncodeRecord encodes a record as a RECORD message carries it, so callers
 // can encode in parallel and write with WriteEncodedRecord.
 func EncodeRecord(record any) ([]byte, error) {
+	return encodeRecord(func(dst []byte) ([]byte, error) { return appendJSON(dst, record) })
+}
+
+// EncodeChecked is EncodeRecord for a record judged against its schema's
+// check (schema.Schema.Root) in the same walk, instead of one of its own:
+// sure is true when the check vouches for every value, as
+// schema.Schema.Validate would; when false, the caller asks Judge. Its
+// top-level keys the check does not declare are passed to undeclared, which
+// must delete them from record, and left out of the encoding.
+func EncodeChecked(record map[string]any, root *schema.Node, undeclared func(string)) (encoded []byte, sure bool, err error) {
+	encoded, err = encodeRecord(func(dst []byte) ([]byte, error) {
+		var err error
+		dst, sure, err = appendChecked(dst, record, root, undeclared)
+		return dst, err
+	})
+	return encoded, sure, err
+}
+
+func encodeRecord(appendTo func([]byte) ([]byte, error)) ([]byte, error) {
 	// Encode into pooled scratch, then keep an exact copy: growing a fresh
 	// slice by appends costs a dozen allocations for an issue and leaves
 	// up to half of its capacity unused while the record waits its turn.
 	sp := encodeScratch.Get().(*[]byte)
-	b, err := appendJSON((*sp)[:0], record)
+	b, err := appendTo((*sp)[:0])
 	if err != nil {
 		encodeScratch.Put(sp)
 		return nil, fmt.Errorf("encoding record: %w", err)

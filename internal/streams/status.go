@@ -12,6 +12,9 @@ import (
 	"github.com/tap-jira/tap-jira/internal/jsonscan"
 )
 
+// statusKeys is how many keys a status record has.
+const statusKeys = 11
+
 // InitialChangelogID is the changelogId of the record that states an
 // issue's first status: no changelog entry exists for it.
 const InitialChangelogID = "0"
@@ -39,6 +42,7 @@ func statusHistory(is jira.Record, issueID string, histories []any) ([]jira.Reco
 // changed the status, oldest first.
 func statusChanges(issueID, key string, histories []any) ([]jira.Record, error) {
 	var out []jira.Record
+	id, k := boxed(issueID, key)
 	for _, h := range histories {
 		hist, ok := h.(map[string]any)
 		if !ok {
@@ -50,7 +54,7 @@ func statusChanges(issueID, key string, histories []any) ([]jira.Record, error) 
 			if !isStatusItem(item) {
 				continue
 			}
-			rec := statusRecord(issueID, key, fmt.Sprint(hist["id"]), hist["author"], hist["created"])
+			rec := statusRecord(id, k, textOf(hist["id"]), hist["author"], hist["created"])
 			rec["from"], rec["fromString"] = item["from"], item["fromString"]
 			rec["to"], rec["toString"] = item["to"], item["toString"]
 			out = append(out, rec)
@@ -66,7 +70,7 @@ func statusChanges(issueID, key string, histories []any) ([]jira.Record, error) 
 
 // olderChange orders status changes by time, then changelog id.
 func olderChange(a, b jira.Record) int {
-	if c := cmp.Compare(fmt.Sprint(a["created"]), fmt.Sprint(b["created"])); c != 0 {
+	if c := cmp.Compare(idText(a["created"]), idText(b["created"])); c != 0 {
 		return c // RFC 3339 UTC with milliseconds: text order is time order
 	}
 	return cmp.Compare(numericID(a["changelogId"]), numericID(b["changelogId"]))
@@ -78,7 +82,8 @@ func olderChange(a, b jira.Record) int {
 func initialStatus(is jira.Record, issueID string) jira.Record {
 	fields, _ := is["fields"].(map[string]any)
 	key, _ := is["key"].(string)
-	initial := statusRecord(issueID, key, InitialChangelogID, fields["creator"], fields["created"])
+	id, k := boxed(issueID, key)
+	initial := statusRecord(id, k, InitialChangelogID, fields["creator"], fields["created"])
 	initial["initial"] = true
 	initial["from"], initial["fromString"] = nil, nil
 	if st, ok := fields["status"].(map[string]any); ok {
@@ -101,24 +106,50 @@ func isStatusItem(item map[string]any) bool {
 	return item["field"] == "status" && item["fieldtype"] == "jira"
 }
 
-func statusRecord(issueID, issueKey, changelogID string, author, created any) jira.Record {
-	rec := jira.Record{
-		"issueId": issueID, "changelogId": changelogID, "initial": false,
-		"author": author, "authorAccountId": nil, "created": created,
-	}
-	if issueKey != "" {
-		rec["issueKey"] = issueKey
+// statusRecord is a status record of the issue id (key nil: the issue has
+// none). Its values are the ones given, as they are boxed: a string put
+// into an interface costs an allocation, which the issue's id and key
+// took once for all its records.
+func statusRecord(id, key, changelogID, author, created any) jira.Record {
+	// Sized for every key the record gets (the status's from and to are
+	// set by the caller): a map filled past 8 keys grows once more.
+	rec := make(jira.Record, statusKeys)
+	rec["issueId"], rec["changelogId"], rec["initial"] = id, changelogID, false
+	rec["author"], rec["authorAccountId"], rec["created"] = author, nil, created
+	if key != nil {
+		rec["issueKey"] = key
 	}
 	if a, ok := author.(map[string]any); ok {
 		// Data Center users have no accountId; their key is the stable id,
 		// as in the users stream.
-		if id, ok := a["accountId"].(string); ok {
+		if id, ok := a["accountId"]; ok && isString(id) {
 			rec["authorAccountId"] = id
-		} else if k, ok := a["key"].(string); ok {
+		} else if k, ok := a["key"]; ok && isString(k) {
 			rec["authorAccountId"] = k
 		}
 	}
 	return rec
+}
+
+// boxed is an issue's id and key as statusRecord takes them.
+func boxed(issueID, key string) (id, k any) {
+	if key != "" {
+		k = key
+	}
+	return issueID, k
+}
+
+func isString(v any) bool {
+	_, ok := v.(string)
+	return ok
+}
+
+// textOf is v as a string value: v itself when it is one.
+func textOf(v any) any {
+	if isString(v) {
+		return v
+	}
+	return idText(v)
 }
 
 // detached is v deep-copied with its own strings: strings and numbers
@@ -151,6 +182,18 @@ func detached(v any) any {
 
 // numericID orders changelog ids as numbers ("99" before "100").
 func numericID(v any) int64 {
-	n, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64)
+	n, _ := strconv.ParseInt(idText(v), 10, 64)
 	return n
+}
+
+// idText is a decoded id or timestamp as text: what fmt.Sprint gives,
+// without its cost for the strings and numbers Jira sends.
+func idText(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case json.Number:
+		return string(t)
+	}
+	return fmt.Sprint(v)
 }

@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tap-jira/tap-jira/internal/jira"
+	"github.com/tap-jira/tap-jira/internal/jirasim"
 	"github.com/tap-jira/tap-jira/internal/singer"
 )
 
@@ -44,6 +46,10 @@ func TestStatusHistory(t *testing.T) {
 			map[string]any{"id": "100", "author": author(), "created": "2026-01-02T00:00:00.000Z", "items": []any{status("1", "3")}},
 			map[string]any{"id": "99", "author": author(), "created": "2026-01-02T00:00:00.000Z", "items": []any{status("9", "1")}},
 		}, []row{{"0", "", "9", "JIRAUSER1"}, {"99", "9", "1", "abc"}, {"100", "1", "3", "abc"}, {"102", "3", "5", "abc"}}},
+		{"ids and times as numbers: text all the same", []any{
+			map[string]any{"id": json.Number("9"), "author": author(), "created": "2026-01-03T00:00:00.000Z", "items": []any{status("1", "3")}},
+			map[string]any{"id": json.Number("12"), "author": map[string]any{"accountId": nil, "key": "JIRAUSER2"}, "created": "2026-01-03T00:00:00.000Z", "items": []any{status("3", "5")}},
+		}, []row{{"0", "", "1", "JIRAUSER1"}, {"9", "1", "3", "abc"}, {"12", "3", "5", "JIRAUSER2"}}},
 		{"old Data Center without fieldId", []any{
 			map[string]any{"id": "7", "author": author(), "created": "2026-01-02T00:00:00.000+0000", "items": []any{
 				map[string]any{"field": "status", "fieldtype": "jira", "from": "1", "to": "2"},
@@ -91,4 +97,30 @@ func TestScanJQLKeepsTheScope(t *testing.T) {
 	env.JQL = "issuetype != Epic"
 	env.StartDate = env.StartDate.AddDate(0, 1, 0)
 	assert.Equal(t, a, scopeFingerprint(env), "start_date is not part of it (rolling defaults); leaving issues are checked")
+}
+
+// BenchmarkStatusHistory derives the status records of a generated
+// bulkfetch page's issues, as the issues group does for every page.
+func BenchmarkStatusHistory(b *testing.B) {
+	page, err := jirasim.SamplePage()
+	require.NoError(b, err)
+	decoded, err := jira.DecodeRecordShaped(page, jira.IssuePage)
+	require.NoError(b, err)
+	var issues []jira.Record
+	for _, v := range decoded["issues"].([]any) {
+		issues = append(issues, v.(map[string]any))
+	}
+	b.ReportAllocs()
+	records := 0
+	for b.Loop() {
+		for _, is := range issues {
+			histories, _ := embedded(is["changelog"], "histories")
+			recs, err := statusHistory(is, is["id"].(string), histories)
+			if err != nil {
+				b.Fatal(err)
+			}
+			records += len(recs)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(records), "ns/record")
 }

@@ -142,9 +142,8 @@ func (e *Emitter) Record(s *Selected, record map[string]any) error {
 	return e.Write(s, encoded, key)
 }
 
-// Prepare makes a record ready to write: undeclared top-level keys out,
-// key present, schema valid, deselected fields
-// out, encoded. It returns the record's key for messages and its JSON. It
+// Prepare makes a record ready to write: key present, deselected fields
+// and undeclared top-level keys out, schema valid, encoded. It returns the record's key for messages and its JSON. It
 // is safe to call from several goroutines at once, so this work runs in
 // parallel with the requests for other pages and leaves the writer only
 // copying bytes.
@@ -171,13 +170,21 @@ func (e *Emitter) Prepare(s *Selected, record map[string]any) (string, []byte, e
 		}
 		delete(record, k)
 	}
-	if err := s.schema.ValidateDeclared(record, key, undeclared); err != nil {
-		return "", nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
-	}
+	// Deselected fields are out before the record is judged: what is
+	// judged is what the target gets, in the walk that encodes it.
 	s.Selection.Apply(record)
-	encoded, err := singer.EncodeRecord(record)
+	encoded, sure, err := singer.EncodeChecked(record, s.schema.Root(), undeclared)
 	if err != nil {
+		// A value that cannot be encoded is one the schema refuses first.
+		if verr := s.schema.Judge(record, key); verr != nil {
+			return "", nil, fmt.Errorf("%w: %w", ErrInvalidRecord, verr)
+		}
 		return "", nil, fmt.Errorf("%s record %s: %w", s.Stream.Name, key, err)
+	}
+	if !sure {
+		if err := s.schema.Judge(record, key); err != nil {
+			return "", nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+		}
 	}
 	return key, encoded, nil
 }

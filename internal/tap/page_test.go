@@ -1,14 +1,9 @@
 package tap
 
 import (
-	"encoding/json"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -37,37 +32,6 @@ func everyStream(b *testing.B) map[string]*Selected {
 	return byName
 }
 
-// simPage is a bulkfetch page of 100 issues from a generated site, with
-// changelogs and transitions, as a one-year sync requests them.
-func simPage(tb testing.TB) []byte {
-	tb.Helper()
-	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	sim := jirasim.New(jirasim.Options{TZ: time.UTC, Email: "e@example.com", Token: "t",
-		Gen: jirasim.GenOptions{Seed: 42, Issues: 2000, Projects: 10, Users: 200, Now: now}})
-	post := func(path, body string) []byte {
-		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1"+path, strings.NewReader(body))
-		req.SetBasicAuth("e@example.com", "t")
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		sim.ServeHTTP(rec, req)
-		require.Equal(tb, http.StatusOK, rec.Code, rec.Body.String())
-		return rec.Body.Bytes()
-	}
-	var found struct {
-		Issues []struct{ ID string } `json:"issues"`
-	}
-	require.NoError(tb, json.Unmarshal(post("/rest/api/2/search/jql",
-		`{"jql":"updated >= \"2025-11-28\" ORDER BY updated ASC","maxResults":100,"fields":["id"]}`), &found))
-	ids := make([]string, len(found.Issues))
-	for i, is := range found.Issues {
-		ids[i] = is.ID
-	}
-	require.Len(tb, ids, 100)
-	body, err := json.Marshal(map[string]any{"issueIdsOrKeys": ids, "fields": []string{"*all", "-worklog", "-comment"}, "expand": []string{"changelog", "transitions"}})
-	require.NoError(tb, err)
-	return post("/rest/api/2/issue/bulkfetch", string(body))
-}
-
 // BenchmarkIssuePage is a page's work after it arrives: decoding it as
 // issue pages are decoded, then each issue's changelog entries,
 // transitions and the issue itself prepared (validated and encoded), as
@@ -76,7 +40,9 @@ func simPage(tb testing.TB) []byte {
 func BenchmarkIssuePage(b *testing.B) {
 	byName := everyStream(b)
 	em := NewEmitter(singer.NewWriter(discard{}), slog.New(slog.DiscardHandler), fixedNow)
-	page := simPage(b)
+	page, err := jirasim.SamplePage()
+	require.NoError(b, err)
+	require.Contains(b, string(page), `"histories"`)
 	b.SetBytes(int64(len(page)))
 	b.ReportAllocs()
 	// The collector as a sync runs it (the benchmark binary's default is
