@@ -241,6 +241,47 @@ func TestEmitRefusesBadRecords(t *testing.T) {
 	}
 }
 
+// TestEmitJudgesWhatItEmits: a record is judged after field selection,
+// as the target gets it; a value it does not carry cannot fail it.
+func TestEmitJudgesWhatItEmits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		field []string
+	}{
+		{"top level", []string{"timeSpentSeconds"}},
+		{"nested", []string{"author", "displayName"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cat := discovered(t, "worklogs")
+			deselect(t, cat, "worklogs", tc.field...)
+			plan, err := Plan(cat, bundled(t), slog.New(slog.DiscardHandler))
+			require.NoError(t, err)
+			var out bytes.Buffer
+			w := singer.NewWriter(&out)
+			em := NewEmitter(w, slog.New(slog.DiscardHandler), fixedNow)
+			bad := func() map[string]any {
+				rec := sample(t, "worklogs")
+				parent := rec
+				for _, f := range tc.field[:len(tc.field)-1] {
+					parent = parent[f].(map[string]any)
+				}
+				parent[tc.field[len(tc.field)-1]] = []any{"not what the schema says"}
+				return rec
+			}
+			require.NoError(t, em.Record(plan[0], bad()))
+			require.NoError(t, w.Flush())
+			assert.NotContains(t, out.String(), "not what the schema says")
+
+			// Selected, the same value fails the record.
+			plan, err = Plan(discovered(t, "worklogs"), bundled(t), slog.New(slog.DiscardHandler))
+			require.NoError(t, err)
+			require.ErrorIs(t, em.Record(plan[0], bad()), ErrInvalidRecord)
+		})
+	}
+}
+
 func TestEmitDropsUndeclaredFieldsLoudly(t *testing.T) {
 	t.Parallel()
 	plan, err := Plan(discovered(t, "resolutions"), bundled(t), slog.New(slog.DiscardHandler))
