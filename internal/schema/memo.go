@@ -1,30 +1,29 @@
 package schema
 
 import (
+	"hash/maphash"
 	"strings"
 	"sync/atomic"
 	"unsafe"
 )
 
-// rawMemo remembers the Raw values found valid, found again by where their
-// bytes are. The decoder gives every repeat of a value in a page (the same
-// user, project or status, hundreds of times) the very same bytes, so a
-// repeat lands on its entry without hashing its bytes, and is accepted for
-// one comparison with the copy the entry holds instead of a walk over
-// them. Validity depends on the bytes alone: the address only finds the
-// slot, and bytes equal to the copy are valid wherever they are (at an
-// address reused after the page is gone included). The entry's own copy, not
-// a view of the page, keeps no page alive. It is direct-mapped and
-// lock-free; a newer value takes a slot over.
+// rawMemo remembers the Raw values found valid, found again by a hash of
+// their bytes: the same user, project, status or avatar set comes back on
+// page after page (and hundreds of times in a page), and a repeat is
+// accepted for a hash and one comparison with the copy its entry holds
+// instead of a walk over its bytes. Validity depends on the bytes and the
+// node alone: the hash only finds the slot, and an entry is trusted only
+// for its node and bytes equal to its copy. The copy, not a view of a
+// page, keeps no page alive. It is direct-mapped and lock-free; a newer
+// value takes a slot over.
 //
-// A value is copied the second time its bytes are met at the same address
-// (seen holds the address of the last value found valid in each slot,
-// as a number, which keeps nothing alive and is only compared): many of
-// the values an issue holds are met once (its watches, its votes), and
-// copying each of them cost more than a repeat's walk saves.
+// A value is copied the second time it is met (seen holds the hash of the
+// last value found valid in each slot): many of the values an issue holds
+// are met once (its watches, its votes), and copying each of them cost
+// more than a repeat's walk saves.
 type rawMemo struct {
 	slots [memoSlots]atomic.Pointer[memoEntry]
-	seen  [memoSlots]atomic.Uintptr
+	seen  [memoSlots]atomic.Uint64
 }
 
 type memoEntry struct {
@@ -33,29 +32,35 @@ type memoEntry struct {
 }
 
 // minMemoized: shorter values walk about as fast as they are looked up.
-// memoSlots: 1024 found a few more repeats, but the copies they held added
-// their share of a sequential sync's heap (75 MB peak RSS at 256 slots,
-// 86-89 MB at 1024, 70-75 MB without the memo).
+// maxMemoized bounds the copies (memoSlots of them at most): a value that
+// long is rarely met twice. The memo was kept by address before, which
+// found only the repeats within a page: 256 slots then; by content, 1024
+// find more (make instructions: 45.5 million a page by address, 44.9 by
+// content with 256 slots, 43.8 with 1024).
 const (
-	memoBits    = 8
+	memoBits    = 10
 	memoSlots   = 1 << memoBits
 	minMemoized = 96
+	maxMemoized = 2048
 )
 
-// slotOf is where the memo keeps raw for n: a hash of both addresses.
-func (n *fastNode) slotOf(raw string) uint64 {
-	at := uint64(uintptr(unsafe.Pointer(unsafe.StringData(raw))))
+// slotOf is where the memo keeps raw for n, and raw's hash: a hash of
+// its bytes and the node's address.
+func (n *fastNode) slotOf(raw string) (uint64, uint64) {
 	node := uint64(uintptr(unsafe.Pointer(n)))
-	return ((at ^ node>>4) * 0x9e3779b97f4a7c15) >> (64 - memoBits)
+	h := maphash.String(memoSeed, raw) ^ node*0x9e3779b97f4a7c15
+	return h >> (64 - memoBits), h
 }
+
+var memoSeed = maphash.MakeSeed()
 
 // validRaw reports what n.raw says of a whole Raw value, through the memo.
 func (n *fastNode) validRaw(raw string) bool {
-	if n.memo == nil || len(raw) < minMemoized {
+	if n.memo == nil || len(raw) < minMemoized || len(raw) > maxMemoized {
 		end, ok := n.raw(raw, 0)
 		return ok && end == len(raw)
 	}
-	i := n.slotOf(raw)
+	i, h := n.slotOf(raw)
 	slot := &n.memo.slots[i]
 	if e := slot.Load(); e != nil && e.node == n && e.raw == raw {
 		return true
@@ -64,8 +69,7 @@ func (n *fastNode) validRaw(raw string) bool {
 	if !ok || end != len(raw) {
 		return false
 	}
-	at := uintptr(unsafe.Pointer(unsafe.StringData(raw)))
-	if n.memo.seen[i].Swap(at) == at {
+	if n.memo.seen[i].Swap(h) == h {
 		slot.Store(&memoEntry{node: n, raw: strings.Clone(raw)})
 	}
 	return true

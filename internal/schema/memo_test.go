@@ -36,22 +36,32 @@ func TestRawMemoTrustsOnlyTheSameBytesForTheSameNode(t *testing.T) {
 	u, v := s.fast.properties["u"], s.fast.properties["v"]
 	named := padded(`"ann"`)
 	at := func(n *fastNode, r jsonscan.Raw) *atomic.Pointer[memoEntry] {
-		return &s.fast.memo.slots[n.slotOf(string(r))]
+		i, _ := n.slotOf(string(r))
+		return &s.fast.memo.slots[i]
 	}
 	require.True(t, s.fast.valid(map[string]any{"u": named}))
 	require.Nil(t, at(u, named).Load(), "a value met once is not copied")
-	require.True(t, s.fast.valid(map[string]any{"u": named}))
+	again := jsonscan.Raw(strings.Clone(string(named))) // as another page holds it
+	require.True(t, s.fast.valid(map[string]any{"u": again}))
 	e := at(u, named).Load()
-	require.NotNil(t, e, "an accepted value met again at the same address is remembered")
+	require.NotNil(t, e, "an accepted value met again is remembered")
 	assert.NotSame(t, unsafe.StringData(string(named)), unsafe.StringData(e.raw), "as a copy, not a view of its page")
+	assert.NotSame(t, unsafe.StringData(string(again)), unsafe.StringData(e.raw), "as a copy, not a view of its page")
 
-	// What the memo holds is used: with u's name now required to be an
-	// integer, the bytes u accepted before still pass without a walk.
+	// What the memo holds is used, wherever the bytes are: with u's name
+	// now required to be an integer, the bytes u accepted before still
+	// pass without a walk.
 	name := u.properties["name"]
 	saved := name.types
 	name.types = tInteger
 	assert.True(t, u.valid(named), "the bytes accepted before must be found in the memo")
+	assert.True(t, u.valid(jsonscan.Raw(strings.Clone(string(named)))), "at any address")
 	name.types = saved
+	long := jsonscan.Raw(`{"name":"ann","pad":"` + strings.Repeat("p", maxMemoized) + `"}`)
+	for range 2 {
+		require.True(t, s.fast.valid(map[string]any{"u": long}))
+	}
+	assert.Nil(t, at(u, long).Load(), "a value longer than maxMemoized is walked, not kept")
 
 	// Other bytes in the slot, of the same length, are walked, not
 	// trusted.
