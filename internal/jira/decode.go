@@ -283,7 +283,12 @@ func (d *decoder) object(depth int, shape *Shape) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		v, err := d.value(depth, shape.member(k))
+		// Only an object or an array has a shape to look up.
+		var sub *Shape
+		if d.i < len(d.data) && (d.data[d.i] == '{' || d.data[d.i] == '[') {
+			sub = shape.member(k)
+		}
+		v, err := d.value(depth, sub)
 		if err != nil {
 			return nil, err
 		}
