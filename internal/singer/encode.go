@@ -24,17 +24,20 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 }
 
 // appendChecked is appendJSON for a record judged against root as it is
-// encoded (see EncodeChecked): top-level keys root does not declare are
-// reported to undeclared and left out; sure is false when some value is
-// one the check cannot vouch for.
-func appendChecked(dst []byte, record map[string]any, root *schema.Node, undeclared func(string)) (out []byte, sure bool, err error) {
+// encoded (see EncodeChecked): the top-level keys root does not declare
+// are deleted from record, left out and returned; sure is false when some
+// value is one the check cannot vouch for.
+func appendChecked(dst []byte, record map[string]any, root *schema.Node) (out []byte, undeclared []string, sure bool, err error) {
 	e := encoders.Get().(*encoder)
 	defer encoders.Put(e)
-	e.unsure, e.undeclared = false, undeclared
+	e.unsure, e.top = false, true
 	out, err = e.appendObject(dst, record, root)
-	sure = !e.unsure
-	e.undeclared = nil
-	return out, sure, err
+	if len(e.undeclared) > 0 {
+		undeclared = slices.Clone(e.undeclared)
+		clear(e.undeclared)
+		e.undeclared = e.undeclared[:0]
+	}
+	return out, undeclared, !e.unsure, err
 }
 
 // encoders are reused: records are encoded concurrently, one per goroutine.
@@ -52,10 +55,12 @@ type encoder struct {
 	// fields of their own has many) only costs its hash.
 	orders map[uint64]*keyOrder
 	once   map[uint64]bool
-	// A checked encoding: set when a value's check fails; the top-level
-	// keys the check does not declare go to undeclared (nil below the top).
+	// A checked encoding: unsure is set when a value's check fails; top
+	// while the record's own object is next, whose keys the check does not
+	// declare are left out and listed in undeclared.
 	unsure     bool
-	undeclared func(string)
+	top        bool
+	undeclared []string
 }
 
 type keyOrder struct {
@@ -160,11 +165,11 @@ func (e *encoder) append(dst []byte, v any, n *schema.Node) ([]byte, error) {
 
 // appendObject encodes t with its keys sorted, each value judged against
 // the property of n its key names (when n is not nil). At the top of a
-// checked record (e.undeclared set), keys n does not declare are reported
-// and left out.
+// checked record (e.top), keys n does not declare are left out (see
+// leaveOut).
 func (e *encoder) appendObject(dst []byte, t map[string]any, n *schema.Node) ([]byte, error) {
-	undeclared := e.undeclared
-	e.undeclared = nil // only the top level's keys
+	top := e.top
+	e.top = false // only the record's own keys
 	if n != nil && !n.AcceptsObject() {
 		e.unsure = true
 	}
@@ -172,7 +177,7 @@ func (e *encoder) appendObject(dst []byte, t map[string]any, n *schema.Node) ([]
 	if len(t) >= minOrdered {
 		set = keySetHash(t)
 		if o := e.orders[set]; o != nil && len(o.keys) == len(t) {
-			if out, ok, err := e.appendInOrder(dst, t, o, n, undeclared); ok || err != nil {
+			if out, ok, err := e.appendInOrder(dst, t, o, n, top); ok || err != nil {
 				return out, err
 			}
 		}
@@ -193,8 +198,8 @@ func (e *encoder) appendObject(dst []byte, t map[string]any, n *schema.Node) ([]
 		if n != nil {
 			sub = n.Prop(m.key)
 		}
-		if sub == nil && undeclared != nil {
-			undeclared(m.key)
+		if sub == nil && top {
+			e.leaveOut(t, m.key)
 			continue
 		}
 		if wrote {
@@ -244,8 +249,8 @@ func keyLess(a, b string) bool {
 // appendInOrder encodes t with the key order o when t has exactly o's keys
 // (it has as many, so finding each of them is proof); otherwise it
 // returns dst as it was and false. Values are judged against n's
-// properties, as appendObject does, and undeclared is as there.
-func (e *encoder) appendInOrder(dst []byte, t map[string]any, o *keyOrder, n *schema.Node, undeclared func(string)) ([]byte, bool, error) {
+// properties, as appendObject does, and top is as there.
+func (e *encoder) appendInOrder(dst []byte, t map[string]any, o *keyOrder, n *schema.Node, top bool) ([]byte, bool, error) {
 	if n != nil && o.node != n {
 		o.node, o.subs = n, checksOf(o.keys, n)
 	}
@@ -262,8 +267,8 @@ func (e *encoder) appendInOrder(dst []byte, t map[string]any, o *keyOrder, n *sc
 		if n != nil {
 			sub = o.subs[i]
 		}
-		if sub == nil && undeclared != nil {
-			undeclared(k)
+		if sub == nil && top {
+			e.leaveOut(t, k)
 			continue
 		}
 		if wrote {
@@ -281,6 +286,13 @@ func (e *encoder) appendInOrder(dst []byte, t map[string]any, o *keyOrder, n *sc
 		}
 	}
 	return append(dst, '}'), true, nil
+}
+
+// leaveOut deletes a record's top-level key the check does not declare
+// and lists it.
+func (e *encoder) leaveOut(record map[string]any, k string) {
+	delete(record, k)
+	e.undeclared = append(e.undeclared, k)
 }
 
 // checksOf is the check of each of keys under n, nil for a key n does not

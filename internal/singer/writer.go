@@ -120,16 +120,16 @@ func EncodeRecord(record any) ([]byte, error) {
 // EncodeChecked is EncodeRecord for a record judged against its schema's
 // check (schema.Schema.Root) in the same walk, instead of one of its own:
 // sure is true when the check vouches for every value, as
-// schema.Schema.Validate would; when false, the caller asks Judge. Its
-// top-level keys the check does not declare are passed to undeclared, which
-// must delete them from record, and left out of the encoding.
-func EncodeChecked(record map[string]any, root *schema.Node, undeclared func(string)) (encoded []byte, sure bool, err error) {
+// schema.Schema.Validate would; when false, the caller asks Judge. The
+// record's top-level keys the check does not declare are deleted from it,
+// left out of the encoding and returned.
+func EncodeChecked(record map[string]any, root *schema.Node) (encoded []byte, undeclared []string, sure bool, err error) {
 	encoded, err = encodeRecord(func(dst []byte) ([]byte, error) {
 		var err error
-		dst, sure, err = appendChecked(dst, record, root, undeclared)
+		dst, undeclared, sure, err = appendChecked(dst, record, root)
 		return dst, err
 	})
-	return encoded, sure, err
+	return encoded, undeclared, sure, err
 }
 
 func encodeRecord(appendTo func([]byte) ([]byte, error)) ([]byte, error) {

@@ -143,10 +143,10 @@ func (e *Emitter) Record(s *Selected, record map[string]any) error {
 }
 
 // Prepare makes a record ready to write: key present, deselected fields
-// and undeclared top-level keys out, schema valid, encoded. It returns the record's key for messages and its JSON. It
-// is safe to call from several goroutines at once, so this work runs in
-// parallel with the requests for other pages and leaves the writer only
-// copying bytes.
+// and undeclared top-level keys out, schema valid, encoded. It returns the
+// record's key for messages and its JSON. It is safe to call from several
+// goroutines at once, so this work runs in parallel with the requests for
+// other pages and leaves the writer only copying bytes.
 func (e *Emitter) Prepare(s *Selected, record map[string]any) (string, []byte, error) {
 	if s.flattened {
 		flattenCustom(record, s.custom)
@@ -155,25 +155,18 @@ func (e *Emitter) Prepare(s *Selected, record map[string]any) (string, []byte, e
 	if err != nil {
 		return "", nil, err
 	}
+	// Deselected fields are out before the record is judged: what is
+	// judged is what the target gets, in the walk that encodes it.
+	s.Selection.Apply(record)
+	encoded, undeclared, sure, err := singer.EncodeChecked(record, s.schema.Root())
 	// The SCHEMA is the contract with the target: a top-level key it does
 	// not declare would be refused or silently mistyped downstream. Say so
 	// once per key instead of dropping it silently. Timestamps are already
 	// RFC 3339 UTC: the jira package normalizes them while decoding, which
 	// saves a walk over every record.
-	undeclared := func(k string) {
-		s.mu.Lock()
-		first := !s.warned[k]
-		s.warned[k] = true
-		s.mu.Unlock()
-		if first {
-			e.log.Warn("field not in the stream's schema; left out of records", "stream", s.Stream.Name, "field", k)
-		}
-		delete(record, k)
+	for _, k := range undeclared {
+		e.warnUndeclared(s, k)
 	}
-	// Deselected fields are out before the record is judged: what is
-	// judged is what the target gets, in the walk that encodes it.
-	s.Selection.Apply(record)
-	encoded, sure, err := singer.EncodeChecked(record, s.schema.Root(), undeclared)
 	if err != nil {
 		// A value that cannot be encoded is one the schema refuses first.
 		if verr := s.schema.Judge(record, key); verr != nil {
@@ -187,6 +180,19 @@ func (e *Emitter) Prepare(s *Selected, record map[string]any) (string, []byte, e
 		}
 	}
 	return key, encoded, nil
+}
+
+// warnUndeclared says once per stream that records' key k is left out.
+func (e *Emitter) warnUndeclared(s *Selected, k string) {
+	s.mu.Lock()
+	first := !s.warned[k]
+	if first {
+		s.warned[strings.Clone(k)] = true // k may be a view of a page
+	}
+	s.mu.Unlock()
+	if first {
+		e.log.Warn("field not in the stream's schema; left out of records", "stream", s.Stream.Name, "field", k)
+	}
 }
 
 // Write writes a prepared record.
