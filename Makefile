@@ -63,7 +63,6 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzSeenIDs$$' -fuzztime=$(FUZZTIME) ./internal/streams
 	$(GO) test -run='^$$' -fuzz='^FuzzCustomFields$$' -fuzztime=$(FUZZTIME) ./internal/tap
 	$(GO) test -run='^$$' -fuzz='^FuzzFastWalk$$' -fuzztime=$(FUZZTIME) ./internal/schema
-	$(GO) test -run='^$$' -fuzz='^FuzzCheckedEncoding$$' -fuzztime=$(FUZZTIME) ./internal/schema
 	$(GO) test -run='^$$' -fuzz='^FuzzUTCMillis$$' -fuzztime=$(FUZZTIME) ./internal/schema
 	$(GO) test -run='^$$' -fuzz='^FuzzPlain$$' -fuzztime=$(FUZZTIME) ./internal/jsonscan
 	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) ./internal/jsonscan

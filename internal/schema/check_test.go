@@ -35,40 +35,10 @@ func checked(t testing.TB, s *schema.Schema, rec map[string]any) (sure bool, und
 	return sure, undeclared
 }
 
-func TestCheckedEncodingJudgesAsTheFastWalk(t *testing.T) {
-	t.Parallel()
-	all, err := schema.Bundled()
-	require.NoError(t, err)
-	rng := rand.New(rand.NewPCG(3, 4))
-	replacements := []any{nil, true, "x", "2026-01-02", "2026-01-02T03:04:05Z", "2026-01-02T03:04:05.000+0000",
-		"http://x", "not a uri", json.Number("1"), json.Number("1.5"), json.Number("-7"),
-		map[string]any{}, []any{}, []any{json.Number("1")}, map[string]any{"self": "x"}}
-	accepted, checkedN := 0, 0
-	for _, name := range slices.Sorted(maps.Keys(all)) {
-		s := all[name]
-		sure, undeclared := checked(t, s, sample(t, name))
-		require.True(t, sure, "%s: the check must take a valid sample, or it buys nothing", name)
-		require.Empty(t, undeclared, name)
-		for range 300 {
-			rec := sample(t, name)
-			schema.Mutate(rng, rec, replacements[rng.IntN(len(replacements))])
-			if rng.IntN(4) == 0 {
-				rec["not_declared"] = replacements[rng.IntN(len(replacements))]
-			}
-			checkedN++
-			if sure, _ := checked(t, s, rec); sure {
-				accepted++
-			}
-		}
-	}
-	assert.Positive(t, accepted)
-	assert.Less(t, accepted, checkedN, "some mutations must be invalid, or the test proves nothing")
-}
-
-// FuzzCheckedEncoding feeds records of any shape to every stream's
-// schema's check: it judges as the fast walk and never accepts what
-// gojsonschema rejects.
-func FuzzCheckedEncoding(f *testing.F) {
+// FuzzFastWalk feeds records of any shape to every stream's schema: when
+// the fast walk accepts one, gojsonschema must accept it too, raw or not,
+// and a checked encoding judges it as the fast walk does.
+func FuzzFastWalk(f *testing.F) {
 	f.Add(uint8(8), []byte(`{"id":"1","updated":"2026-01-02T03:04:05.000Z","fields":{"labels":["a"],"timespent":60},"extra":1}`))
 	f.Add(uint8(12), []byte(`{"id":"5","updated":"2026-01-02T03:04:05Z","timeSpentSeconds":-0,"started":"15:04:05"}`))
 	f.Add(uint8(0), []byte(`{"id":"1","self":"h:","lead":{"active":true}}`))
@@ -84,8 +54,56 @@ func FuzzCheckedEncoding(f *testing.F) {
 		if dec.Decode(&rec) != nil || rec == nil {
 			return
 		}
-		checked(t, all[names[int(which)%len(names)]], rec)
+		s := all[names[int(which)%len(names)]]
+		judgedAlike(t, s, rec)
+		schema.AssertRawJudgedAlike(t, s, rec)
+		checked(t, s, rec)
 	})
+}
+
+// judgedAlike holds the fast walk to gojsonschema: it never accepts what
+// gojsonschema rejects.
+func judgedAlike(t testing.TB, s *schema.Schema, rec map[string]any) {
+	t.Helper()
+	if schema.FastValid(s, rec) && !schema.SlowValid(t, s, rec) {
+		t.Fatalf("%s: fast walk accepted a record gojsonschema rejects: %v", s.Name(), rec)
+	}
+}
+
+// TestFastWalkOnMutatedSamples replaces random values deep inside each
+// sample with values of other types and formats, and adds undeclared keys:
+// whenever the fast walk accepts the result, gojsonschema must too, and a
+// checked encoding judges it as the fast walk does.
+func TestFastWalkOnMutatedSamples(t *testing.T) {
+	t.Parallel()
+	all, err := schema.Bundled()
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(1, 2))
+	replacements := []any{nil, true, "x", "2026-01-02", "2026-01-02T03:04:05Z", "2026-01-02T03:04:05.000+0000", "15:04:05",
+		"http://x", "not a uri", json.Number("1"), json.Number("1.5"), json.Number("2.0"), json.Number("-7"),
+		map[string]any{}, []any{}, []any{json.Number("1")}, map[string]any{"self": "x"}}
+	accepted, checkedN := 0, 0
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		s := all[name]
+		sure, undeclared := checked(t, s, sample(t, name))
+		require.True(t, sure, "%s: the check must take a valid sample, or it buys nothing", name)
+		require.Empty(t, undeclared, name)
+		for range 400 {
+			rec := sample(t, name)
+			schema.Mutate(rng, rec, replacements[rng.IntN(len(replacements))])
+			if rng.IntN(4) == 0 {
+				rec["not_declared"] = replacements[rng.IntN(len(replacements))]
+			}
+			checkedN++
+			judgedAlike(t, s, rec)
+			if sure, _ := checked(t, s, rec); sure {
+				accepted++
+			}
+		}
+	}
+	t.Logf("%d of %d mutated records taken by the fast walk", accepted, checkedN)
+	assert.Positive(t, accepted)
+	assert.Less(t, accepted, checkedN, "some mutations must be invalid, or the test proves nothing")
 }
 
 func TestCheckedEncodingLeavesOutWhatTheSchemaDoesNotDeclare(t *testing.T) {

@@ -6,4 +6,6 @@ var (
 	FastValid = func(s *Schema, rec map[string]any) bool { return s.fast.valid(rec) }
 	SlowValid = slowValid
 	Mutate    = mutate
+	// AssertRawJudgedAlike: see assertRawJudgedAlike.
+	AssertRawJudgedAlike = assertRawJudgedAlike
 )

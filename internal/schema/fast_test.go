@@ -76,63 +76,6 @@ func TestFastWalkIsNeverLooserThanGojsonschema(t *testing.T) {
 	}
 }
 
-// FuzzFastWalk feeds records of any shape to every stream's schema: when
-// the fast walk accepts one, gojsonschema must accept it too.
-func FuzzFastWalk(f *testing.F) {
-	f.Add(uint8(8), []byte(`{"id":"1","updated":"2026-01-02T03:04:05.000Z","fields":{"labels":["a"],"timespent":60}}`))
-	f.Add(uint8(12), []byte(`{"id":"5","updated":"2026-01-02T03:04:05Z","timeSpentSeconds":-0,"started":"15:04:05"}`))
-	f.Add(uint8(0), []byte(`{"id":"1","self":"h:","lead":{"active":true}}`))
-	all, err := Bundled()
-	if err != nil {
-		f.Fatal(err)
-	}
-	names := slices.Sorted(maps.Keys(all))
-	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber()
-		var rec map[string]any
-		if dec.Decode(&rec) != nil || rec == nil {
-			return
-		}
-		s := all[names[int(which)%len(names)]]
-		if s.fast.valid(rec) && !slowValid(t, s, rec) {
-			t.Fatalf("%s: fast walk accepted a record gojsonschema rejects: %s", s.name, data)
-		}
-		assertRawJudgedAlike(t, s, rec)
-	})
-}
-
-// TestFastWalkOnMutatedSamples replaces random values deep inside each
-// sample with values of other types and formats; whenever the fast walk
-// accepts the result, gojsonschema must too.
-func TestFastWalkOnMutatedSamples(t *testing.T) {
-	t.Parallel()
-	all, err := Bundled()
-	require.NoError(t, err)
-	rng := rand.New(rand.NewPCG(1, 2))
-	replacements := []any{nil, true, "x", "2026-01-02", "2026-01-02T03:04:05Z", "2026-01-02T03:04:05.000+0000", "15:04:05",
-		"http://x", "not a uri", json.Number("1"), json.Number("1.5"), json.Number("2.0"), json.Number("-7"),
-		map[string]any{}, []any{}, []any{json.Number("1")}, map[string]any{"self": "x"}}
-	accepted, checked := 0, 0
-	for _, name := range slices.Sorted(maps.Keys(all)) {
-		s := all[name]
-		data, err := os.ReadFile(filepath.Join("testdata", "samples", name+".json"))
-		require.NoError(t, err)
-		for range 400 {
-			rec := decodeRecord(t, data)
-			mutate(rng, rec, replacements[rng.IntN(len(replacements))])
-			checked++
-			if s.fast.valid(rec) {
-				accepted++
-				require.True(t, slowValid(t, s, rec), "%s: fast walk accepted %v", name, rec)
-			}
-		}
-	}
-	t.Logf("%d of %d mutated records taken by the fast walk", accepted, checked)
-	assert.Positive(t, accepted)
-	assert.Less(t, accepted, checked, "some mutations must be invalid, or the test proves nothing")
-}
-
 // mutate replaces one value at a random depth with v.
 func mutate(rng *rand.Rand, node any, v any) {
 	for {
@@ -221,7 +164,7 @@ func TestFastWalkOnRaw(t *testing.T) {
 // top-level objects and arrays kept raw, and on rec kept raw whole: it
 // accepts only what it accepts on rec's tree, and the full check says the
 // same either way. It returns whether both raw forms were accepted.
-func assertRawJudgedAlike(t *testing.T, s *Schema, rec map[string]any) bool {
+func assertRawJudgedAlike(t testing.TB, s *Schema, rec map[string]any) bool {
 	t.Helper()
 	want := s.fast.valid(rec)
 	rawRec := make(map[string]any, len(rec))
