@@ -122,8 +122,8 @@ func statusRecord(id, key, changelogID, author, created any) jira.Record {
 	if a, ok := author.(map[string]any); ok {
 		// Data Center users have no accountId; their key is the stable id,
 		// as in the users stream.
-		if id, ok := a["accountId"]; ok && isString(id) {
-			rec["authorAccountId"] = id
+		if acc, ok := a["accountId"]; ok && isString(acc) {
+			rec["authorAccountId"] = acc
 		} else if k, ok := a["key"]; ok && isString(k) {
 			rec["authorAccountId"] = k
 		}
