@@ -102,7 +102,7 @@ func TestScanJQLKeepsTheScope(t *testing.T) {
 // BenchmarkStatusHistory derives the status records of a generated
 // bulkfetch page's issues, as the issues group does for every page.
 func BenchmarkStatusHistory(b *testing.B) {
-	page, err := jirasim.SamplePage()
+	page, err := jirasim.SamplePage(0)
 	require.NoError(b, err)
 	decoded, err := jira.DecodeRecordShaped(page, jira.IssuePage)
 	require.NoError(b, err)

@@ -40,7 +40,7 @@ func everyStream(b *testing.B) map[string]*Selected {
 func BenchmarkIssuePage(b *testing.B) {
 	byName := everyStream(b)
 	em := NewEmitter(singer.NewWriter(discard{}), slog.New(slog.DiscardHandler), fixedNow)
-	page, err := jirasim.SamplePage()
+	page, err := jirasim.SamplePage(0)
 	require.NoError(b, err)
 	require.Contains(b, string(page), `"histories"`)
 	b.SetBytes(int64(len(page)))
@@ -100,4 +100,29 @@ func preparePage(b *testing.B, em *Emitter, byName map[string]*Selected, page []
 		prepare("issues", is)
 	}
 	return records
+}
+
+// BenchmarkIssuePages is BenchmarkIssuePage over the 11 full pages of the
+// generated site in turn, not one page again and again: what one page
+// shares with the pages before it (users, projects, statuses), as a
+// sync's pages do, and no more.
+func BenchmarkIssuePages(b *testing.B) {
+	byName := everyStream(b)
+	em := NewEmitter(singer.NewWriter(discard{}), slog.New(slog.DiscardHandler), fixedNow)
+	var pages [][]byte
+	for n := range 11 {
+		page, err := jirasim.SamplePage(n)
+		require.NoError(b, err)
+		pages = append(pages, page)
+	}
+	b.ReportAllocs()
+	defer TuneGC()()
+	records, i := 0, 0
+	before := cpuTime()
+	for b.Loop() {
+		records += preparePage(b, em, byName, pages[i%len(pages)])
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(records), "ns/record")
+	b.ReportMetric(float64(cpuTime()-before)/float64(records), "cpu-ns/record")
 }
