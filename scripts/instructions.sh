@@ -25,7 +25,7 @@ count() {
   local n
   for _ in 1 2 3 4 5; do
     n=$(cd "$pkg" && GOGC=off GOMEMLIMIT=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" \
-      -test.run='^$' -test.bench="$bench" -test.benchtime="$2"x -test.count=1 -test.cpu=1 2>&1 |
+      -test.run='^$' -test.bench="^($bench)\$" -test.benchtime="$2"x -test.count=1 -test.cpu=1 2>&1 |
       sed -n 's/.*Collected : //p')
     [ -n "$n" ] && { echo "$n"; return; }
   done

@@ -1,8 +1,10 @@
 package jira
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/tap-jira/tap-jira/internal/jsonscan"
@@ -99,20 +101,26 @@ const arenaChunk = 64 << 10
 // normalized when d.normalize). It accepts and rejects what value does.
 func (d *decoder) raw(depth int) (any, error) {
 	base, from := len(d.tmp), d.i
-	// The same user, project or status comes back many times in a page:
-	// bytes already read give the same Raw (their first reading checked
-	// them), shared rather than rebuilt. A value is looked up by its first
-	// cacheKey bytes and found by comparing what follows with the bytes
-	// of each value cached under them: a complete object or array that the
-	// input starts with is the value there, so its end needs no scan.
-	var key string
+	// The same user, project or status comes back many times in a page,
+	// and page after page: bytes already read give the same Raw (their
+	// first reading checked them), shared rather than rebuilt. A value is
+	// looked up by a hash of its first cacheKey bytes, in the document's
+	// cache, then in the run's (shared), and found by comparing what
+	// follows with the bytes of a value cached under it: a complete object
+	// or array that the input starts with is the value there, so its end
+	// needs no scan.
+	var h uint64
 	if d.cached && len(d.s)-from >= cacheKey {
-		key = d.s[from : from+cacheKey]
-		for _, c := range d.cache[key] {
+		h = maphash.String(cacheSeed, d.s[from:from+cacheKey])
+		for _, c := range d.cache[h] {
 			if strings.HasPrefix(d.s[from:], c.in) {
 				d.i = from + len(c.in)
 				return c.raw, nil
 			}
+		}
+		if e := shared.slots[sharedSlot(h)].Load(); e != nil && e.normalized == d.normalize && strings.HasPrefix(d.s[from:], e.in) {
+			d.i = from + len(e.in)
+			return e.raw, nil
 		}
 	}
 	defer func() { d.tmp = d.tmp[:base] }()
@@ -120,15 +128,18 @@ func (d *decoder) raw(depth int) (any, error) {
 		return nil, err
 	}
 	r := d.box(rawType, d.stash(d.tmp[base:])) // boxed once, for its repeats too
-	if key != "" && d.i-from >= cacheKey {
+	if h != 0 && d.i-from >= cacheKey {
 		if d.cache == nil {
-			d.cache = map[string][]cachedValue{}
+			d.cache = map[uint64][]cachedValue{}
 		}
-		cs := d.cache[key]
+		cs := d.cache[h]
 		if len(cs) == maxCachedUnder {
 			cs = append(cs[:0], cs[1:]...) // the oldest makes room
 		}
-		d.cache[key] = append(cs, cachedValue{d.s[from:d.i], r})
+		d.cache[h] = append(cs, cachedValue{d.s[from:d.i], r})
+		if d.i-from <= maxShared {
+			shared.offer(h, d.s[from:d.i], string(r.(jsonscan.Raw)), d.normalize)
+		}
 	}
 	return r, nil
 }
@@ -138,6 +149,51 @@ func (d *decoder) raw(depth int) (any, error) {
 type cachedValue struct {
 	in  string
 	raw any
+}
+
+// shared holds copies of raw values met in one document and again in
+// another (the run's users, projects, statuses, avatar sets): a page
+// finds them without rebuilding them, for a hash and a comparison. It is
+// direct-mapped by the hash of a value's first bytes and lock-free, as
+// pages are decoded side by side; a newer value takes a slot over. A
+// value is copied the second time its slot sees it (seen holds the hash
+// last offered there): most values met once are met once in the run.
+// Its copies, not views of a page, keep no page alive; sharedSlots times
+// maxShared bounds their memory (4 MiB with the input copies).
+var shared sharedCache
+
+type sharedCache struct {
+	slots [sharedSlots]atomic.Pointer[sharedValue]
+	seen  [sharedSlots]atomic.Uint64
+}
+
+type sharedValue struct {
+	in         string // the value's input bytes
+	raw        any    // its canonical encoding, a boxed jsonscan.Raw
+	normalized bool   // with timestamps normalized (the decoder's option)
+}
+
+const (
+	sharedBits  = 10
+	sharedSlots = 1 << sharedBits
+	maxShared   = 2 << 10
+)
+
+var cacheSeed = maphash.MakeSeed()
+
+func sharedSlot(h uint64) uint64 { return h >> (64 - sharedBits) }
+
+// offer keeps a copy of a value read raw the second time its slot is
+// offered it.
+func (c *sharedCache) offer(h uint64, in, raw string, normalized bool) {
+	i := sharedSlot(h)
+	if c.seen[i].Swap(h) != h {
+		return
+	}
+	if e := c.slots[i].Load(); e != nil && e.in == in && e.normalized == normalized {
+		return
+	}
+	c.slots[i].Store(&sharedValue{in: strings.Clone(in), raw: jsonscan.Raw(strings.Clone(raw)), normalized: normalized})
 }
 
 // stash copies b into the document's arena and returns the copy. The

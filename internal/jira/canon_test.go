@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -298,4 +299,47 @@ func TestLongChangelogIsNotBuilt(t *testing.T) {
 	require.Equal(t, []int{1000, 1000, 1}, sizes)
 	_, err := json.Marshal(map[string]any{"histories": long})
 	require.Error(t, err, "a LongList must never be written as a value")
+}
+
+// TestRawsSharedAcrossPages: a value met in one page and again in another
+// (a user, a status) is kept for the run, and later pages get it without
+// reading it again; it is given only where the input is exactly it, and
+// only as decoded with the same timestamp option. Not parallel: the
+// shared cache is the process's, and other tests' values could take its
+// slots over while this one looks.
+func TestRawsSharedAcrossPages(t *testing.T) {
+	user := testUser("shared-7f3c")
+	// Over cacheKey bytes before its timestamp, which normalizing changes.
+	stamped := `{"self":"https://example.atlassian.net/rest/api/2/status/10077` + strings.Repeat("/x", 60) + `","created":"2026-01-02T03:04:05.000+0100"}`
+	page := func(priority string) []byte {
+		issue := `{"fields":{"assignee":` + user + `,"priority":` + priority + `,"summary":"` + strings.Repeat("s", 300) + `"}}`
+		return []byte(`{"issues":[` + strings.TrimSuffix(strings.Repeat(issue+",", 100), ",") + `]}`)
+	}
+	p := page(stamped)
+	require.Greater(t, len(p), minCachedDoc)
+	assignee := func(data []byte, normalize bool) jsonscan.Raw {
+		v, err := decodeShaped(data, normalize, IssuePage)
+		require.NoError(t, err)
+		return v.(map[string]any)["issues"].([]any)[0].(map[string]any)["fields"].(map[string]any)["assignee"].(jsonscan.Raw)
+	}
+	var got []jsonscan.Raw
+	for range 4 {
+		got = append(got, assignee(bytes.Clone(p), true))
+	}
+	// Pages 1 and 2 read it (the second keeps a copy), 3 and 4 share it.
+	assert.NotSame(t, unsafe.StringData(string(got[0])), unsafe.StringData(string(got[1])))
+	assert.Same(t, unsafe.StringData(string(got[2])), unsafe.StringData(string(got[3])), "a later page reads it again")
+	for _, r := range got {
+		assert.Equal(t, got[0], r)
+	}
+	// Whatever is kept, every page still decodes as its tree: with the
+	// other timestamp option, and where a value starts like a kept one
+	// and goes on.
+	for _, normalize := range []bool{false, true} {
+		checkCanonical(t, p, normalize, IssuePage)
+		checkCanonical(t, page(strings.TrimSuffix(stamped, "}")+`,"next":{"a":1}}`), normalize, IssuePage)
+	}
+	other := page(stamped)
+	copy(other[bytes.Index(other, []byte("2026-01-02T03")):], "2027")
+	checkCanonical(t, other, true, IssuePage)
 }

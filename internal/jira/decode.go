@@ -111,7 +111,7 @@ var decoders = sync.Pool{New: func() any { return new(decoder) }}
 
 func (d *decoder) release() {
 	d.data, d.s, d.arena, d.slab = nil, "", nil, nil // the arena and the slab belong to the tree now
-	clear(d.cache)                                   // its keys are views of data
+	clear(d.cache)                                   // its values are views of data
 	if cap(d.members) > 4096 || cap(d.elems) > 4096 || cap(d.tmp) > 1<<20 || cap(d.unesc) > 1<<20 {
 		return // an odd document's stacks are left to the GC
 	}
@@ -166,7 +166,7 @@ type decoder struct {
 	cmembers []canonMember
 	arena    []byte
 	slab     []string                 // the strings the tree's interfaces hold (box)
-	cache    map[string][]cachedValue // Raw values of this document by their first input bytes
+	cache    map[uint64][]cachedValue // Raw values of this document by the hash of their first input bytes
 	cached   bool                     // look repeated values up in cache
 }
 
