@@ -156,8 +156,9 @@ type cachedValue struct {
 // finds them without rebuilding them, for a hash and a comparison. It is
 // direct-mapped by the hash of a value's first bytes and lock-free, as
 // pages are decoded side by side; a newer value takes a slot over. A
-// value is copied the second time its slot sees it (seen holds the hash
-// last offered there): most values met once are met once in the run.
+// value is copied the second time its slot is offered it (seen holds the
+// hash last offered there), so one met in a single page (an issue's
+// watches, its votes) costs no copy.
 // Its copies, not views of a page, keep no page alive; sharedSlots times
 // maxShared bounds their memory (4 MiB with the input copies).
 var shared sharedCache
