@@ -3,9 +3,8 @@ package schema
 // For the external tests (check_test.go), which encode with singer:
 // singer imports this package, so its tests here could not.
 var (
-	FastValid = func(s *Schema, rec map[string]any) bool { return s.fast.valid(rec) }
-	SlowValid = slowValid
-	Mutate    = mutate
-	// AssertRawJudgedAlike: see assertRawJudgedAlike.
+	FastValid            = func(s *Schema, rec map[string]any) bool { return s.fast.valid(rec) }
+	SlowValid            = slowValid
+	Mutate               = mutate
 	AssertRawJudgedAlike = assertRawJudgedAlike
 )

@@ -167,17 +167,15 @@ func (e *Emitter) Prepare(s *Selected, record map[string]any) (string, []byte, e
 	for _, k := range undeclared {
 		e.warnUndeclared(s, k)
 	}
-	if err != nil {
-		// A value that cannot be encoded is one the schema refuses first.
+	// gojsonschema judges what the check was not sure of, and a value that
+	// cannot be encoded, which the schema refuses first.
+	if !sure || err != nil {
 		if verr := s.schema.Judge(record, key); verr != nil {
 			return "", nil, fmt.Errorf("%w: %w", ErrInvalidRecord, verr)
 		}
-		return "", nil, fmt.Errorf("%s record %s: %w", s.Stream.Name, key, err)
 	}
-	if !sure {
-		if err := s.schema.Judge(record, key); err != nil {
-			return "", nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
-		}
+	if err != nil {
+		return "", nil, fmt.Errorf("%s record %s: %w", s.Stream.Name, key, err)
 	}
 	return key, encoded, nil
 }
