@@ -219,6 +219,7 @@ func TestEmitRefusesBadRecords(t *testing.T) {
 		{"null key", "issue_transitions", func(r map[string]any) { r["issueId"] = nil }, []string{"issue_transitions", `"issueId"`}},
 		{"wrong type", "worklogs", func(r map[string]any) { r["timeSpentSeconds"] = "an hour" }, []string{"worklogs", "/timeSpentSeconds"}},
 		{"unparsable timestamp", "issue_comments", func(r map[string]any) { r["created"] = "yesterday" }, []string{"issue_comments", "/created"}},
+		{"not a number, not encodable", "worklogs", func(r map[string]any) { r["timeSpentSeconds"] = json.Number("1x") }, []string{"worklogs", "/timeSpentSeconds"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
