@@ -38,21 +38,41 @@ func everyStream(b *testing.B) map[string]*Selected {
 // the issues group does. Unlike BenchmarkRecord it has what one issue
 // alone lacks: the same users, projects and statuses on many issues.
 func BenchmarkIssuePage(b *testing.B) {
-	byName := everyStream(b)
-	em := NewEmitter(singer.NewWriter(discard{}), slog.New(slog.DiscardHandler), fixedNow)
 	page, err := jirasim.SamplePage(0)
 	require.NoError(b, err)
 	require.Contains(b, string(page), `"histories"`)
 	b.SetBytes(int64(len(page)))
+	benchPages(b, [][]byte{page})
+}
+
+// BenchmarkIssuePages is BenchmarkIssuePage over the 11 full pages of the
+// generated site in turn, not one page again and again: what one page
+// shares with the pages before it (users, projects, statuses), as a
+// sync's pages do, and no more.
+func BenchmarkIssuePages(b *testing.B) {
+	var pages [][]byte
+	for n := range 11 {
+		page, err := jirasim.SamplePage(n)
+		require.NoError(b, err)
+		pages = append(pages, page)
+	}
+	benchPages(b, pages)
+}
+
+// benchPages prepares the pages in turn, one an iteration.
+func benchPages(b *testing.B, pages [][]byte) {
+	byName := everyStream(b)
+	em := NewEmitter(singer.NewWriter(discard{}), slog.New(slog.DiscardHandler), fixedNow)
 	b.ReportAllocs()
 	// The collector as a sync runs it (the benchmark binary's default is
 	// GOGC 100): its work is part of a record's cost. GOGC and GOMEMLIMIT
 	// win, as they do for the tap (make instructions counts with GOGC=off).
 	defer TuneGC()()
-	records := 0
+	records, i := 0, 0
 	before := cpuTime()
 	for b.Loop() {
-		records += preparePage(b, em, byName, page)
+		records += preparePage(b, em, byName, pages[i%len(pages)])
+		i++
 	}
 	// The issue's target is CPU per record, whatever the page's mix:
 	// ns/record is wall time, cpu-ns/record the process's CPU (the
@@ -100,29 +120,4 @@ func preparePage(b *testing.B, em *Emitter, byName map[string]*Selected, page []
 		prepare("issues", is)
 	}
 	return records
-}
-
-// BenchmarkIssuePages is BenchmarkIssuePage over the 11 full pages of the
-// generated site in turn, not one page again and again: what one page
-// shares with the pages before it (users, projects, statuses), as a
-// sync's pages do, and no more.
-func BenchmarkIssuePages(b *testing.B) {
-	byName := everyStream(b)
-	em := NewEmitter(singer.NewWriter(discard{}), slog.New(slog.DiscardHandler), fixedNow)
-	var pages [][]byte
-	for n := range 11 {
-		page, err := jirasim.SamplePage(n)
-		require.NoError(b, err)
-		pages = append(pages, page)
-	}
-	b.ReportAllocs()
-	defer TuneGC()()
-	records, i := 0, 0
-	before := cpuTime()
-	for b.Loop() {
-		records += preparePage(b, em, byName, pages[i%len(pages)])
-		i++
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(records), "ns/record")
-	b.ReportMetric(float64(cpuTime()-before)/float64(records), "cpu-ns/record")
 }
