@@ -1,5 +1,7 @@
 package schema
 
+import "github.com/tap-jira/tap-jira/schemas"
+
 // For the external tests (check_test.go), which encode with singer:
 // singer imports this package, so its tests here could not.
 var (
@@ -7,4 +9,6 @@ var (
 	SlowValid            = slowValid
 	Mutate               = mutate
 	AssertRawJudgedAlike = assertRawJudgedAlike
+	// LoadBundled compiles the embedded schemas afresh, as a run starts.
+	LoadBundled = func() error { _, err := loadFS(schemas.FS); return err }
 )

@@ -392,6 +392,10 @@ func TestCompileRejects(t *testing.T) {
 		{"boolean schema", `{"type":"object","properties":{"a":true}}`, "/properties/a: a subschema must be an object"},
 		{"numeric exclusiveMinimum", `{"type":"object","properties":{"a":{"type":"integer","minimum":0,"exclusiveMinimum":0}}}`, "exclusiveMinimum"},
 		{"unknown type", `{"type":"object","properties":{"a":{"type":"strin"}}}`, "compile"},
+		// Only the metaschema catches these, so Compile (for what the
+		// catalog gives) must still check against it.
+		{"empty enum", `{"type":"object","properties":{"a":{"enum":[]}}}`, "properties.a.enum: Array must have at least 1 items"},
+		{"empty required", `{"type":"object","properties":{"a":{"type":"object","required":[]}}}`, "properties.a.required: Array must have at least 1 items"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -472,6 +476,17 @@ func TestValidateIsSafeForConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// BenchmarkLoadBundled is the start-up cost of every run: compiling the
+// embedded schemas (before any request is made).
+func BenchmarkLoadBundled(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := schema.LoadBundled(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
