@@ -197,8 +197,8 @@ func TestBundledStreams(t *testing.T) {
 }
 
 // The embedded schemas are compiled at run time without Compile's checks
-// (the metaschema's was two thirds of a run's start-up CPU), so they are
-// made here: a schema that fails them fails this test.
+// (the metaschema's was two thirds of the CPU of compiling them), so they
+// are made here: a schema that fails them fails this test.
 func TestBundledSchemasPassTheMetaschema(t *testing.T) {
 	t.Parallel()
 	for name, s := range bundled(t) {

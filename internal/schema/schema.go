@@ -69,10 +69,10 @@ func Compile(name string, doc map[string]any) (*Schema, error) {
 // compile compiles a private document decoded with UseNumber; meta checks
 // it against the draft-4 metaschema first. The embedded schemas skip
 // Compile's checks at run time, the metaschema's above all: it was two
-// thirds of a run's start-up CPU (gojsonschema compiles the metaschema
-// anew each time), and they cannot change after the build, so
-// TestBundledSchemasPassTheMetaschema puts each through Compile instead.
-// Anything from the catalog goes through Compile.
+// thirds of the CPU of compiling them, at the start of every run
+// (gojsonschema compiles the metaschema anew each time). They cannot change
+// after the build, so TestBundledSchemasPassTheMetaschema puts each
+// through Compile instead. Anything from the catalog goes through Compile.
 func compile(name string, norm map[string]any, meta bool) (*Schema, error) {
 	loader := gojsonschema.NewSchemaLoader()
 	loader.Draft = gojsonschema.Draft4
