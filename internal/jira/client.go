@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gojira "github.com/andygrunwald/go-jira"
@@ -57,6 +58,11 @@ type Client struct {
 	gate      *gate // nil: unbounded
 	zoneMu    sync.Mutex
 	zone      *zoneCall // the run's /myself, once asked
+	// spillFrom is the size past which getSpooled puts a body in a file
+	// (0: the package's spillFrom); noSpool is set once no file could be
+	// made or written.
+	spillFrom int64
+	noSpool   atomic.Bool
 }
 
 // New returns a Client for the site at opts.BaseURL.
@@ -136,10 +142,25 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if len(query) > 0 {
 		rel += "?" + query.Encode()
 	}
+	data, err := retrying(ctx, c, method, endpoint, func() ([]byte, error) {
+		return attemptRead(ctx, c, method, endpoint, rel, body, readBody)
+	})
+	if err != nil {
+		return err
+	}
+	if err := decodeInto(data, v); err != nil {
+		return fmt.Errorf("%s %s: decoding body: %w: %w", method, endpoint, ErrNotJSON, err)
+	}
+	return nil
+}
+
+// retrying makes attempts of one request until one succeeds, fails for
+// good, or the policy gives up (see RetryPolicy).
+func retrying[T any](ctx context.Context, c *Client, method, endpoint string, attempt func() (T, error)) (T, error) {
 	attempts := 0
-	data, err := backoff.Retry(ctx, func() ([]byte, error) {
+	out, err := backoff.Retry(ctx, func() (T, error) {
 		attempts++
-		return c.attempt(ctx, method, endpoint, rel, body)
+		return attempt()
 	}, backoff.WithBackOff(c.retry.backOff()), backoff.WithMaxTries(c.retry.MaxAttempts),
 		backoff.WithMaxElapsedTime(c.retry.MaxElapsed),
 		backoff.WithNotify(func(err error, wait time.Duration) {
@@ -147,18 +168,16 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			c.log.Warn("retrying a Jira request", "endpoint", method+" "+endpoint, "error", err.Error(), "wait", wait.Round(time.Millisecond))
 		}))
 	if err != nil {
+		var zero T
 		if ctx.Err() != nil {
-			return fmt.Errorf("%s %s: %w", method, endpoint, context.Cause(ctx))
+			return zero, fmt.Errorf("%s %s: %w", method, endpoint, context.Cause(ctx))
 		}
 		if attempts > 1 {
-			return fmt.Errorf("%w (gave up after %d attempts)", err, attempts)
+			return zero, fmt.Errorf("%w (gave up after %d attempts)", err, attempts)
 		}
-		return err
+		return zero, err
 	}
-	if err := decodeInto(data, v); err != nil {
-		return fmt.Errorf("%s %s: decoding body: %w: %w", method, endpoint, ErrNotJSON, err)
-	}
-	return nil
+	return out, nil
 }
 
 // decodeInto decodes a body with UseNumber and takes data over (see
@@ -249,24 +268,26 @@ func kindOf(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// attempt makes one try and classifies its failure: retryable errors are
-// returned as they are (429 and 503 with a Retry-After wrapped so the wait
-// is honoured), everything else as backoff.Permanent.
-func (c *Client) attempt(ctx context.Context, method, endpoint, rel string, body any) ([]byte, error) {
+// attemptRead makes one try, its body read by read, and classifies its
+// failure: retryable errors are returned as they are (429 and 503 with a
+// Retry-After wrapped so the wait is honoured), everything else as
+// backoff.Permanent; a body that read fails to take is retried.
+func attemptRead[T any](ctx context.Context, c *Client, method, endpoint, rel string, body any, read func(io.Reader, int64) (T, error)) (T, error) {
+	var zero T
 	if err := c.pacer.wait(ctx); err != nil {
-		return nil, backoff.Permanent(err)
+		return zero, backoff.Permanent(err)
 	}
 	o := neutral // what the answer says about load, for the gate
 	if c.gate != nil {
 		epoch, err := c.gate.acquire(ctx)
 		if err != nil {
-			return nil, backoff.Permanent(err)
+			return zero, backoff.Permanent(err)
 		}
 		defer func() { c.gate.release(epoch, o) }()
 	}
 	req, err := c.api.NewRequestWithContext(ctx, method, rel, body)
 	if err != nil {
-		return nil, backoff.Permanent(fmt.Errorf("building request for %s: %w", endpoint, err))
+		return zero, backoff.Permanent(fmt.Errorf("building request for %s: %w", endpoint, err))
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.userAgent != "" {
@@ -286,13 +307,13 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, rel string, body
 		if errors.As(err, &tokErr) {
 			// The token source retried already; its error, not the
 			// *url.Error around it, says what went wrong.
-			return nil, backoff.Permanent(fmt.Errorf("%s %s: %w", method, endpoint, tokErr))
+			return zero, backoff.Permanent(fmt.Errorf("%s %s: %w", method, endpoint, tokErr))
 		}
 		err = fmt.Errorf("%s %s: %w", method, endpoint, err)
 		if ctx.Err() != nil {
-			return nil, backoff.Permanent(err)
+			return zero, backoff.Permanent(err)
 		}
-		return nil, err // connection refused or reset, timeout: transient
+		return zero, err // connection refused or reset, timeout: transient
 	}
 	c.pacer.observe(resp.Header)
 	if resp.StatusCode == http.StatusTooManyRequests {
@@ -300,20 +321,20 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, rel string, body
 	}
 	if apiErr := checkResponse(method, endpoint, resp.Response); apiErr != nil {
 		if !retryableStatus(apiErr.Status) {
-			return nil, backoff.Permanent(apiErr)
+			return zero, backoff.Permanent(apiErr)
 		}
 		if wait, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return nil, &throttled{err: apiErr, after: &backoff.RetryAfterError{Duration: min(wait, c.retry.MaxRetryAfter)}}
+			return zero, &throttled{err: apiErr, after: &backoff.RetryAfterError{Duration: min(wait, c.retry.MaxRetryAfter)}}
 		}
-		return nil, apiErr
+		return zero, apiErr
 	}
-	data, err := readBody(resp.Body, resp.ContentLength)
+	out, err := read(resp.Body, resp.ContentLength)
 	if err != nil {
 		// The body stopped short (a cut connection, a timeout mid-body).
-		return nil, fmt.Errorf("%s %s: reading body: %w", method, endpoint, err)
+		return zero, fmt.Errorf("%s %s: reading body: %w", method, endpoint, err)
 	}
 	o = succeeded
-	return data, nil
+	return out, nil
 }
 
 // maxPresized bounds the Content-Length a body buffer is sized from at

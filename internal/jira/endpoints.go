@@ -331,10 +331,36 @@ func (c *Client) IssueChangelogPages(ctx context.Context, cloud bool, issueID st
 		return wrapErr(c.childPages(ctx, path, nil, ChangelogPage, "values", known), what)
 	}
 	return wrapErr(func(yield func([]Record, error) bool) {
-		var is map[string]any
 		path := "rest/api/2/issue/" + url.PathEscape(issueID)
 		q := url.Values{"fields": {"id"}, "expand": {"changelog"}}
-		if err := c.Get(ctx, path, q, shaped{into: &is, shape: ChangelogPage}); err != nil {
+		body, err := c.getSpooled(ctx, path, q)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		defer body.Close()
+		windows := changelogInMemory(body.data)
+		if body.file != nil { // too long to hold: read a window at a time
+			windows = changelogWindows(body.file, LongFrom)
+		}
+		for recs, err := range windows {
+			if err != nil {
+				err = fmt.Errorf("GET /%s: decoding body: %w: %w", path, ErrNotJSON, err)
+			}
+			if !yield(recs, err) || err != nil {
+				return
+			}
+		}
+	}, what)
+}
+
+// changelogInMemory is changelogWindows for a body held whole: its
+// changelog decoded with the issue, past LongFrom entries a LongList
+// decoded a window at a time.
+func changelogInMemory(data []byte) iter.Seq2[[]Record, error] {
+	return func(yield func([]Record, error) bool) {
+		var is map[string]any
+		if err := decodeInto(data, shaped{into: &is, shape: ChangelogPage}); err != nil {
 			yield(nil, err)
 			return
 		}
@@ -344,24 +370,29 @@ func (c *Client) IssueChangelogPages(ctx context.Context, cloud bool, issueID st
 		case map[string]any:
 			changelog = v
 		default:
-			yield(nil, fmt.Errorf("GET %s: decoding body: %w: \"changelog\": expected an object, got %s", path, ErrNotJSON, kindOf(v)))
+			yield(nil, fmt.Errorf("\"changelog\": expected an object, got %s", kindOf(v)))
 			return
 		}
 		long, ok := changelog["histories"].(*LongList)
 		if !ok {
-			yield(recordsIn(path, changelog, "histories"))
+			recs, err := objects(changelog["histories"])
+			if err != nil {
+				err = fmt.Errorf("\"histories\": %w", err)
+			}
+			if len(recs) > 0 || err != nil {
+				yield(recs, err)
+			}
 			return
 		}
 		for recs, err := range long.Records(LongFrom) {
 			if err != nil {
-				yield(nil, fmt.Errorf("GET %s: decoding body: %w: \"histories\": %w", path, ErrNotJSON, err))
-				return
+				err = fmt.Errorf("\"histories\": %w", err)
 			}
-			if !yield(recs, nil) {
+			if !yield(recs, err) || err != nil {
 				return
 			}
 		}
-	}, what)
+	}
 }
 
 // collectPages reads a list's pages into one slice.

@@ -266,44 +266,54 @@ func TestDataCenterChangelogInWindows(t *testing.T) {
 		{name: "long", n: 2*LongFrom + 500, bad: -1, wantSizes: []int{LongFrom, LongFrom, 500}},
 		{name: "long, an entry not an object", n: 2*LongFrom + 500, bad: LongFrom + 3, wantErr: "expected a list of objects, item 3 is a string"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			var requests atomic.Int32
-			client := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-				requests.Add(1)
-				assert.Equal(t, "/jira/rest/api/2/issue/7", r.URL.Path)
-				assert.Equal(t, "changelog", r.URL.Query().Get("expand"))
-				_, _ = io.WriteString(w, changelog(c.n, c.bad))
+		for _, spill := range []int64{0, 1 << 10} { // held whole; read from a file
+			t.Run(fmt.Sprintf("%s, spilled past %d", c.name, spill), func(t *testing.T) {
+				t.Parallel()
+				testDataCenterChangelogInWindows(t, c.n, c.wantSizes, c.wantErr, spill, changelog(c.n, c.bad))
 			})
-			var sizes []int
-			next := 0
-			for recs, err := range client.IssueChangelogPages(t.Context(), false, "7", c.n) {
-				if c.wantErr != "" {
-					if err != nil {
-						require.ErrorContains(t, err, c.wantErr)
-						require.ErrorContains(t, err, "reading changelog of issue 7")
-						sizes = append(sizes, -1)
-					} else {
-						sizes = append(sizes, len(recs))
-					}
-					continue
-				}
-				require.NoError(t, err)
-				sizes = append(sizes, len(recs))
-				for _, rec := range recs {
-					require.Equal(t, strconv.Itoa(next), rec["id"])
-					next++
-				}
-			}
-			if c.wantErr != "" {
-				assert.Equal(t, []int{LongFrom, -1}, sizes, "the first window, then the error")
-				return
-			}
-			assert.Equal(t, c.wantSizes, sizes)
-			assert.Equal(t, c.n, next)
-			assert.Equal(t, int32(1), requests.Load())
-		})
+		}
 	}
+}
+
+// testDataCenterChangelogInWindows reads an issue's changelog from body
+// with the client's spill size at spill.
+func testDataCenterChangelogInWindows(t *testing.T, n int, wantSizes []int, wantErr string, spill int64, body string) {
+	t.Helper()
+	var requests atomic.Int32
+	client := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		assert.Equal(t, "/jira/rest/api/2/issue/7", r.URL.Path)
+		assert.Equal(t, "changelog", r.URL.Query().Get("expand"))
+		_, _ = io.WriteString(w, body)
+	})
+	client.spillFrom = spill
+	var sizes []int
+	next := 0
+	for recs, err := range client.IssueChangelogPages(t.Context(), false, "7", n) {
+		if wantErr != "" {
+			if err != nil {
+				require.ErrorContains(t, err, wantErr)
+				require.ErrorContains(t, err, "reading changelog of issue 7")
+				sizes = append(sizes, -1)
+			} else {
+				sizes = append(sizes, len(recs))
+			}
+			continue
+		}
+		require.NoError(t, err)
+		sizes = append(sizes, len(recs))
+		for _, rec := range recs {
+			require.Equal(t, strconv.Itoa(next), rec["id"])
+			next++
+		}
+	}
+	if wantErr != "" {
+		assert.Equal(t, []int{LongFrom, -1}, sizes, "the first window, then the error")
+		return
+	}
+	assert.Equal(t, wantSizes, sizes)
+	assert.Equal(t, n, next)
+	assert.Equal(t, int32(1), requests.Load())
 }
 
 // TestChangelogBulk reads /changelog/bulkfetch page by page, following
