@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"net/http"
 	"net/url"
@@ -333,7 +334,7 @@ func (c *Client) IssueChangelogPages(ctx context.Context, cloud bool, issueID st
 	return wrapErr(func(yield func([]Record, error) bool) {
 		path := "rest/api/2/issue/" + url.PathEscape(issueID)
 		q := url.Values{"fields": {"id"}, "expand": {"changelog"}}
-		body, err := c.getSpooled(ctx, path, q)
+		body, err := c.sendSpooled(ctx, http.MethodGet, path, q, nil)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -586,19 +587,50 @@ func (c *Client) SearchPage(ctx context.Context, jql string, fields, expand []st
 	return page, nil
 }
 
-// searchDC posts a Data Center search and reads its issues and total.
+// searchDC posts a Data Center search and reads its issues and total. A
+// page past the spill size is read from a file, its long changelogs left
+// there (see compactPage).
 func (c *Client) searchDC(ctx context.Context, body map[string]any) (DCPage, error) {
-	var page map[string]any
-	var out DCPage
-	if err := c.Post(ctx, "rest/api/2/search", body, shaped{into: &page, shape: IssuePage, size: &out.Bytes}); err != nil {
+	const path = "rest/api/2/search"
+	sp, err := c.sendSpooled(ctx, http.MethodPost, path, nil, body)
+	if err != nil {
 		return DCPage{}, err
 	}
-	var err error
+	var out DCPage
+	data, longs := sp.data, map[int]*LongList(nil)
+	if sp.file != nil {
+		var size int64
+		if size, err = sp.file.Seek(0, io.SeekEnd); err == nil {
+			data, longs, err = compactPage(sp.file, size, cutFrom)
+		}
+		if len(longs) == 0 {
+			sp.Close() // else the lists hold the file; see LongList
+		}
+		if err != nil {
+			return DCPage{}, fmt.Errorf("POST /%s: decoding body: %w: %w", path, ErrNotJSON, err)
+		}
+		out.Bytes = int(size)
+	}
+	var page map[string]any
+	shape := shaped{into: &page, shape: IssuePage}
+	if out.Bytes == 0 {
+		shape.size = &out.Bytes
+	}
+	if err := decodeInto(data, shape); err != nil {
+		return DCPage{}, fmt.Errorf("POST /%s: decoding body: %w: %w", path, ErrNotJSON, err)
+	}
 	if out.Issues, err = objects(page["issues"]); err != nil {
 		return DCPage{}, fmt.Errorf("%w: %w", ErrNotJSON, err)
 	}
 	if out.Total, err = IntOf(page["total"]); err != nil {
 		return DCPage{}, fmt.Errorf("%w: total: %w", ErrNotJSON, err)
+	}
+	for i, long := range longs {
+		changelog, _ := out.Issues[i]["changelog"].(map[string]any)
+		if changelog == nil {
+			return DCPage{}, fmt.Errorf("%w: issue %d: changelog: expected an object", ErrNotJSON, i)
+		}
+		changelog["histories"] = long
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package jira
 import (
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"unsafe"
 )
@@ -22,6 +23,13 @@ type LongList struct {
 	n         int
 	each      *Shape
 	normalize bool
+	// Or the array is in src, a response spooled to a file, from off for
+	// size bytes: checked as the response was read, and read again a
+	// window at a time (see compactPage). The file is closed when the
+	// lists that read it are gone (os.File's cleanup), its space freed
+	// then: it was unlinked when made.
+	src       io.ReaderAt
+	off, size int64
 }
 
 // Len is the number of elements.
@@ -31,6 +39,19 @@ func (l *LongList) Len() int { return l.n }
 // have decoded them, each window a slice of its own.
 func (l *LongList) Windows(size int) iter.Seq2[[]any, error] {
 	return func(yield func([]any, error) bool) {
+		if l.src != nil {
+			s := &streamScan{r: io.NewSectionReader(l.src, l.off, l.size), buf: make([]byte, 0, 256<<10)}
+			err := s.array(size, l.each, l.normalize, func(window []any) error {
+				if !yield(window, nil) {
+					return errStopped
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, errStopped) {
+				yield(nil, fmt.Errorf("reading a long list: %w", err))
+			}
+			return
+		}
 		at := 1 // past '['
 		for left := l.n; left > 0; {
 			window, next, err := l.window(at, min(size, left))

@@ -5,8 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
+		"net/url"
 	"os"
 	"strings"
 )
@@ -35,17 +34,17 @@ func (s *spooled) Close() {
 	_ = os.Remove(name) // already gone where unlinking an open file works
 }
 
-// getSpooled is Get for a body that may be too long to hold: one past the
-// client's spill size comes back as a file. A body cut short is retried
-// like any failed request, before anything of it is read.
-func (c *Client) getSpooled(ctx context.Context, path string, query url.Values) (*spooled, error) {
+// sendSpooled is do for a body that may be too long to hold: one past
+// the client's spill size comes back as a file. A body cut short is
+// retried like any failed request, before anything of it is read.
+func (c *Client) sendSpooled(ctx context.Context, method, path string, query url.Values, body any) (*spooled, error) {
 	endpoint := "/" + strings.TrimLeft(path, "/")
 	rel := path
 	if len(query) > 0 {
 		rel += "?" + query.Encode()
 	}
-	return retrying(ctx, c, http.MethodGet, endpoint, func() (*spooled, error) {
-		return attemptRead(ctx, c, http.MethodGet, endpoint, rel, nil, c.spool)
+	return retrying(ctx, c, method, endpoint, func() (*spooled, error) {
+		return attemptRead(ctx, c, method, endpoint, rel, body, c.spool)
 	})
 }
 

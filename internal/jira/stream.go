@@ -327,26 +327,46 @@ func (s *streamScan) histories(size int, yield func([]Record, error) bool) error
 		}
 		return fmt.Errorf("\"histories\": expected a list, got %s", kind)
 	}
-	s.i++
+	return s.array(size, ChangelogRecord, true, func(window []any) error {
+		recs, err := objects(window)
+		if err != nil {
+			return fmt.Errorf("\"histories\": %w", err)
+		}
+		if !yield(recs, nil) {
+			return errStopped
+		}
+		return nil
+	})
+}
+
+// array reads the array that starts at the next byte, handing its
+// elements to each, decoded with shape (timestamps normalized with
+// normalize), up to size at a time; only one window's bytes are held at
+// once. An error from each ends it.
+func (s *streamScan) array(size int, shape *Shape, normalize bool, each func([]any) error) error {
+	if err := s.expect('[', "looking for beginning of array"); err != nil {
+		return err
+	}
 	window, n := []byte{'['}, 0
 	flush := func() error {
 		if n == 0 {
 			return nil
 		}
-		l := &LongList{data: append(window, ']'), n: n, each: ChangelogRecord, normalize: true}
-		for recs, err := range l.Records(n) {
+		l := &LongList{data: append(window, ']'), n: n, each: shape, normalize: normalize}
+		for w, err := range l.Windows(n) {
 			if err != nil {
-				return fmt.Errorf("\"histories\": %w", err)
+				return err
 			}
-			if !yield(recs, nil) {
-				return errStopped
+			if err := each(w); err != nil {
+				return err
 			}
 		}
 		window, n = make([]byte, 1, cap(window)), 0
 		window[0] = '['
 		return nil
 	}
-	if c, err = s.peek(); err != nil {
+	c, err := s.peek()
+	if err != nil {
 		return err
 	}
 	if c == ']' {

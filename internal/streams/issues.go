@@ -331,7 +331,9 @@ func (b *issueBatches) prepare(issues []jira.Record) (*issueBatch, error) {
 			item.deferred = append(item.deferred, deferredList{comments: true, known: later[i].comments, stream: later[i].comments > longFrom})
 		}
 		if longChangelog {
-			item.deferred = append(item.deferred, deferredList{known: later[i].changelog, stream: later[i].changelog > longFrom, long: later[i].long,
+			// A LongList is streamed whatever its length: one left in a
+			// spooled page's file may be shorter than longFrom.
+			item.deferred = append(item.deferred, deferredList{known: later[i].changelog, stream: later[i].changelog > longFrom || later[i].long != nil, long: later[i].long,
 				bulk: b.env.Cloud && later[i].changelog <= longFrom && !b.noBulk.Load()}) // a LongList is longer
 			if b.sink.Wants("issue_status_history") {
 				item.initial = detached(initialStatus(is, id)).(jira.Record)

@@ -1,0 +1,247 @@
+package jira
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// cutFrom is the size past which an issue's embedded changelog in a
+// spooled Data Center search page is left in the file (see compactPage).
+const cutFrom = 1 << 20
+
+// compactPage reads a Data Center search page spooled to src (size bytes)
+// and returns it without its long changelogs: every issue's
+// changelog.histories of more than cut bytes is checked (each entry must
+// be JSON), left in the file, and replaced in the page by [], and a
+// LongList that reads it from the file comes back by the index of its
+// issue in issues. Everything else is copied as it is, for the decoder to
+// judge: a site whose search embeds every changelog entry (Data Center
+// may) returns an issue with 100,000 of them as 85 MB of one page, which
+// is then held as its bytes on disk, not in memory. Only the page's own
+// "issues", an issue's own "changelog" and its "histories" are looked
+// into; a repeated one is refused (Jira does not repeat keys).
+func compactPage(src io.ReaderAt, size int64, cut int) ([]byte, map[int]*LongList, error) {
+	c := &compactor{
+		s:   &streamScan{r: io.NewSectionReader(src, 0, size), buf: make([]byte, 0, 256<<10)},
+		src: src, cut: cut, longs: map[int]*LongList{},
+		out: make([]byte, 0, min(size, 4<<20)),
+	}
+	ch, err := c.s.peek()
+	if err != nil {
+		return nil, nil, err
+	}
+	if ch != '{' {
+		c.out, err = c.s.capture(c.out) // not a page: the decoder says so
+	} else {
+		seen := false
+		err = c.object(func(k string) (bool, error) {
+			if k != "issues" {
+				return false, nil
+			}
+			if seen {
+				return true, fmt.Errorf("%q: %w", k, errRepeatedKey)
+			}
+			seen = true
+			return c.issues()
+		})
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := c.s.peek(); err == nil {
+		return nil, nil, c.s.errorf("invalid character after top-level value")
+	} else if err != errEnd {
+		return nil, nil, err
+	}
+	return c.out, c.longs, nil
+}
+
+type compactor struct {
+	s       *streamScan
+	src     io.ReaderAt
+	cut     int
+	out     []byte
+	longs   map[int]*LongList
+	scratch []byte
+}
+
+// object copies the object at the scanner to out. member is called with
+// the scanner at each value, its key copied: it reads and copies the
+// value itself, or returns false to have it copied as it is.
+func (c *compactor) object(member func(key string) (bool, error)) error {
+	if err := c.s.expect('{', "looking for beginning of object"); err != nil {
+		return err
+	}
+	c.out = append(c.out, '{')
+	for first := true; ; first = false {
+		ch, err := c.s.peek()
+		if err != nil {
+			return err
+		}
+		if ch == '}' {
+			c.s.i++
+			c.out = append(c.out, '}')
+			return nil
+		}
+		if !first {
+			if ch != ',' {
+				return c.s.errorf("invalid character %q after object key:value pair", ch)
+			}
+			c.s.i++
+			c.out = append(c.out, ',')
+		}
+		k, err := c.s.key()
+		if err != nil {
+			return err
+		}
+		c.out = append(append(c.out, c.s.scratch...), ':') // the key as read
+		done, err := member(k)
+		if err != nil {
+			return err
+		}
+		if !done {
+			if c.out, err = c.s.capture(c.out); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// elements copies the array at the scanner to out, calling element with
+// the scanner at each element and its index; it reads and copies the
+// element, or returns false to have it copied as it is.
+func (c *compactor) elements(element func(i int) (bool, error)) error {
+	if err := c.s.expect('[', "looking for beginning of array"); err != nil {
+		return err
+	}
+	c.out = append(c.out, '[')
+	for i := 0; ; i++ {
+		ch, err := c.s.peek()
+		if err != nil {
+			return err
+		}
+		if ch == ']' && i == 0 {
+			c.s.i++
+			c.out = append(c.out, ']')
+			return nil
+		}
+		done, err := element(i)
+		if err != nil {
+			return err
+		}
+		if !done {
+			if c.out, err = c.s.capture(c.out); err != nil {
+				return err
+			}
+		}
+		if ch, err = c.s.peek(); err != nil {
+			return err
+		}
+		switch ch {
+		case ',':
+			c.s.i++
+			c.out = append(c.out, ',')
+		case ']':
+			c.s.i++
+			c.out = append(c.out, ']')
+			return nil
+		default:
+			return c.s.errorf("invalid character %q after array element", ch)
+		}
+	}
+}
+
+// issues copies the page's issues, looking into each one's changelog.
+func (c *compactor) issues() (bool, error) {
+	if ch, err := c.s.peek(); err != nil || ch != '[' {
+		return false, err
+	}
+	return true, c.elements(func(i int) (bool, error) {
+		if ch, err := c.s.peek(); err != nil || ch != '{' {
+			return false, err
+		}
+		seen := false
+		return true, c.object(func(k string) (bool, error) {
+			if k != "changelog" {
+				return false, nil
+			}
+			if seen {
+				return true, fmt.Errorf("issue %d: %q: %w", i, k, errRepeatedKey)
+			}
+			seen = true
+			return c.changelog(i)
+		})
+	})
+}
+
+// changelog copies issue i's changelog, looking into its histories.
+func (c *compactor) changelog(i int) (bool, error) {
+	if ch, err := c.s.peek(); err != nil || ch != '{' {
+		return false, err
+	}
+	seen := false
+	return true, c.object(func(k string) (bool, error) {
+		if k != "histories" {
+			return false, nil
+		}
+		if seen {
+			return true, fmt.Errorf("issue %d: %q: %w", i, k, errRepeatedKey)
+		}
+		seen = true
+		return c.histories(i)
+	})
+}
+
+// histories copies issue i's changelog entries, or, past cut bytes, checks
+// them and leaves them in the file.
+func (c *compactor) histories(i int) (bool, error) {
+	if ch, err := c.s.peek(); err != nil || ch != '[' {
+		return false, err
+	}
+	start := c.s.off + int64(c.s.i)
+	c.s.i++ // '['
+	arr, n, inFile := append(c.scratch[:0], '['), 0, false
+	ch, err := c.s.peek()
+	if err != nil {
+		return true, err
+	}
+	if ch != ']' {
+		for {
+			if inFile {
+				arr = arr[:0]
+			} else if n > 0 {
+				arr = append(arr, ',')
+			}
+			mark := len(arr)
+			if arr, err = c.s.capture(arr); err != nil {
+				return true, err
+			}
+			if !json.Valid(arr[mark:]) {
+				return true, c.s.errorf("issue %d: a changelog entry is not valid JSON", i)
+			}
+			n++
+			inFile = inFile || len(arr) > c.cut
+			if ch, err = c.s.peek(); err != nil {
+				return true, err
+			}
+			if ch == ']' {
+				break
+			}
+			if ch != ',' {
+				return true, c.s.errorf("invalid character %q after array element", ch)
+			}
+			c.s.i++
+		}
+	}
+	c.s.i++ // ']'
+	c.scratch = arr[:0]
+	if !inFile {
+		c.out = append(append(c.out, arr...), ']')
+		return true, nil
+	}
+	end := c.s.off + int64(c.s.i)
+	c.out = append(c.out, "[]"...)
+	c.longs[i] = &LongList{src: c.src, off: start, size: end - start, n: n, each: ChangelogRecord, normalize: true}
+	return true, nil
+}
