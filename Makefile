@@ -59,6 +59,7 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeTree$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzCanonical$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzChangelogWindows$$' -fuzztime=$(FUZZTIME) ./internal/jira
+	$(GO) test -run='^$$' -fuzz='^FuzzCompactPage$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzTokenResponse$$' -fuzztime=$(FUZZTIME) ./internal/jira
 	$(GO) test -run='^$$' -fuzz='^FuzzIssueShape$$' -fuzztime=$(FUZZTIME) ./internal/streams
 	$(GO) test -run='^$$' -fuzz='^FuzzSeenIDs$$' -fuzztime=$(FUZZTIME) ./internal/streams

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -249,22 +250,44 @@ func TestLongChangelogsEqualGroundTruth(t *testing.T) {
 		// whole: the search embeds whole changelogs, every issue's 150
 		// entries (pages weigh more than a Data Center page should).
 		whole bool
+		// long: the longest changelog (4500 if 0); every: every issue's
+		// changelog length, instead of 150 with whole; pageSize: the
+		// config's page_size, if set.
+		long, every, pageSize int
 	}{
-		{"cloud", jirasim.Cloud, jirasim.Faults{}, false},
-		{"datacenter", jirasim.DataCenter, jirasim.Faults{}, false},
-		{"datacenter, whole changelogs in the search", jirasim.DataCenter, jirasim.Faults{}, true},
+		{name: "cloud", flavor: jirasim.Cloud},
+		{name: "datacenter", flavor: jirasim.DataCenter},
+		{name: "datacenter, whole changelogs in the search", flavor: jirasim.DataCenter, whole: true},
 		// The windows of pages through 5xx, 429 and responses cut short.
-		{"cloud with faults", jirasim.Cloud, jirasim.Faults{Seed: 5, FailRate: 0.05, ThrottleRate: 0.03, CutRate: 0.01}, false},
+		{name: "cloud with faults", flavor: jirasim.Cloud, faults: jirasim.Faults{Seed: 5, FailRate: 0.05, ThrottleRate: 0.03, CutRate: 0.01}},
+		// An issue of 12,000 entries is a response past the spill size,
+		// read from a file: the issue's own on its own (through faults
+		// too), and a search page of it with the search embedding whole
+		// changelogs.
+		{name: "datacenter, a changelog spooled", flavor: jirasim.DataCenter, long: 12000, faults: jirasim.Faults{Seed: 5, FailRate: 0.05, ThrottleRate: 0.03, CutRate: 0.05}},
+		{name: "datacenter, whole changelogs in a search page spooled", flavor: jirasim.DataCenter, whole: true, long: 12000},
+		// Pages of 10 issues of 1500 entries each pass the spill size,
+		// each issue's changelog past the size left in the file, though
+		// it is shorter than a window.
+		{name: "datacenter, whole changelogs shorter than a window left in the file", flavor: jirasim.DataCenter, whole: true, long: 1500, every: 1500, pageSize: 10},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			gen := jirasim.GenOptions{Seed: 11, Issues: 300, Projects: 3, Users: 30, LongHistories: 4500}
+			long := cmp.Or(c.long, 4500)
+			gen := jirasim.GenOptions{Seed: 11, Issues: 300, Projects: 3, Users: 30, LongHistories: long}
 			if c.whole {
-				gen.Histories = 150
+				gen.Histories = cmp.Or(c.every, 150)
+			}
+			if c.every > 0 {
+				gen.Issues = 40
 			}
 			s := startSite(t, jirasim.Options{Flavor: c.flavor, TZ: time.UTC, Faults: c.faults, Gen: gen, DCSearchWhole: c.whole})
 			start := "2024-11-28T00:00:00Z"
-			cfg := s.config(t, start, "")
+			extra := ""
+			if c.pageSize > 0 {
+				extra = fmt.Sprintf(`, "page_size": %d`, c.pageSize)
+			}
+			cfg := s.config(t, start, extra)
 			res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issues", "changelogs", "issue_status_history"))
 			require.Equal(t, ExitOK, res.code, res.stderr)
 			out := parseOutput(t, res.stdout)
@@ -276,10 +299,12 @@ func TestLongChangelogsEqualGroundTruth(t *testing.T) {
 			got, dups = keysOf(out.records["issue_status_history"], keyProps["issue_status_history"])
 			assert.Equal(t, truth.ExpectedStatusHistory(startT), got, "issue_status_history")
 			assert.Zero(t, dups)
-			assert.Equal(t, 4500, mostOfOneIssue(out.records["changelogs"]), "an issue's whole changelog")
+			assert.Equal(t, long, mostOfOneIssue(out.records["changelogs"]), "an issue's whole changelog")
 			if c.whole {
-				searched := s.sim.Stats()["POST /rest/api/2/search"]
-				assert.Greater(t, searched[200], int64(10), "pages of heavy issues are asked for smaller: %v", searched)
+				if c.every == 0 {
+					searched := s.sim.Stats()["POST /rest/api/2/search"]
+					assert.Greater(t, searched[200], int64(10), "pages of heavy issues are asked for smaller: %v", searched)
+				}
 				for endpoint := range s.sim.Stats() {
 					assert.NotContains(t, endpoint, "/issue/", "whole changelogs are not read again")
 				}

@@ -571,7 +571,7 @@ func (c *Client) IssuesUpdated(ctx context.Context, ids []string) (map[string]ti
 type DCPage struct {
 	Issues []Record
 	Total  int // issues the search holds
-	Bytes  int // the response's length: what the page weighs in memory
+	Bytes  int // the response's length: what the page weighs
 }
 
 // SearchPage reads one startAt page of the Data Center search.
@@ -596,29 +596,37 @@ func (c *Client) searchDC(ctx context.Context, body map[string]any) (DCPage, err
 	if err != nil {
 		return DCPage{}, err
 	}
-	var out DCPage
-	data, longs := sp.data, map[int]*LongList(nil)
+	data, longs, size := sp.data, map[int]*LongList(nil), int64(len(sp.data))
 	if sp.file != nil {
-		var size int64
-		if size, err = sp.file.Seek(0, io.SeekEnd); err == nil {
-			data, longs, err = compactPage(sp.file, size, cutFrom)
+		if size, err = sp.file.Seek(0, io.SeekEnd); err != nil {
+			sp.Close()
+			return DCPage{}, fmt.Errorf("POST /%s: reading the spooled body: %w", path, err)
 		}
+		data, longs, err = compactPage(sp.file, size, cutFrom)
 		if len(longs) == 0 {
 			sp.Close() // else the lists hold the file; see LongList
 		}
 		if err != nil {
 			return DCPage{}, fmt.Errorf("POST /%s: decoding body: %w: %w", path, ErrNotJSON, err)
 		}
-		out.Bytes = int(size)
 	}
+	out, err := dcPage(data, longs)
+	if err != nil {
+		return DCPage{}, fmt.Errorf("POST /%s: decoding body: %w", path, err)
+	}
+	out.Bytes = int(size) // the response's length, which sizes the pages after it
+	return out, nil
+}
+
+// dcPage decodes a Data Center search page, and puts each issue's
+// changelog left in a file back in its place (see compactPage).
+func dcPage(data []byte, longs map[int]*LongList) (DCPage, error) {
 	var page map[string]any
-	shape := shaped{into: &page, shape: IssuePage}
-	if out.Bytes == 0 {
-		shape.size = &out.Bytes
+	var out DCPage
+	if err := decodeInto(data, shaped{into: &page, shape: IssuePage}); err != nil {
+		return DCPage{}, fmt.Errorf("%w: %w", ErrNotJSON, err)
 	}
-	if err := decodeInto(data, shape); err != nil {
-		return DCPage{}, fmt.Errorf("POST /%s: decoding body: %w: %w", path, ErrNotJSON, err)
-	}
+	var err error
 	if out.Issues, err = objects(page["issues"]); err != nil {
 		return DCPage{}, fmt.Errorf("%w: %w", ErrNotJSON, err)
 	}

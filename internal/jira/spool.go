@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-		"net/url"
+	"net/url"
 	"os"
 	"strings"
 )
