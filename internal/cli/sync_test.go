@@ -317,6 +317,30 @@ func TestLongChangelogsEqualGroundTruth(t *testing.T) {
 	}
 }
 
+// TestLongCommentsEqualGroundTruth syncs a Data Center site whose search
+// embeds every comment, each project's issue with the most comments having
+// 12,000 of them: its page passes the spill size and the comments are
+// left in the file, read back a window at a time, not again from Jira.
+func TestLongCommentsEqualGroundTruth(t *testing.T) {
+	t.Parallel()
+	const long = 12000
+	gen := jirasim.GenOptions{Seed: 11, Issues: 300, Projects: 3, Users: 30, LongComments: long}
+	s := startSite(t, jirasim.Options{Flavor: jirasim.DataCenter, TZ: time.UTC, Gen: gen, DCSearchWhole: true})
+	start := "2024-11-28T00:00:00Z"
+	cfg := s.config(t, start, "")
+	res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issues", "issue_comments"))
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	out := parseOutput(t, res.stdout)
+	startT, _ := time.Parse(time.RFC3339, start)
+	got, dups := keysOf(out.records["issue_comments"], keyProps["issue_comments"])
+	assert.Equal(t, s.sim.Truth().Expected(startT)["issue_comments"], got, "issue_comments")
+	assert.Zero(t, dups)
+	assert.Equal(t, long, mostOfOneIssue(out.records["issue_comments"]), "an issue's whole comments")
+	for endpoint := range s.sim.Stats() {
+		assert.NotContains(t, endpoint, "/comment", "whole comments are not read again")
+	}
+}
+
 func TestIncrementalSync(t *testing.T) {
 	t.Parallel()
 	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {

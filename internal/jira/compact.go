@@ -11,20 +11,21 @@ import (
 const cutFrom = 1 << 20
 
 // compactPage reads a Data Center search page spooled to src (size bytes)
-// and returns it without its long changelogs: every issue's
-// changelog.histories of more than cut bytes is checked (each entry must
-// be JSON), left in the file, and replaced in the page by [], and a
-// LongList that reads it from the file comes back by the index of its
-// issue in issues. Everything else is copied as it is, for the decoder to
-// judge: a site whose search embeds every changelog entry (Data Center
-// may) returns an issue with 100,000 of them as 85 MB of one page, which
-// is then held as its bytes on disk, not in memory. Only the page's own
-// "issues", an issue's own "changelog" and its "histories" are looked
-// into; a repeated one is refused (Jira does not repeat keys).
-func compactPage(src io.ReaderAt, size int64, cut int) ([]byte, map[int]*LongList, error) {
+// and returns it without its long lists: every issue's
+// changelog.histories and fields.comment.comments of more than cut bytes
+// is checked (each element must be JSON), left in the file, and replaced
+// in the page by [], and LongLists that read them from the file come back
+// by the index of their issue in issues. Everything else is copied as it
+// is, for the decoder to judge: a site whose search embeds every
+// changelog entry and comment (Data Center may) returns an issue with
+// 100,000 of them as 85 MB of one page, which is then held as its bytes
+// on disk, not in memory. Only the page's own "issues", and an issue's
+// own "changelog", "histories", "fields", "comment" and "comments" are
+// looked into; a repeated one is refused (Jira does not repeat keys).
+func compactPage(src io.ReaderAt, size int64, cut int) ([]byte, map[int]*leftLists, error) {
 	c := &compactor{
 		s:   &streamScan{r: io.NewSectionReader(src, 0, size), buf: make([]byte, 0, 256<<10)},
-		src: src, cut: cut, longs: map[int]*LongList{},
+		src: src, cut: cut, longs: map[int]*leftLists{},
 		out: make([]byte, 0, min(size, 4<<20)),
 	}
 	ch, err := c.s.peek()
@@ -57,13 +58,34 @@ func compactPage(src io.ReaderAt, size int64, cut int) ([]byte, map[int]*LongLis
 	return c.out, c.longs, nil
 }
 
+// leftLists are the lists of an issue left in the file.
+type leftLists struct{ histories, comments *LongList }
+
 type compactor struct {
 	s       *streamScan
 	src     io.ReaderAt
 	cut     int
 	out     []byte
-	longs   map[int]*LongList
+	longs   map[int]*leftLists
 	scratch []byte
+}
+
+// left is where issue i's lists left in the file go.
+func (c *compactor) left(i int) *leftLists {
+	if c.longs[i] == nil {
+		c.longs[i] = &leftLists{}
+	}
+	return c.longs[i]
+}
+
+// readOnce reads the value of key with read, refusing a key read before:
+// for the members compactPage looks into.
+func readOnce(seen map[string]bool, key string, read func() (bool, error)) (bool, error) {
+	if seen[key] {
+		return true, fmt.Errorf("%q: %w", key, errRepeatedKey)
+	}
+	seen[key] = true
+	return read()
 }
 
 // object copies the object at the scanner to out. member is called with
@@ -152,7 +174,7 @@ func (c *compactor) elements(element func(i int) (bool, error)) error {
 	}
 }
 
-// issues copies the page's issues, looking into each one's changelog.
+// issues copies the page's issues, looking into each one's lists.
 func (c *compactor) issues() (bool, error) {
 	if ch, err := c.s.peek(); err != nil || ch != '[' {
 		return false, err
@@ -161,41 +183,52 @@ func (c *compactor) issues() (bool, error) {
 		if ch, err := c.s.peek(); err != nil || ch != '{' {
 			return false, err
 		}
-		seen := false
+		seen := map[string]bool{}
 		return true, c.object(func(k string) (bool, error) {
-			if k != "changelog" {
-				return false, nil
+			switch k {
+			case "changelog":
+				return readOnce(seen, k, func() (bool, error) {
+					return c.inner(k, "histories", func() (bool, error) {
+						return c.list(ChangelogRecord, &c.left(i).histories)
+					})
+				})
+			case "fields":
+				return readOnce(seen, k, func() (bool, error) {
+					return c.inner(k, "comment", func() (bool, error) {
+						return c.inner("comment", "comments", func() (bool, error) {
+							return c.list(ChildRecord, &c.left(i).comments)
+						})
+					})
+				})
 			}
-			if seen {
-				return true, fmt.Errorf("issue %d: %q: %w", i, k, errRepeatedKey)
-			}
-			seen = true
-			return c.changelog(i)
+			return false, nil
 		})
 	})
 }
 
-// changelog copies issue i's changelog, looking into its histories.
-func (c *compactor) changelog(i int) (bool, error) {
+// inner copies the object (if it is one) of the member named outer,
+// reading its member key with read.
+func (c *compactor) inner(outer, key string, read func() (bool, error)) (bool, error) {
 	if ch, err := c.s.peek(); err != nil || ch != '{' {
 		return false, err
 	}
-	seen := false
+	seen := map[string]bool{}
 	return true, c.object(func(k string) (bool, error) {
-		if k != "histories" {
+		if k != key {
 			return false, nil
 		}
-		if seen {
-			return true, fmt.Errorf("issue %d: %q: %w", i, k, errRepeatedKey)
+		done, err := readOnce(seen, k, read)
+		if err != nil {
+			err = fmt.Errorf("%q: %w", outer, err)
 		}
-		seen = true
-		return c.histories(i)
+		return done, err
 	})
 }
 
-// histories copies issue i's changelog entries, or, past cut bytes, checks
-// them and leaves them in the file.
-func (c *compactor) histories(i int) (bool, error) {
+// list copies an array of elements of the given shape, or, past cut bytes,
+// checks them, leaves them in the file and puts a LongList that reads them
+// in *put.
+func (c *compactor) list(shape *Shape, put **LongList) (bool, error) {
 	if ch, err := c.s.peek(); err != nil || ch != '[' {
 		return false, err
 	}
@@ -218,7 +251,7 @@ func (c *compactor) histories(i int) (bool, error) {
 				return true, err
 			}
 			if !json.Valid(arr[mark:]) {
-				return true, c.s.errorf("issue %d: a changelog entry is not valid JSON", i)
+				return true, c.s.errorf("an element of a long list is not valid JSON")
 			}
 			n++
 			inFile = inFile || len(arr) > c.cut
@@ -242,6 +275,6 @@ func (c *compactor) histories(i int) (bool, error) {
 	}
 	end := c.s.off + int64(c.s.i)
 	c.out = append(c.out, "[]"...)
-	c.longs[i] = &LongList{src: c.src, off: start, size: end - start, n: n, each: ChangelogRecord, normalize: true}
+	*put = &LongList{src: c.src, off: start, size: end - start, n: n, each: shape, normalize: true}
 	return true, nil
 }

@@ -53,8 +53,12 @@ func checkCompact(t *testing.T, data []byte, cut int) {
 	if werr != nil {
 		return
 	}
-	for _, l := range longs {
-		assert.NotNil(t, l.src, "a list left in the file reads it")
+	for _, left := range longs {
+		for _, l := range []*LongList{left.histories, left.comments} {
+			if l != nil {
+				assert.NotNil(t, l.src, "a list left in the file reads it")
+			}
+		}
 	}
 	if want, got := encodedIssues(t, whole), encodedIssues(t, got); want != got {
 		t.Fatalf("pages differ on %q (cut %d):\nwhole\n%s\ncompacted\n%s", data, cut, want, got)
@@ -64,7 +68,19 @@ func checkCompact(t *testing.T, data []byte, cut int) {
 // dcIssue is an issue of a Data Center search page with n changelog
 // entries.
 func dcIssue(id, n int) string {
-	return fmt.Sprintf(`{"id":"%d","key":"K-%d","fields":{"updated":"2026-01-02T03:04:05.000+0000","summary":"s\u00e9"},"changelog":{"startAt":0,"maxResults":%d,"total":%d,"histories":[%s]}}`, id, id, n, n, entries(n))
+	return dcIssueWith(id, n, 0)
+}
+
+// dcIssueWith is an issue with n changelog entries and m comments.
+func dcIssueWith(id, n, m int) string {
+	var comments strings.Builder
+	for i := range m {
+		if i > 0 {
+			comments.WriteByte(',')
+		}
+		fmt.Fprintf(&comments, `{"id":"%d","author":{"name":"u%d","avatarUrls":{"16x16":"u"}},"body":"a comment \"]}","created":"2026-01-02T03:04:05.000+0000"}`, i, i%3)
+	}
+	return fmt.Sprintf(`{"id":"%d","key":"K-%d","fields":{"updated":"2026-01-02T03:04:05.000+0000","summary":"s\u00e9","comment":{"startAt":0,"maxResults":%d,"total":%d,"comments":[%s]}},"changelog":{"startAt":0,"maxResults":%d,"total":%d,"histories":[%s]}}`, id, id, m, m, comments.String(), n, n, entries(n))
 }
 
 // TestCompactPage: long changelogs leave a page, short ones and all else
@@ -78,11 +94,16 @@ func TestCompactPage(t *testing.T) {
 		name, doc string
 		cut       int
 		long      []int // the issues whose changelog is left in the file
+		comments  []int // the issues whose comments are
 		err       string
 	}{
 		{name: "one long, one short", doc: page(dcIssue(1, 40), dcIssue(2, 2)), cut: 2000, long: []int{0}},
 		{name: "every one long", doc: page(dcIssue(1, 40), dcIssue(2, 30), dcIssue(3, 50)), cut: 100, long: []int{0, 1, 2}},
 		{name: "none long", doc: page(dcIssue(1, 4), dcIssue(2, 3)), cut: 1 << 20},
+		{name: "long comments", doc: page(dcIssueWith(1, 2, 40), dcIssueWith(2, 40, 2), dcIssueWith(3, 40, 40)), cut: 2000, long: []int{1, 2}, comments: []int{0, 2}},
+		{name: "comments of a null comment", doc: page(`{"id":"1","fields":{"comment":null}}`, `{"id":"2","fields":{"comment":{"comments":null}}}`, `{"id":"3","fields":null}`), cut: 1},
+		{name: "a repeated comments", doc: page(`{"id":"1","fields":{"comment":{"comments":[],"comments":[]}}}`), cut: 1, err: "repeated key"},
+		{name: "a repeated fields", doc: page(`{"id":"1","fields":{},"fields":{}}`), cut: 1, err: "repeated key"},
 		{name: "no issues", doc: page(), cut: 10},
 		{name: "members around and white space", doc: " {\"issues\" : [ " + dcIssue(1, 9) + " ] , \"total\" : 1 } ", cut: 100, long: []int{0}},
 		{name: "an escaped key", doc: `{"total":1,"issue\u0073":[{"id":"1","fields":{"updated":"2026-01-02T03:04:05.000+0000"},"change\u006cog":{"h\u0069stories":[` + entries(9) + `]}}]}`, cut: 100, long: []int{0}},
@@ -105,11 +126,17 @@ func TestCompactPage(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			var long []int
-			for i := range longs {
-				long = append(long, i)
+			var long, comments []int
+			for i, left := range longs {
+				if left.histories != nil {
+					long = append(long, i)
+				}
+				if left.comments != nil {
+					comments = append(comments, i)
+				}
 			}
 			assert.ElementsMatch(t, c.long, long)
+			assert.ElementsMatch(t, c.comments, comments)
 			assert.Less(t, len(out), len(c.doc)+1)
 		})
 	}
@@ -120,6 +147,7 @@ func FuzzCompactPage(f *testing.F) {
 		`{"total":2,"issues":[` + dcIssue(1, 5) + `,` + dcIssue(2, 1) + `]}`,
 		`{"issues":[{"changelog":{"histories":[{"id":"1","created":"2026-01-02T03:04:05.000-0530","items":[{"a":"]"}]}]}}],"total":1}`,
 		`{"issues":[{"changelog":null},{"changelog":{"histories":"x"}},[1],"s"],"total":4}`, `[]`, `{"issues":{}}`, `{"total":0,"issues":[]} `,
+		`{"total":1,"issues":[` + dcIssueWith(1, 3, 3) + `]}`, `{"total":1,"issues":[{"fields":{"comment":{"comments":[{"a":1},2]}}}]}`,
 	} {
 		f.Add([]byte(s), uint8(40))
 	}

@@ -596,7 +596,7 @@ func (c *Client) searchDC(ctx context.Context, body map[string]any) (DCPage, err
 	if err != nil {
 		return DCPage{}, err
 	}
-	data, longs, size := sp.data, map[int]*LongList(nil), int64(len(sp.data))
+	data, longs, size := sp.data, map[int]*leftLists(nil), int64(len(sp.data))
 	if sp.file != nil {
 		if size, err = sp.file.Seek(0, io.SeekEnd); err != nil {
 			sp.Close()
@@ -618,9 +618,9 @@ func (c *Client) searchDC(ctx context.Context, body map[string]any) (DCPage, err
 	return out, nil
 }
 
-// dcPage decodes a Data Center search page, and puts each issue's
-// changelog left in a file back in its place (see compactPage).
-func dcPage(data []byte, longs map[int]*LongList) (DCPage, error) {
+// dcPage decodes a Data Center search page, and puts each issue's lists
+// left in a file back in their place (see compactPage).
+func dcPage(data []byte, longs map[int]*leftLists) (DCPage, error) {
 	var page map[string]any
 	var out DCPage
 	if err := decodeInto(data, shaped{into: &page, shape: IssuePage}); err != nil {
@@ -633,12 +633,22 @@ func dcPage(data []byte, longs map[int]*LongList) (DCPage, error) {
 	if out.Total, err = IntOf(page["total"]); err != nil {
 		return DCPage{}, fmt.Errorf("%w: total: %w", ErrNotJSON, err)
 	}
-	for i, long := range longs {
-		changelog, _ := out.Issues[i]["changelog"].(map[string]any)
-		if changelog == nil {
-			return DCPage{}, fmt.Errorf("%w: issue %d: changelog: expected an object", ErrNotJSON, i)
+	for i, left := range longs {
+		if left.histories != nil {
+			changelog, ok := out.Issues[i]["changelog"].(map[string]any)
+			if !ok {
+				return DCPage{}, fmt.Errorf("%w: issue %d: changelog: expected an object", ErrNotJSON, i)
+			}
+			changelog["histories"] = left.histories
 		}
-		changelog["histories"] = long
+		if left.comments != nil {
+			fields, _ := out.Issues[i]["fields"].(map[string]any)
+			comment, ok := fields["comment"].(map[string]any)
+			if !ok {
+				return DCPage{}, fmt.Errorf("%w: issue %d: fields.comment: expected an object", ErrNotJSON, i)
+			}
+			comment["comments"] = left.comments
+		}
 	}
 	return out, nil
 }

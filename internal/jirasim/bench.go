@@ -34,8 +34,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	jitter := fs.Duration("jitter", 10*time.Millisecond, "jitter around --latency")
 	flavor := fs.String("flavor", "cloud", "cloud or datacenter")
 	long := fs.Int("long-histories", 0, "changelog length of each project's issue with the most history (default 260 to 320)")
+	longCom := fs.Int("long-comments", 0, "comments of each project's issue with the most comments (default 160 to 200)")
 	every := fs.Int("histories", 0, "changelog length of every issue (default 0 to 8, more on a few)")
-	dcWhole := fs.Bool("dc-search-whole", false, "Data Center search embeds every changelog entry, not the last 100")
+	dcWhole := fs.Bool("dc-search-whole", false, "Data Center search embeds every changelog entry and comment, not the last 100 entries and first 20 comments")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -52,8 +53,11 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *every > 0 {
 		fmt.Fprintf(stdout, "every issue has %d changelog entries\n", *every)
 	}
+	if *longCom > 0 {
+		fmt.Fprintf(stdout, "each project's issue with the most comments has %d of them\n", *longCom)
+	}
 	if *dcWhole {
-		fmt.Fprintf(stdout, "the Data Center search embeds every changelog entry\n")
+		fmt.Fprintf(stdout, "the Data Center search embeds every changelog entry and comment\n")
 	}
 	fmt.Fprintf(stdout, "CPU floor: (the tap's CPU + this process's, the simulator and the reader of the output) / cores, the shortest wall time these cores allow\n\n")
 	fmt.Fprintf(stdout, "%8s %5s %9s %7s %9s %10s %9s %12s %9s %10s %9s %9s\n", "issues", "conc", "wall", "vs 1", "records", "records/s", "requests", "req/1k iss.", "peak RSS", "CPU/record", "sim CPU", "CPU floor")
@@ -66,7 +70,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		sim := New(Options{
 			Flavor: Flavor(*flavor), TZ: mustZone("America/Los_Angeles"), Email: "bench@example.com", Token: "bench-token",
 			Faults:        Faults{Seed: 1, Latency: *latency, Jitter: *jitter},
-			Gen:           GenOptions{Seed: 42, Issues: issues, Projects: 10, Users: 200, LongHistories: *long, Histories: *every},
+			Gen:           GenOptions{Seed: 42, Issues: issues, Projects: 10, Users: 200, LongHistories: *long, Histories: *every, LongComments: *longCom},
 			DCSearchWhole: *dcWhole,
 		})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

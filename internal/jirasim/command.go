@@ -54,8 +54,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		oauthRT   = fs.String("oauth-refresh-token", "", "the refresh token valid at start (rotated on every grant)")
 		oauthTTL  = fs.Duration("oauth-ttl", time.Hour, "access tokens' lifetime")
 		long      = fs.Int("long-histories", 0, "changelog length of each project's issue with the most history (default 260 to 320)")
+		longCom   = fs.Int("long-comments", 0, "comments of each project's issue with the most comments (default 160 to 200)")
 		every     = fs.Int("histories", 0, "changelog length of every issue (default 0 to 8, more on a few)")
-		dcWhole   = fs.Bool("dc-search-whole", false, "Data Center search embeds every changelog entry, not the last 100")
+		dcWhole   = fs.Bool("dc-search-whole", false, "Data Center search embeds every changelog entry and comment, not the last 100 entries and first 20 comments")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -82,7 +83,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts := Options{
 		Flavor: Flavor(*flavor), TZ: loc, Email: *email, Token: *token, PAT: *pat,
 		Faults: Faults{Seed: *faultSeed, Latency: *latency, Jitter: *jitter, FailRate: *failRate, ThrottleRate: *throttle, CutRate: *cutRate},
-		Gen:    GenOptions{Seed: *seed, Projects: *projects, Issues: *issues, Users: *users, LongHistories: *long, Histories: *every},
+		Gen:    GenOptions{Seed: *seed, Projects: *projects, Issues: *issues, Users: *users, LongHistories: *long, Histories: *every, LongComments: *longCom},
 	}
 	opts.CloudID, opts.ScopedToken, opts.DCSearchWhole = *cloudID, *scoped, *dcWhole
 	if *oauthID != "" {

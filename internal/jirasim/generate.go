@@ -26,6 +26,10 @@ type GenOptions struct {
 	// Histories, when set, is the changelog length of every issue: a site
 	// whose issues automation writes to.
 	Histories int
+	// LongComments, when set, is the number of comments of each project's
+	// issue with the most comments (otherwise 160 to 200): an issue a bot
+	// has commented on for years.
+	LongComments int
 }
 
 const (
@@ -319,13 +323,14 @@ func Generate(opts GenOptions) *Data {
 	}
 	now := opts.Now.UnixMilli()
 	g := &genSite{
-		long:  opts.LongHistories,
-		every: opts.Histories,
-		r:     rand.New(rand.NewPCG(opts.Seed, genStream)),
-		d:     &Data{},
-		now:   now,
-		start: opts.Now.AddDate(-2, 0, 0).UnixMilli(),
-		year:  opts.Now.AddDate(-1, 0, 0).UnixMilli(),
+		long:         opts.LongHistories,
+		every:        opts.Histories,
+		longComments: opts.LongComments,
+		r:            rand.New(rand.NewPCG(opts.Seed, genStream)),
+		d:            &Data{},
+		now:          now,
+		start:        opts.Now.AddDate(-2, 0, 0).UnixMilli(),
+		year:         opts.Now.AddDate(-1, 0, 0).UnixMilli(),
 	}
 	g.meta()
 	g.users(opts.Users)
@@ -341,6 +346,7 @@ func Generate(opts GenOptions) *Data {
 type genSite struct {
 	long             int // GenOptions.LongHistories
 	every            int // GenOptions.Histories
+	longComments     int // GenOptions.LongComments
 	r                *rand.Rand
 	d                *Data
 	now, start, year int64 // ms since the epoch
@@ -873,6 +879,9 @@ func (g *genSite) fill(is *Issue, c, u int64, role uint8) {
 	}
 	if role == genRoleHeavyHistories && g.long > 0 {
 		nhist = g.long
+	}
+	if role == genRoleHeavyComments && g.longComments > 0 {
+		ncom = g.longComments
 	}
 	nwl := count(genRoleHeavyWorklogs, 45, 15, genWorklogCounts[:])
 	if role == genRoleGroup {

@@ -907,6 +907,33 @@ func TestGenerateLongHistories(t *testing.T) {
 	assert.Len(t, d.Issues, 600)
 }
 
+// TestGenerateLongComments: --long-comments sets the number of comments of
+// the issues with the most of them.
+func TestGenerateLongComments(t *testing.T) {
+	t.Parallel()
+	most := func(d *Data) (n, at int) {
+		for _, is := range d.Issues {
+			switch {
+			case len(is.Comments) > n:
+				n, at = len(is.Comments), 1
+			case len(is.Comments) == n:
+				at++
+			}
+		}
+		return n, at
+	}
+	base := GenOptions{Seed: 3, Issues: 600, Now: genTestNow()}
+	long := base
+	long.LongComments = 3000
+	d, b := Generate(long), Generate(base)
+	n, _ := most(b)
+	assert.Less(t, n, 300)
+	n, at := most(d)
+	assert.Equal(t, 3000, n)
+	assert.Positive(t, at)
+	assert.Len(t, d.Issues, 600)
+}
+
 // TestGenerateHistoriesOnEveryIssue: --histories sets every issue's
 // changelog length.
 func TestGenerateHistoriesOnEveryIssue(t *testing.T) {

@@ -208,7 +208,7 @@ func (s *Server) searchDC(w http.ResponseWriter, r *http.Request) {
 	base := baseURL(r)
 	lim := dcSearchLimits
 	if s.opts.DCSearchWhole {
-		lim.changelog = 0
+		lim.changelog, lim.comments = 0, 0
 	}
 	var buf bytes.Buffer
 	buf.WriteString(`{"expand":"schema,names","startAt":` + strconv.Itoa(startAt) + `,"maxResults":` + strconv.Itoa(n) +

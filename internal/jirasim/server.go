@@ -42,8 +42,9 @@ type Options struct {
 	// may not browse: those endpoints answer 403, as Jira does.
 	Restricted []string
 	// DCSearchWhole makes the Data Center search embed every changelog
-	// entry of its issues instead of the last 100: which Data Center
-	// versions do is not documented, and the tap must hold either.
+	// entry and comment of its issues instead of the last 100 entries and
+	// the first 20 comments: which Data Center versions do is not
+	// documented, and the tap must hold either.
 	DCSearchWhole bool
 	// Clock returns the real time; the site's clock is Gen.Now plus the time
 	// elapsed on Clock since New, plus whatever Advance added. Nil means

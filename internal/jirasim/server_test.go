@@ -806,3 +806,57 @@ func BenchmarkSearch20kConcurrent(b *testing.B) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "req/s")
 	b.ReportMetric(float64(n*100)/b.Elapsed().Seconds(), "issues/s")
 }
+
+// TestDataCenterSearchWhole: the Data Center search embeds the last 100
+// changelog entries and the first 20 comments of an issue, and with
+// DCSearchWhole every one of them.
+func TestDataCenterSearchWhole(t *testing.T) {
+	t.Parallel()
+	for _, whole := range []bool{false, true} {
+		t.Run(fmt.Sprintf("whole=%v", whole), func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			sim := New(Options{Flavor: DataCenter, TZ: time.UTC, PAT: "pat-123", DCSearchWhole: whole,
+				Gen: GenOptions{Seed: 7, Issues: 300, Projects: 3, Users: 25, Now: simNow}, Clock: func() time.Time { return start }})
+			srv := httptest.NewServer(sim)
+			t.Cleanup(srv.Close)
+			c := &client{t: t, srv: srv, sim: sim, auth: func(r *http.Request) { r.Header.Set("Authorization", "Bearer pat-123") }}
+			for _, pick := range []func(*Issue) int{
+				func(is *Issue) int { return len(is.Comments) },
+				func(is *Issue) int { return len(is.Histories) },
+			} {
+				var big *Issue
+				for _, is := range sim.Data().Issues {
+					if big == nil || pick(is) > pick(big) {
+						big = is
+					}
+				}
+				var page struct {
+					Issues []struct {
+						Fields struct {
+							Comment struct {
+								Total    int   `json:"total"`
+								Comments []any `json:"comments"`
+							} `json:"comment"`
+						} `json:"fields"`
+						Changelog struct {
+							Total     int   `json:"total"`
+							Histories []any `json:"histories"`
+						} `json:"changelog"`
+					} `json:"issues"`
+				}
+				c.json(http.MethodPost, "/rest/api/2/search", map[string]any{"jql": fmt.Sprintf("id = %d", big.ID), "fields": []string{"*all"}, "expand": []string{"changelog"}}, &page)
+				require.Len(t, page.Issues, 1)
+				is := page.Issues[0]
+				assert.Equal(t, len(big.Comments), is.Fields.Comment.Total)
+				assert.Equal(t, len(big.Histories), is.Changelog.Total)
+				wantComments, wantHistories := min(len(big.Comments), 20), min(len(big.Histories), 100)
+				if whole {
+					wantComments, wantHistories = len(big.Comments), len(big.Histories)
+				}
+				assert.Len(t, is.Fields.Comment.Comments, wantComments)
+				assert.Len(t, is.Changelog.Histories, wantHistories)
+			}
+		})
+	}
+}

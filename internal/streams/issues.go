@@ -256,8 +256,9 @@ type deferredList struct {
 	// stream: too long to hold, read a window at a time; else read whole,
 	// several such lists at once.
 	stream bool
-	// long: the changelog, complete in the page but too long to build
-	// with it (Data Center embeds it whole), decoded a window at a time.
+	// long: the changelog or the comments, complete in the page but too
+	// long to build with it (Data Center may embed them whole), decoded a
+	// window at a time.
 	long *jira.LongList
 	// bulk: a changelog read with those of the page's other issues, by
 	// /changelog/bulkfetch (Cloud), not on its own.
@@ -274,12 +275,19 @@ type deferredList struct {
 const longFrom = jira.LongFrom
 
 // deferral gives the embedded totals of an issue's lists read while the
-// issue is written, 0 for a list complete in the page; long is a changelog
-// complete in the page but too long to build with it.
+// issue is written, 0 for a list complete in the page; long and
+// longComments are a changelog and comments complete in the page but too
+// long to build with it.
 type deferral struct {
 	comments, changelog int
-	long                *jira.LongList
+	long, longComments  *jira.LongList
 }
+
+// streamed says whether a deferred list of known records is read a window
+// at a time: a long one, and a LongList whatever its length (one left in a
+// spooled page's file may be shorter than longFrom, and would otherwise be
+// read again from Jira).
+func streamed(known int, long *jira.LongList) bool { return known > longFrom || long != nil }
 
 // deferrals finds the truncated lists of a page's issues. They are read
 // while the page is written, max_concurrency at once, not with the page:
@@ -297,7 +305,12 @@ func (b *issueBatches) deferrals(issues []jira.Record) []deferral {
 	for i, is := range issues {
 		fields, _ := is["fields"].(map[string]any)
 		if b.sink.Wants("issue_comments") {
-			out[i].comments = truncated(fields["comment"], "comments")
+			comment, _ := fields["comment"].(map[string]any)
+			if long, ok := comment["comments"].(*jira.LongList); ok && embeddedTotal(comment) <= long.Len() {
+				out[i].comments, out[i].longComments = long.Len(), long
+			} else {
+				out[i].comments = truncated(fields["comment"], "comments")
+			}
 		}
 		if !wantsChangelog(b.sink) {
 			continue
@@ -328,12 +341,11 @@ func (b *issueBatches) prepare(issues []jira.Record) (*issueBatch, error) {
 		fields, _ := is["fields"].(map[string]any)
 		longComments, longChangelog := later[i].comments > 0, later[i].changelog > 0
 		if longComments {
-			item.deferred = append(item.deferred, deferredList{comments: true, known: later[i].comments, stream: later[i].comments > longFrom})
+			item.deferred = append(item.deferred, deferredList{comments: true, known: later[i].comments,
+				stream: streamed(later[i].comments, later[i].longComments), long: later[i].longComments})
 		}
 		if longChangelog {
-			// A LongList is streamed whatever its length: one left in a
-			// spooled page's file may be shorter than longFrom.
-			item.deferred = append(item.deferred, deferredList{known: later[i].changelog, stream: later[i].changelog > longFrom || later[i].long != nil, long: later[i].long,
+			item.deferred = append(item.deferred, deferredList{known: later[i].changelog, stream: streamed(later[i].changelog, later[i].long), long: later[i].long,
 				bulk: b.env.Cloud && later[i].changelog <= longFrom && !b.noBulk.Load()}) // a LongList is longer
 			if b.sink.Wants("issue_status_history") {
 				item.initial = detached(initialStatus(is, id)).(jira.Record)
