@@ -58,7 +58,7 @@ type Client struct {
 	gate      *gate // nil: unbounded
 	zoneMu    sync.Mutex
 	zone      *zoneCall // the run's /myself, once asked
-	// spillFrom is the size past which getSpooled puts a body in a file
+	// spillFrom is the size past which sendSpooled puts a body in a file
 	// (0: the package's spillFrom); noSpool is set once no file could be
 	// made or written.
 	spillFrom int64
@@ -189,9 +189,6 @@ func decodeInto(data []byte, v any) error {
 	shape := Full
 	if sh, ok := v.(shaped); ok {
 		v, shape = sh.into, sh.shape
-		if sh.size != nil {
-			*sh.size = len(data)
-		}
 	}
 	switch t := v.(type) {
 	case *map[string]any:
@@ -227,7 +224,6 @@ func decodeInto(data []byte, v any) error {
 type shaped struct {
 	into  any
 	shape *Shape
-	size  *int // if set, gets the body's length
 }
 
 // objects reads a JSON list of objects (or null, an empty list).

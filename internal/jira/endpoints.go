@@ -588,8 +588,8 @@ func (c *Client) SearchPage(ctx context.Context, jql string, fields, expand []st
 }
 
 // searchDC posts a Data Center search and reads its issues and total. A
-// page past the spill size is read from a file, its long changelogs left
-// there (see compactPage).
+// page past the spill size is read from a file, its long changelogs and
+// comments left there (see compactPage).
 func (c *Client) searchDC(ctx context.Context, body map[string]any) (DCPage, error) {
 	const path = "rest/api/2/search"
 	sp, err := c.sendSpooled(ctx, http.MethodPost, path, nil, body)

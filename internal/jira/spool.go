@@ -10,11 +10,12 @@ import (
 	"strings"
 )
 
-// spillFrom is the body size past which an issue's changelog on Data
-// Center is spooled to a temporary file and read from there a window at a
-// time: such a body is the one response whose size has no bound (a
-// changelog has no length limit, and Data Center gives it whole), and held
-// in memory one of 100,000 entries kept 85 MB alive while it was written.
+// spillFrom is the body size past which a Data Center response whose
+// size has no bound is spooled to a temporary file and read from there: an
+// issue's changelog (a changelog has no length limit, and Data Center
+// gives it whole) and a search page (which may embed every changelog entry
+// and comment of its issues). Held in memory, an issue with 100,000
+// entries kept 85 MB alive while it was written.
 const spillFrom = 8 << 20
 
 // spooled is a response body: in memory, or, past the client's spillFrom,
