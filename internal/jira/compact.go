@@ -246,15 +246,21 @@ func (c *compactor) list(shape *Shape, put **LongList) (bool, error) {
 			} else if n > 0 {
 				arr = append(arr, ',')
 			}
-			mark := len(arr)
 			if arr, err = c.s.capture(arr); err != nil {
 				return true, err
 			}
-			if !json.Valid(arr[mark:]) {
-				return true, c.s.errorf("an element of a long list is not valid JSON")
-			}
 			n++
-			inFile = inFile || len(arr) > c.cut
+			// What stays in the page the decoder checks; what is left in
+			// the file is checked here, the elements so far at once.
+			switch {
+			case inFile && !json.Valid(arr):
+				return true, c.s.errorf("an element of a long list is not valid JSON")
+			case !inFile && len(arr) > c.cut:
+				if !json.Valid(append(arr, ']')) {
+					return true, c.s.errorf("an element of a long list is not valid JSON")
+				}
+				inFile = true
+			}
 			if ch, err = c.s.peek(); err != nil {
 				return true, err
 			}
