@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -233,4 +234,68 @@ func longSearchPage(w io.Writer, n int) {
 	_, _ = w.Write([]byte(`{"startAt":0,"maxResults":1,"total":1,"issues":[`))
 	longIssue(w, n)
 	_, _ = w.Write([]byte(`]}`))
+}
+
+// BenchmarkCompactPage compacts a 10 MB search page whose first issue's
+// changelog is left in the file, then decodes what stays: the cost of a
+// spooled page over one held whole (BenchmarkDecodeSpooledPage/whole).
+func BenchmarkCompactPage(b *testing.B) {
+	var page bytes.Buffer
+	page.WriteString(`{"startAt":0,"maxResults":100,"total":100,"issues":[`)
+	page.WriteString(dcIssue(0, 8000))
+	for i := 1; i < 100; i++ {
+		page.WriteString("," + dcIssueWith(i, 30, 10))
+	}
+	page.WriteString(`]}`)
+	data := page.Bytes()
+	for _, c := range []struct {
+		name string
+		read func() (DCPage, error)
+	}{
+		{"whole", func() (DCPage, error) { return dcPage(bytes.Clone(data), nil) }},
+		{"spooled", func() (DCPage, error) {
+			out, longs, err := compactPage(bytes.NewReader(data), int64(len(data)), cutFrom)
+			if err != nil {
+				return DCPage{}, err
+			}
+			return dcPage(out, longs)
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.read(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkChangelogWindows reads a 7 MB issue's changelog a window at a
+// time from a stream, against the body held whole.
+func BenchmarkChangelogWindows(b *testing.B) {
+	var issue bytes.Buffer
+	longIssue(&issue, 16000)
+	data := issue.Bytes()
+	for _, c := range []struct {
+		name    string
+		windows func() iter.Seq2[[]Record, error]
+	}{
+		{"whole", func() iter.Seq2[[]Record, error] { return changelogInMemory(bytes.Clone(data)) }},
+		{"streamed", func() iter.Seq2[[]Record, error] { return changelogWindows(bytes.NewReader(data), LongFrom) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, err := range c.windows() {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
 }
