@@ -6,8 +6,9 @@ import (
 	"io"
 )
 
-// cutFrom is the size past which an issue's embedded changelog in a
-// spooled Data Center search page is left in the file (see compactPage).
+// cutFrom is the size past which an issue's embedded changelog or comments
+// in a spooled Data Center search page are left in the file (see
+// compactPage).
 const cutFrom = 1 << 20
 
 // compactPage reads a Data Center search page spooled to src (size bytes)
@@ -35,16 +36,12 @@ func compactPage(src io.ReaderAt, size int64, cut int) ([]byte, map[int]*leftLis
 	if ch != '{' {
 		c.out, err = c.s.capture(c.out) // not a page: the decoder says so
 	} else {
-		seen := false
+		seen := map[string]bool{}
 		err = c.object(func(k string) (bool, error) {
 			if k != "issues" {
 				return false, nil
 			}
-			if seen {
-				return true, fmt.Errorf("%q: %w", k, errRepeatedKey)
-			}
-			seen = true
-			return c.issues()
+			return readOnce(seen, k, c.issues)
 		})
 	}
 	if err != nil {
@@ -70,12 +67,14 @@ type compactor struct {
 	scratch []byte
 }
 
-// left is where issue i's lists left in the file go.
-func (c *compactor) left(i int) *leftLists {
-	if c.longs[i] == nil {
-		c.longs[i] = &leftLists{}
+// leave puts a list of issue i left in the file where set says.
+func (c *compactor) leave(i int, set func(*leftLists, *LongList)) func(*LongList) {
+	return func(l *LongList) {
+		if c.longs[i] == nil {
+			c.longs[i] = &leftLists{}
+		}
+		set(c.longs[i], l)
 	}
-	return c.longs[i]
 }
 
 // readOnce reads the value of key with read, refusing a key read before:
@@ -189,14 +188,14 @@ func (c *compactor) issues() (bool, error) {
 			case "changelog":
 				return readOnce(seen, k, func() (bool, error) {
 					return c.inner(k, "histories", func() (bool, error) {
-						return c.list(ChangelogRecord, &c.left(i).histories)
+						return c.list(ChangelogRecord, c.leave(i, func(ll *leftLists, l *LongList) { ll.histories = l }))
 					})
 				})
 			case "fields":
 				return readOnce(seen, k, func() (bool, error) {
 					return c.inner(k, "comment", func() (bool, error) {
 						return c.inner("comment", "comments", func() (bool, error) {
-							return c.list(ChildRecord, &c.left(i).comments)
+							return c.list(ChildRecord, c.leave(i, func(ll *leftLists, l *LongList) { ll.comments = l }))
 						})
 					})
 				})
@@ -226,9 +225,9 @@ func (c *compactor) inner(outer, key string, read func() (bool, error)) (bool, e
 }
 
 // list copies an array of elements of the given shape, or, past cut bytes,
-// checks them, leaves them in the file and puts a LongList that reads them
-// in *put.
-func (c *compactor) list(shape *Shape, put **LongList) (bool, error) {
+// checks them, leaves them in the file and hands put a LongList that
+// reads them.
+func (c *compactor) list(shape *Shape, put func(*LongList)) (bool, error) {
 	if ch, err := c.s.peek(); err != nil || ch != '[' {
 		return false, err
 	}
@@ -281,6 +280,6 @@ func (c *compactor) list(shape *Shape, put **LongList) (bool, error) {
 	}
 	end := c.s.off + int64(c.s.i)
 	c.out = append(c.out, "[]"...)
-	*put = &LongList{src: c.src, off: start, size: end - start, n: n, each: shape, normalize: true}
+	put(&LongList{src: c.src, off: start, size: end - start, n: n, each: shape, normalize: true})
 	return true, nil
 }

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -138,6 +139,11 @@ func TestCompactPage(t *testing.T) {
 			}
 			assert.ElementsMatch(t, c.long, long)
 			assert.ElementsMatch(t, c.comments, comments)
+			issues := map[int]bool{}
+			for _, i := range append(slices.Clone(c.long), c.comments...) {
+				issues[i] = true
+			}
+			assert.Len(t, longs, len(issues), "only issues with a list left in the file: the file is let go at once otherwise")
 			assert.Less(t, len(out), len(c.doc)+1)
 		})
 	}
