@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -63,6 +64,9 @@ type Client struct {
 	// made or written.
 	spillFrom int64
 	noSpool   atomic.Bool
+	// createTemp makes a spool file; nil means os.CreateTemp (tests give
+	// one that cannot be written).
+	createTemp func(dir, pattern string) (*os.File, error)
 }
 
 // New returns a Client for the site at opts.BaseURL.

@@ -77,7 +77,11 @@ func (c *Client) spool(r io.Reader, size int64) (*spooled, error) {
 			return &spooled{data: head}, nil
 		}
 	}
-	f, err := os.CreateTemp("", "tap-jira-body-*.json")
+	create := c.createTemp
+	if create == nil {
+		create = os.CreateTemp
+	}
+	f, err := create("", "tap-jira-body-*.json")
 	if err != nil {
 		c.stopSpooling(err)
 		rest, err := io.ReadAll(r)
@@ -99,19 +103,24 @@ func (c *Client) spool(r io.Reader, size int64) (*spooled, error) {
 		s := &spooled{file: f}
 		s.Close()
 		if errors.Is(err, errSpoolWrite) {
-			c.stopSpooling(err)
+			c.stopSpooling(nil) // the retry says why
 		}
 		return nil, err
 	}
 	return &spooled{file: f}, nil
 }
 
-// stopSpooling holds bodies in memory for the rest of the run.
+// stopSpooling holds bodies in memory for the rest of the run, saying so
+// once, with why (err) unless the caller returns it.
 func (c *Client) stopSpooling(err error) {
 	if c.noSpool.Swap(true) {
 		return
 	}
-	c.log.Warn("cannot spool long responses to disk; holding them in memory (set TMPDIR to a writable directory with room)", "error", err.Error())
+	args := []any{}
+	if err != nil {
+		args = append(args, "error", err.Error())
+	}
+	c.log.Warn("cannot spool long responses to disk; holding them in memory (set TMPDIR to a writable directory with room)", args...)
 }
 
 // spoolWriter tells its write errors from the body's read errors.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -86,6 +87,32 @@ func TestSpoolWithoutATempDir(t *testing.T) {
 	}
 	assert.True(t, cl.noSpool.Load())
 	assert.Equal(t, 1, strings.Count(logs.String(), "cannot spool long responses to disk"), logs.String())
+}
+
+// TestSpoolWriteFails: a spool file that cannot be written fails the
+// attempt, to be retried with the body in memory, as every body is from
+// then on; the warning says so once and leaves the error to the retry.
+func TestSpoolWriteFails(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	dir := t.TempDir()
+	cl := &Client{spillFrom: 10, log: slog.New(slog.NewTextHandler(&logs, nil)),
+		createTemp: func(string, string) (*os.File, error) {
+			path := filepath.Join(dir, "spool")
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				return nil, err
+			}
+			return os.Open(path) // read only: writes fail
+		}}
+	_, err := cl.spool(strings.NewReader("0123456789abc"), 13)
+	require.ErrorIs(t, err, errSpoolWrite)
+	assert.True(t, cl.noSpool.Load())
+	s, err := cl.spool(strings.NewReader("0123456789abc"), 13)
+	require.NoError(t, err)
+	assert.Nil(t, s.file)
+	assert.Equal(t, "0123456789abc", string(s.data))
+	assert.Equal(t, 1, strings.Count(logs.String(), "cannot spool long responses to disk"), logs.String())
+	assert.NotContains(t, logs.String(), "error=", "the retry says why, not the warning too")
 }
 
 // longIssue writes an issue whose changelog has n entries, as Data
