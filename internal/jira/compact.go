@@ -6,14 +6,19 @@ import (
 	"io"
 )
 
-// cutFrom is the size past which an issue's embedded changelog or comments
-// in a spooled Data Center search page are left in the file (see
-// compactPage).
-const cutFrom = 1 << 20
+// cutRule says which of a spooled page's lists compactPage leaves in the
+// file: one past most bytes, and, once what the page keeps in memory has
+// passed budget bytes, one past least. So a page of many issues with long
+// histories, each under most (a first page of 100, before pages are sized
+// by their weight), keeps about budget of them in memory, not all.
+type cutRule struct{ most, least, budget int }
+
+// pageCut is the rule for Data Center search pages.
+var pageCut = cutRule{most: 1 << 20, least: 64 << 10, budget: spillFrom}
 
 // compactPage reads a Data Center search page spooled to src (size bytes)
 // and returns it without its long lists: every issue's
-// changelog.histories and fields.comment.comments of more than cut bytes
+// changelog.histories and fields.comment.comments that cut says is long
 // is checked (each element must be JSON), left in the file, and replaced
 // in the page by [], and LongLists that read them from the file come back
 // by the index of their issue in issues. Everything else is copied as it
@@ -23,7 +28,7 @@ const cutFrom = 1 << 20
 // on disk, not in memory. Only the page's own "issues", and an issue's
 // own "changelog", "histories", "fields", "comment" and "comments" are
 // looked into; a repeated one is refused (Jira does not repeat keys).
-func compactPage(src io.ReaderAt, size int64, cut int) ([]byte, map[int]*leftLists, error) {
+func compactPage(src io.ReaderAt, size int64, cut cutRule) ([]byte, map[int]*leftLists, error) {
 	c := &compactor{
 		s:   &streamScan{r: io.NewSectionReader(src, 0, size), buf: make([]byte, 0, 256<<10)},
 		src: src, cut: cut, longs: map[int]*leftLists{},
@@ -61,7 +66,7 @@ type leftLists struct{ histories, comments *LongList }
 type compactor struct {
 	s       *streamScan
 	src     io.ReaderAt
-	cut     int
+	cut     cutRule
 	out     []byte
 	longs   map[int]*leftLists
 	scratch []byte
@@ -224,9 +229,9 @@ func (c *compactor) inner(outer, key string, read func() (bool, error)) (bool, e
 	})
 }
 
-// list copies an array of elements of the given shape, or, past cut bytes,
-// checks them, leaves them in the file and hands put a LongList that
-// reads them.
+// list copies an array of elements of the given shape, or, past the size
+// the cut rule gives it, checks them, leaves them in the file and hands
+// put a LongList that reads them.
 func (c *compactor) list(shape *Shape, put func(*LongList)) (bool, error) {
 	if ch, err := c.s.peek(); err != nil || ch != '[' {
 		return false, err
@@ -234,6 +239,10 @@ func (c *compactor) list(shape *Shape, put func(*LongList)) (bool, error) {
 	start := c.s.off + int64(c.s.i)
 	c.s.i++ // '['
 	arr, n, inFile := append(c.scratch[:0], '['), 0, false
+	limit := c.cut.most
+	if len(c.out) > c.cut.budget {
+		limit = c.cut.least
+	}
 	ch, err := c.s.peek()
 	if err != nil {
 		return true, err
@@ -254,7 +263,7 @@ func (c *compactor) list(shape *Shape, put func(*LongList)) (bool, error) {
 			switch {
 			case inFile && !json.Valid(arr):
 				return true, c.s.errorf("an element of a long list is not valid JSON")
-			case !inFile && len(arr) > c.cut:
+			case !inFile && len(arr) > limit:
 				if !json.Valid(append(arr, ']')) {
 					return true, c.s.errorf("an element of a long list is not valid JSON")
 				}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"net/http"
 	"runtime"
 	"slices"
@@ -19,6 +20,9 @@ import (
 
 	"github.com/tap-jira/tap-jira/internal/singer"
 )
+
+// only leaves in the file every list past n bytes, and no other.
+func only(n int) cutRule { return cutRule{most: n, least: n, budget: math.MaxInt} }
 
 // encodedIssues encodes a page's issues, their long lists expanded.
 func encodedIssues(t *testing.T, p DCPage) string {
@@ -38,7 +42,7 @@ func encodedIssues(t *testing.T, p DCPage) string {
 // the lists it left in the file put back, decodes to what the whole page
 // decodes to, and fails where that fails. A page with a repeated key it
 // looks into it may refuse instead.
-func checkCompact(t *testing.T, data []byte, cut int) {
+func checkCompact(t *testing.T, data []byte, cut cutRule) {
 	t.Helper()
 	whole, werr := dcPage(bytes.Clone(data), nil)
 	out, longs, err := compactPage(bytes.NewReader(data), int64(len(data)), cut)
@@ -94,27 +98,31 @@ func TestCompactPage(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name, doc string
-		cut       int
+		cut       cutRule
 		long      []int // the issues whose changelog is left in the file
 		comments  []int // the issues whose comments are
 		err       string
 	}{
-		{name: "one long, one short", doc: page(dcIssue(1, 40), dcIssue(2, 2)), cut: 2000, long: []int{0}},
-		{name: "every one long", doc: page(dcIssue(1, 40), dcIssue(2, 30), dcIssue(3, 50)), cut: 100, long: []int{0, 1, 2}},
-		{name: "none long", doc: page(dcIssue(1, 4), dcIssue(2, 3)), cut: 1 << 20},
-		{name: "long comments", doc: page(dcIssueWith(1, 2, 40), dcIssueWith(2, 40, 2), dcIssueWith(3, 40, 40)), cut: 2000, long: []int{1, 2}, comments: []int{0, 2}},
-		{name: "comments of a null comment", doc: page(`{"id":"1","fields":{"comment":null}}`, `{"id":"2","fields":{"comment":{"comments":null}}}`, `{"id":"3","fields":null}`), cut: 1},
-		{name: "a repeated comments", doc: page(`{"id":"1","fields":{"comment":{"comments":[],"comments":[]}}}`), cut: 1, err: "repeated key"},
-		{name: "a repeated fields", doc: page(`{"id":"1","fields":{},"fields":{}}`), cut: 1, err: "repeated key"},
-		{name: "no issues", doc: page(), cut: 10},
-		{name: "members around and white space", doc: " {\"issues\" : [ " + dcIssue(1, 9) + " ] , \"total\" : 1 } ", cut: 100, long: []int{0}},
-		{name: "an escaped key", doc: `{"total":1,"issue\u0073":[{"id":"1","fields":{"updated":"2026-01-02T03:04:05.000+0000"},"change\u006cog":{"h\u0069stories":[` + entries(9) + `]}}]}`, cut: 100, long: []int{0}},
-		{name: "a null changelog and null entries", doc: page(`{"id":"1","changelog":null}`, `{"id":"2","changelog":{"histories":null}}`), cut: 1},
-		{name: "an issue not an object", doc: page(`7`), cut: 1, err: "expected a list of objects"},
-		{name: "an entry not JSON", doc: page(`{"id":"1","changelog":{"histories":[` + entries(3) + `,{"a":tru}]}}`), cut: 100, err: "not valid JSON"},
-		{name: "cut short in the entries", doc: page(dcIssue(1, 9))[:900], cut: 100, err: "unexpected end of JSON input"},
-		{name: "a repeated changelog", doc: page(`{"id":"1","changelog":{"histories":[]},"changelog":null}`), cut: 1, err: "repeated key"},
-		{name: "more after the page", doc: page() + `x`, cut: 1, err: "invalid character after top-level value"},
+		{name: "one long, one short", doc: page(dcIssue(1, 40), dcIssue(2, 2)), cut: only(2000), long: []int{0}},
+		{name: "every one long", doc: page(dcIssue(1, 40), dcIssue(2, 30), dcIssue(3, 50)), cut: only(100), long: []int{0, 1, 2}},
+		{name: "none long", doc: page(dcIssue(1, 4), dcIssue(2, 3)), cut: only(1 << 20)},
+		// Past the budget, shorter lists leave the page too: the first two
+		// issues' histories (of about 1400 bytes each) stay, the page now
+		// past 3000 bytes, and the rest leave.
+		{name: "past the budget", doc: page(dcIssue(1, 8), dcIssue(2, 8), dcIssue(3, 8), dcIssue(4, 8), dcIssue(5, 1)), cut: cutRule{most: 1 << 20, least: 1000, budget: 3000}, long: []int{2, 3}},
+		{name: "long comments", doc: page(dcIssueWith(1, 2, 40), dcIssueWith(2, 40, 2), dcIssueWith(3, 40, 40)), cut: only(2000), long: []int{1, 2}, comments: []int{0, 2}},
+		{name: "comments of a null comment", doc: page(`{"id":"1","fields":{"comment":null}}`, `{"id":"2","fields":{"comment":{"comments":null}}}`, `{"id":"3","fields":null}`), cut: only(1)},
+		{name: "a repeated comments", doc: page(`{"id":"1","fields":{"comment":{"comments":[],"comments":[]}}}`), cut: only(1), err: "repeated key"},
+		{name: "a repeated fields", doc: page(`{"id":"1","fields":{},"fields":{}}`), cut: only(1), err: "repeated key"},
+		{name: "no issues", doc: page(), cut: only(10)},
+		{name: "members around and white space", doc: " {\"issues\" : [ " + dcIssue(1, 9) + " ] , \"total\" : 1 } ", cut: only(100), long: []int{0}},
+		{name: "an escaped key", doc: `{"total":1,"issue\u0073":[{"id":"1","fields":{"updated":"2026-01-02T03:04:05.000+0000"},"change\u006cog":{"h\u0069stories":[` + entries(9) + `]}}]}`, cut: only(100), long: []int{0}},
+		{name: "a null changelog and null entries", doc: page(`{"id":"1","changelog":null}`, `{"id":"2","changelog":{"histories":null}}`), cut: only(1)},
+		{name: "an issue not an object", doc: page(`7`), cut: only(1), err: "expected a list of objects"},
+		{name: "an entry not JSON", doc: page(`{"id":"1","changelog":{"histories":[` + entries(3) + `,{"a":tru}]}}`), cut: only(100), err: "not valid JSON"},
+		{name: "cut short in the entries", doc: page(dcIssue(1, 9))[:900], cut: only(100), err: "unexpected end of JSON input"},
+		{name: "a repeated changelog", doc: page(`{"id":"1","changelog":{"histories":[]},"changelog":null}`), cut: only(1), err: "repeated key"},
+		{name: "more after the page", doc: page() + `x`, cut: only(1), err: "invalid character after top-level value"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -159,7 +167,7 @@ func FuzzCompactPage(f *testing.F) {
 		f.Add([]byte(s), uint8(40))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, cut uint8) {
-		checkCompact(t, data, int(cut))
+		checkCompact(t, data, cutRule{most: int(cut), least: int(cut) / 4, budget: 2 * int(cut)})
 	})
 }
 
@@ -168,9 +176,9 @@ func FuzzCompactPage(f *testing.F) {
 // at a time, its length the response's.
 func TestSpooledSearchPage(t *testing.T) {
 	t.Parallel()
-	const long = 6000 // past cutFrom, as bytes
+	const long = 6000 // past pageCut.most, as bytes
 	page := `{"startAt":0,"maxResults":2,"total":2,"issues":[` + dcIssue(1, long) + `,` + dcIssue(2, 5) + `]}`
-	require.Greater(t, len(page), cutFrom)
+	require.Greater(t, len(page), pageCut.most)
 	client := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		assert.Equal(t, "/jira/rest/api/2/search", r.URL.Path)
 		_, _ = w.Write([]byte(page))
@@ -260,7 +268,7 @@ func BenchmarkCompactPage(b *testing.B) {
 	}{
 		{"whole", func() (DCPage, error) { return dcPage(bytes.Clone(data), nil) }},
 		{"spooled", func() (DCPage, error) {
-			out, longs, err := compactPage(bytes.NewReader(data), int64(len(data)), cutFrom)
+			out, longs, err := compactPage(bytes.NewReader(data), int64(len(data)), pageCut)
 			if err != nil {
 				return DCPage{}, err
 			}

@@ -602,7 +602,7 @@ func (c *Client) searchDC(ctx context.Context, body map[string]any) (DCPage, err
 			sp.Close()
 			return DCPage{}, fmt.Errorf("POST /%s: reading the spooled body: %w", path, err)
 		}
-		data, longs, err = compactPage(sp.file, size, cutFrom)
+		data, longs, err = compactPage(sp.file, size, pageCut)
 		if len(longs) == 0 {
 			sp.Close() // else the lists hold the file; see LongList
 		}
