@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -32,7 +33,7 @@ func compactPage(src io.ReaderAt, size int64, cut cutRule) ([]byte, map[int]*lef
 	c := &compactor{
 		s:   &streamScan{r: io.NewSectionReader(src, 0, size), buf: make([]byte, 0, 256<<10)},
 		src: src, cut: cut, longs: map[int]*leftLists{},
-		out: make([]byte, 0, min(size, 4<<20)),
+		out: make([]byte, 0, min(size, 256<<10)),
 	}
 	ch, err := c.s.peek()
 	if err != nil {
@@ -56,6 +57,11 @@ func compactPage(src io.ReaderAt, size int64, cut cutRule) ([]byte, map[int]*lef
 		return nil, nil, c.s.errorf("invalid character after top-level value")
 	} else if err != errEnd {
 		return nil, nil, err
+	}
+	if cap(c.out)-len(c.out) > len(c.out)/4 {
+		// The page's values are views of it until it is written: do not
+		// keep the room appends left.
+		c.out = bytes.Clone(c.out)
 	}
 	return c.out, c.longs, nil
 }

@@ -16,7 +16,7 @@ import (
 // gives it whole) and a search page (which may embed every changelog entry
 // and comment of its issues). Held in memory, an issue with 100,000
 // entries kept 85 MB alive while it was written.
-const spillFrom = 8 << 20
+const spillFrom = 2 << 20
 
 // spooled is a response body: in memory, or, past the client's spillFrom,
 // in an unlinked temporary file read from its start.

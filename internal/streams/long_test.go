@@ -689,6 +689,36 @@ func TestInitialStatusLetsItsPageGo(t *testing.T) {
 	walk(initial)
 }
 
+// TestInitialStatusLetsItsWindowGo: once written, an issue's initial status
+// record holds nothing of the changelog window it took its first status
+// from; its page, which keeps the record until the page is written, would
+// otherwise keep every such window alive.
+func TestInitialStatusLetsItsWindowGo(t *testing.T) {
+	t.Parallel()
+	page := `{"issues":[{"id":"1","key":"P-1","changelog":{"total":300,"histories":[]},"transitions":[],` +
+		`"fields":{"updated":"2026-01-02T03:04:05.000+0000","created":"2026-01-01T00:00:00.000+0000",` +
+		`"status":{"id":"10001","name":"In Progress"},"creator":{"accountId":"5b10ac8d82e05b22cc7d4ef5","displayName":"Zoë"}}}]}`
+	decoded, err := jira.DecodeRecordShaped([]byte(page), jira.IssuePage)
+	require.NoError(t, err)
+	sink := newKeySink(nil)
+	b := &issueBatches{env: &Env{Cloud: true}, sink: sink}
+	batch, err := b.prepare([]jira.Record{decoded["issues"].([]any)[0].(map[string]any)})
+	require.NoError(t, err)
+	window, err := jira.DecodeRecordShaped([]byte(`{"from":"10000","fromString":"To Do (a view of the window)"}`), jira.ChildRecord)
+	require.NoError(t, err)
+	views := map[string]bool{}
+	for _, v := range window {
+		views[fmt.Sprintf("%p", unsafe.StringData(v.(string)))] = true
+	}
+	require.NoError(t, b.writeInitialStatus(batch.items[0], window))
+	assert.Contains(t, sink.written["issue_status_history"], "1/"+InitialChangelogID, "the record is written")
+	for k, v := range batch.items[0].initial {
+		if s, ok := v.(string); ok {
+			assert.False(t, views[fmt.Sprintf("%p", unsafe.StringData(s))], "%s %q is a view of the window", k, s)
+		}
+	}
+}
+
 // TestBulkKeepsComingShort: on a site whose bulk read leaves entries out of
 // every issue's changelog, the changelogs are read issue by issue once
 // maxShortBulk issues came short, with one warning saying so, and every
