@@ -652,18 +652,25 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+// truncatedIssue is an issue of a page whose changelog Jira truncated, as
+// the page's decoder gives it.
+func truncatedIssue(t *testing.T) jira.Record {
+	t.Helper()
+	page := `{"issues":[{"id":"1","key":"P-1","changelog":{"total":300,"histories":[]},"transitions":[],` +
+		`"fields":{"updated":"2026-01-02T03:04:05.000+0000","created":"2026-01-01T00:00:00.000+0000",` +
+		`"status":{"id":"10001","name":"In Progress"},"creator":{"accountId":"5b10ac8d82e05b22cc7d4ef5","displayName":"Zoë"}}}]}`
+	decoded, err := jira.DecodeRecordShaped([]byte(page), jira.IssuePage)
+	require.NoError(t, err)
+	return decoded["issues"].([]any)[0].(map[string]any)
+}
+
 // TestInitialStatusLetsItsPageGo: the initial status record an issue keeps
 // until its truncated changelog is read holds strings of its own, not views
 // of the page's body, which would keep every page waiting to be written
 // alive whole (40 MB of bodies on a site whose issues each had 400 entries).
 func TestInitialStatusLetsItsPageGo(t *testing.T) {
 	t.Parallel()
-	page := `{"issues":[{"id":"1","key":"P-1","changelog":{"total":300,"histories":[]},"transitions":[],` +
-		`"fields":{"updated":"2026-01-02T03:04:05.000+0000","created":"2026-01-01T00:00:00.000+0000",` +
-		`"status":{"id":"10001","name":"In Progress"},"creator":{"accountId":"5b10ac8d82e05b22cc7d4ef5","displayName":"Zoë"}}}]}`
-	decoded, err := jira.DecodeRecordShaped([]byte(page), jira.IssuePage)
-	require.NoError(t, err)
-	issue := decoded["issues"].([]any)[0].(map[string]any)
+	issue := truncatedIssue(t)
 	fields := issue["fields"].(map[string]any)
 	views := map[string]bool{} // where the page's strings start
 	for _, s := range []any{fields["created"], fields["status"].(map[string]any)["name"], fields["creator"].(map[string]any)["displayName"], issue["key"]} {
@@ -695,14 +702,9 @@ func TestInitialStatusLetsItsPageGo(t *testing.T) {
 // otherwise keep every such window alive.
 func TestInitialStatusLetsItsWindowGo(t *testing.T) {
 	t.Parallel()
-	page := `{"issues":[{"id":"1","key":"P-1","changelog":{"total":300,"histories":[]},"transitions":[],` +
-		`"fields":{"updated":"2026-01-02T03:04:05.000+0000","created":"2026-01-01T00:00:00.000+0000",` +
-		`"status":{"id":"10001","name":"In Progress"},"creator":{"accountId":"5b10ac8d82e05b22cc7d4ef5","displayName":"Zoë"}}}]}`
-	decoded, err := jira.DecodeRecordShaped([]byte(page), jira.IssuePage)
-	require.NoError(t, err)
 	sink := newKeySink(nil)
 	b := &issueBatches{env: &Env{Cloud: true}, sink: sink}
-	batch, err := b.prepare([]jira.Record{decoded["issues"].([]any)[0].(map[string]any)})
+	batch, err := b.prepare([]jira.Record{truncatedIssue(t)})
 	require.NoError(t, err)
 	window, err := jira.DecodeRecordShaped([]byte(`{"from":"10000","fromString":"To Do (a view of the window)"}`), jira.ChildRecord)
 	require.NoError(t, err)
