@@ -141,11 +141,7 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values, v any) 
 // body is read whole before decoding, so a response cut short is retried
 // like a failed request; a POST body is encoded afresh for every attempt.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, v any) error {
-	endpoint := "/" + strings.TrimLeft(path, "/")
-	rel := path
-	if len(query) > 0 {
-		rel += "?" + query.Encode()
-	}
+	endpoint, rel := target(path, query)
 	data, err := retrying(ctx, c, method, endpoint, func() ([]byte, error) {
 		return attemptRead(ctx, c, method, endpoint, rel, body, readBody)
 	})
@@ -156,6 +152,16 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("%s %s: decoding body: %w: %w", method, endpoint, ErrNotJSON, err)
 	}
 	return nil
+}
+
+// target is a request's endpoint, the path alone (for logs and errors:
+// queries are left out), and what is asked of the site, path and query.
+func target(path string, query url.Values) (endpoint, rel string) {
+	endpoint, rel = "/"+strings.TrimLeft(path, "/"), path
+	if len(query) > 0 {
+		rel += "?" + query.Encode()
+	}
+	return endpoint, rel
 }
 
 // retrying makes attempts of one request until one succeeds, fails for

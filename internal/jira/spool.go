@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"strings"
 )
 
 // spillFrom is the body size past which a Data Center response whose
@@ -39,11 +38,7 @@ func (s *spooled) Close() {
 // the client's spill size comes back as a file. A body cut short is
 // retried like any failed request, before anything of it is read.
 func (c *Client) sendSpooled(ctx context.Context, method, path string, query url.Values, body any) (*spooled, error) {
-	endpoint := "/" + strings.TrimLeft(path, "/")
-	rel := path
-	if len(query) > 0 {
-		rel += "?" + query.Encode()
-	}
+	endpoint, rel := target(path, query)
 	return retrying(ctx, c, method, endpoint, func() (*spooled, error) {
 		return attemptRead(ctx, c, method, endpoint, rel, body, c.spool)
 	})
