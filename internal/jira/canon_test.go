@@ -195,6 +195,8 @@ func TestRepeatedRawIsShared(t *testing.T) {
 
 // testUser is a user as Jira writes one inside an issue: its "self" URL
 // first, then avatars, well over cacheKey bytes.
+var sharedRuns int
+
 func testUser(id string) string {
 	self := "https://example.atlassian.net/rest/api/2/user?accountId=" + id
 	avatar := "https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net/" + id + "/48"
@@ -308,7 +310,10 @@ func TestLongChangelogIsNotBuilt(t *testing.T) {
 // shared cache is the process's, and other tests' values could take its
 // slots over while this one looks.
 func TestRawsSharedAcrossPages(t *testing.T) {
-	user := testUser("shared-7f3c")
+	// The run's cache outlives the test: a user of its own per run keeps
+	// -count above 1 from finding it there already.
+	sharedRuns++
+	user := testUser(fmt.Sprintf("shared-7f3c-%d", sharedRuns))
 	// Over cacheKey bytes before its timestamp, which normalizing changes.
 	stamped := `{"self":"https://example.atlassian.net/rest/api/2/status/10077` + strings.Repeat("/x", 60) + `","created":"2026-01-02T03:04:05.000+0100"}`
 	page := func(priority string) []byte {
