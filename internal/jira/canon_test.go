@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"testing"
 	"unsafe"
@@ -197,6 +198,8 @@ func TestRepeatedRawIsShared(t *testing.T) {
 // first, then avatars, well over cacheKey bytes.
 var sharedRuns int
 
+func slotOf(v string) uint64 { return sharedSlot(maphash.String(cacheSeed, v[:cacheKey])) }
+
 func testUser(id string) string {
 	self := "https://example.atlassian.net/rest/api/2/user?accountId=" + id
 	avatar := "https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net/" + id + "/48"
@@ -310,12 +313,20 @@ func TestLongChangelogIsNotBuilt(t *testing.T) {
 // shared cache is the process's, and other tests' values could take its
 // slots over while this one looks.
 func TestRawsSharedAcrossPages(t *testing.T) {
-	// The run's cache outlives the test: a user of its own per run keeps
-	// -count above 1 from finding it there already.
-	sharedRuns++
-	user := testUser(fmt.Sprintf("shared-7f3c-%d", sharedRuns))
 	// Over cacheKey bytes before its timestamp, which normalizing changes.
 	stamped := `{"self":"https://example.atlassian.net/rest/api/2/status/10077` + strings.Repeat("/x", 60) + `","created":"2026-01-02T03:04:05.000+0100"}`
+	// The run's cache outlives the test: a user of its own per run keeps
+	// -count above 1 from finding it there already. The cache is direct
+	// mapped and its hash seeded per process: a user in the slot of the
+	// other value would take turns with it and never be shared.
+	var user string
+	for {
+		sharedRuns++
+		user = testUser(fmt.Sprintf("shared-7f3c-%d", sharedRuns))
+		if slotOf(user) != slotOf(stamped) {
+			break
+		}
+	}
 	page := func(priority string) []byte {
 		issue := `{"fields":{"assignee":` + user + `,"priority":` + priority + `,"summary":"` + strings.Repeat("s", 300) + `"}}`
 		return []byte(`{"issues":[` + strings.TrimSuffix(strings.Repeat(issue+",", 100), ",") + `]}`)
