@@ -342,7 +342,7 @@ func (c *Client) IssueChangelogPages(ctx context.Context, cloud bool, issueID st
 		defer body.Close()
 		windows := changelogInMemory(body.data)
 		if body.file != nil { // too long to hold: read a window at a time
-			windows = changelogWindows(body.file, LongFrom)
+			windows = changelogWindows(io.NewSectionReader(body.file, 0, body.size), LongFrom)
 		}
 		for recs, err := range windows {
 			if err != nil {
@@ -598,10 +598,7 @@ func (c *Client) searchDC(ctx context.Context, body map[string]any) (DCPage, err
 	}
 	data, longs, size := sp.data, map[int]*leftLists(nil), int64(len(sp.data))
 	if sp.file != nil {
-		if size, err = sp.file.Seek(0, io.SeekEnd); err != nil {
-			sp.Close()
-			return DCPage{}, fmt.Errorf("POST /%s: reading the spooled body: %w", path, err)
-		}
+		size = sp.size
 		data, longs, err = compactPage(sp.file, size, pageCut)
 		if len(longs) == 0 {
 			sp.Close() // else the lists hold the file; see LongList

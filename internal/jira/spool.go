@@ -22,6 +22,7 @@ const spillFrom = 2 << 20
 type spooled struct {
 	data []byte
 	file *os.File
+	size int64 // of the body in file
 }
 
 // Close lets the file go (it was unlinked when made, or is removed now).
@@ -84,15 +85,10 @@ func (c *Client) spool(r io.Reader, size int64) (*spooled, error) {
 	}
 	_ = os.Remove(f.Name())
 	w := &spoolWriter{f: f}
-	_, err = w.Write(head)
+	n, err := w.Write(head)
+	var copied int64
 	if err == nil {
-		_, err = io.Copy(w, r)
-	}
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-		if err != nil {
-			err = fmt.Errorf("%w: %w", errSpoolWrite, err)
-		}
+		copied, err = io.Copy(w, r)
 	}
 	if err != nil {
 		s := &spooled{file: f}
@@ -102,7 +98,7 @@ func (c *Client) spool(r io.Reader, size int64) (*spooled, error) {
 		}
 		return nil, err
 	}
-	return &spooled{file: f}, nil
+	return &spooled{file: f, size: int64(n) + copied}, nil
 }
 
 // stopSpooling holds bodies in memory for the rest of the run, saying so

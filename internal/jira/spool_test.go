@@ -49,7 +49,7 @@ func TestSpool(t *testing.T) {
 				assert.Nil(t, s.data)
 				assert.NoFileExists(t, s.file.Name(), "unlinked at once")
 				var err error
-				got, err = io.ReadAll(s.file)
+				got, err = io.ReadAll(io.NewSectionReader(s.file, 0, s.size))
 				require.NoError(t, err)
 			} else {
 				assert.Nil(t, s.file, "a short body stays in memory")
