@@ -251,22 +251,27 @@ func (s *streamScan) members(member func(key string) error) error {
 	}
 }
 
-// issue reads the top-level document.
-func (s *streamScan) issue(size int, yield func([]Record, error) bool) error {
+// open peeks at the next value: true if it starts with open. Else the
+// value is read, and is an error (want, and what it is instead) unless it
+// is a null and nullable.
+func (s *streamScan) open(open byte, want string, nullable bool) (bool, error) {
 	c, err := s.peek()
-	if err != nil {
-		return err
+	if err != nil || c == open {
+		return err == nil, err
 	}
-	if c != '{' {
-		kind, err := s.skip()
-		if err != nil {
-			return err
-		}
-		return fmt.Errorf("expected a JSON object, got %s", kind)
+	kind, err := s.skip()
+	if err != nil || (nullable && kind == "null") {
+		return false, err
 	}
+	return false, fmt.Errorf("%s, got %s", want, kind)
+}
+
+// only is a members callback that reads key's value with read, checks
+// every other member as JSON, and refuses key twice.
+func (s *streamScan) only(key string, read func() error) func(k string) error {
 	seen := false
-	err = s.members(func(k string) error {
-		if k != "changelog" {
+	return func(k string) error {
+		if k != key {
 			_, err := s.skip()
 			return err
 		}
@@ -274,8 +279,16 @@ func (s *streamScan) issue(size int, yield func([]Record, error) bool) error {
 			return fmt.Errorf("%q: %w", k, errRepeatedKey)
 		}
 		seen = true
-		return s.changelog(size, yield)
-	})
+		return read()
+	}
+}
+
+// issue reads the top-level document.
+func (s *streamScan) issue(size int, yield func([]Record, error) bool) error {
+	if ok, err := s.open('{', "expected a JSON object", false); !ok {
+		return err
+	}
+	err := s.members(s.only("changelog", func() error { return s.changelog(size, yield) }))
 	if err != nil {
 		return err
 	}
@@ -289,43 +302,16 @@ func (s *streamScan) issue(size int, yield func([]Record, error) bool) error {
 
 // changelog reads the changelog object (or null).
 func (s *streamScan) changelog(size int, yield func([]Record, error) bool) error {
-	c, err := s.peek()
-	if err != nil {
+	if ok, err := s.open('{', `"changelog": expected an object`, true); !ok {
 		return err
 	}
-	if c != '{' {
-		kind, err := s.skip()
-		if err != nil || kind == "null" {
-			return err
-		}
-		return fmt.Errorf("\"changelog\": expected an object, got %s", kind)
-	}
-	seen := false
-	return s.members(func(k string) error {
-		if k != "histories" {
-			_, err := s.skip()
-			return err
-		}
-		if seen {
-			return fmt.Errorf("%q: %w", k, errRepeatedKey)
-		}
-		seen = true
-		return s.histories(size, yield)
-	})
+	return s.members(s.only("histories", func() error { return s.histories(size, yield) }))
 }
 
 // histories reads the entries (or null), yielding them a window at a time.
 func (s *streamScan) histories(size int, yield func([]Record, error) bool) error {
-	c, err := s.peek()
-	if err != nil {
+	if ok, err := s.open('[', `"histories": expected a list`, true); !ok {
 		return err
-	}
-	if c != '[' {
-		kind, err := s.skip()
-		if err != nil || kind == "null" {
-			return err
-		}
-		return fmt.Errorf("\"histories\": expected a list, got %s", kind)
 	}
 	return s.array(size, ChangelogRecord, true, func(window []any) error {
 		recs, err := objects(window)
