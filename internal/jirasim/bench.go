@@ -59,8 +59,10 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *dcWhole {
 		fmt.Fprintf(stdout, "the Data Center search embeds every changelog entry and comment\n")
 	}
-	fmt.Fprintf(stdout, "CPU floor: (the tap's CPU + this process's, the simulator and the reader of the output) / cores, the shortest wall time these cores allow\n\n")
-	fmt.Fprintf(stdout, "%8s %5s %9s %7s %9s %10s %9s %12s %9s %10s %9s %9s\n", "issues", "conc", "wall", "vs 1", "records", "records/s", "requests", "req/1k iss.", "peak RSS", "CPU/record", "sim CPU", "CPU floor")
+	fmt.Fprintf(stdout, "CPU floor: (the tap's CPU + this process's, the simulator and the reader of the output) / cores, the shortest wall time these cores allow\n")
+	fmt.Fprintf(stdout, "wire floor: the requests, conc at a time, each taking --latency: the shortest wall time conc requests in flight allow\n")
+	fmt.Fprintf(stdout, "at most: the sequential wall time over the higher floor, the most a speed-up over it can be here\n\n")
+	fmt.Fprintf(stdout, "%8s %5s %9s %7s %9s %10s %9s %12s %9s %10s %9s %9s %10s %7s\n", "issues", "conc", "wall", "vs 1", "records", "records/s", "requests", "req/1k iss.", "peak RSS", "CPU/record", "sim CPU", "CPU floor", "wire floor", "at most")
 	for _, sz := range strings.Split(*sizes, ",") {
 		issues, err := strconv.Atoi(strings.TrimSpace(sz))
 		if err != nil {
@@ -114,13 +116,17 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			}
 			synced := len(sim.Truth().Expected(r.start)["issues"])
 			floor := (r.cpu + simCPU) / time.Duration(runtime.NumCPU())
+			wire := wireFloor(total, conc, *latency)
+			best := "—"
 			if conc == 1 {
 				sequential = r.wall
+			} else {
+				best = speedUp(sequential, max(floor, wire))
 			}
-			fmt.Fprintf(stdout, "%8d %5d %9s %7s %9d %10.0f %9d %12.1f %8.0fM %9.1fµs %9s %9s\n",
+			fmt.Fprintf(stdout, "%8d %5d %9s %7s %9d %10.0f %9d %12.1f %8.0fM %9.1fµs %9s %9s %10s %7s\n",
 				issues, conc, r.wall.Round(10*time.Millisecond), speedUp(sequential, r.wall), r.records, float64(r.records)/r.wall.Seconds(), total,
 				float64(total)*1000/float64(max(synced, 1)), float64(r.maxRSS)/1024, float64(r.cpu.Microseconds())/float64(max(r.records, 1)),
-				simCPU.Round(10*time.Millisecond), floor.Round(10*time.Millisecond))
+				simCPU.Round(10*time.Millisecond), floor.Round(10*time.Millisecond), wire.Round(10*time.Millisecond), best)
 		}
 		_ = srv.Close()
 	}
@@ -134,6 +140,18 @@ func speedUp(sequential, wall time.Duration) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.1fx", sequential.Seconds()/wall.Seconds())
+}
+
+// wireFloor is the shortest wall time in which requests round trips of
+// latency each can be made, conc at a time: however little CPU they take
+// and whatever waits on what, a speed-up over one at a time cannot pass
+// conc, nor what the rounds leave of it.
+func wireFloor(requests int64, conc int, latency time.Duration) time.Duration {
+	if conc < 1 {
+		return 0
+	}
+	rounds := (requests + int64(conc) - 1) / int64(conc)
+	return time.Duration(rounds) * latency
 }
 
 type benchResult struct {

@@ -107,3 +107,26 @@ func TestBenchSpeedUp(t *testing.T) {
 		assert.Equal(t, c.want, speedUp(c.sequential, c.wall), "%v / %v", c.sequential, c.wall)
 	}
 }
+
+// TestWireFloor: the 20k benchmark's 176 requests at 50 ms are 22 rounds
+// at 8 in flight, so no more than 8x over the sequential 8.8 s of round
+// trips, and 11 at 16.
+func TestWireFloor(t *testing.T) {
+	t.Parallel()
+	const ms = time.Millisecond
+	for _, c := range []struct {
+		requests int64
+		conc     int
+		want     time.Duration
+	}{
+		{176, 8, 1100 * ms},
+		{176, 16, 550 * ms},
+		{176, 1, 8800 * ms},
+		{177, 8, 1150 * ms}, // a last round of one
+		{7, 8, 50 * ms},
+		{0, 8, 0},
+		{176, 0, 0}, // no concurrency given: no floor
+	} {
+		assert.Equal(t, c.want, wireFloor(c.requests, c.conc, 50*ms), "%d requests, %d at a time", c.requests, c.conc)
+	}
+}
