@@ -196,10 +196,6 @@ func TestRepeatedRawIsShared(t *testing.T) {
 
 // testUser is a user as Jira writes one inside an issue: its "self" URL
 // first, then avatars, well over cacheKey bytes.
-var sharedRuns int
-
-func slotOf(v string) uint64 { return sharedSlot(maphash.String(cacheSeed, v[:cacheKey])) }
-
 func testUser(id string) string {
 	self := "https://example.atlassian.net/rest/api/2/user?accountId=" + id
 	avatar := "https://avatar-management--avatars.us-west-2.prod.public.atl-paas.net/" + id + "/48"
@@ -305,6 +301,12 @@ func TestLongChangelogIsNotBuilt(t *testing.T) {
 	_, err := json.Marshal(map[string]any{"histories": long})
 	require.Error(t, err, "a LongList must never be written as a value")
 }
+
+// sharedRuns numbers the users TestRawsSharedAcrossPages makes.
+var sharedRuns int
+
+// slotOf is the run's cache slot a value is offered to.
+func slotOf(v string) uint64 { return sharedSlot(maphash.String(cacheSeed, v[:cacheKey])) }
 
 // TestRawsSharedAcrossPages: a value met in one page and again in another
 // (a user, a status) is kept for the run, and later pages get it without
