@@ -36,6 +36,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	long := fs.Int("long-histories", 0, "changelog length of each project's issue with the most history (default 260 to 320)")
 	longCom := fs.Int("long-comments", 0, "comments of each project's issue with the most comments (default 160 to 200)")
 	every := fs.Int("histories", 0, "changelog length of every issue (default 0 to 8, more on a few)")
+	inFlight := fs.Int("max-in-flight", 0, "the site's burst limit: a request arriving while this many are answered gets 429 with Retry-After 1 (0: none)")
 	dcWhole := fs.Bool("dc-search-whole", false, "Data Center search embeds every changelog entry and comment, not the last 100 entries and first 20 comments")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -59,10 +60,13 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *dcWhole {
 		fmt.Fprintf(stdout, "the Data Center search embeds every changelog entry and comment\n")
 	}
+	if *inFlight > 0 {
+		fmt.Fprintf(stdout, "the site answers 429 (Retry-After 1) to a request that arrives while %d are being answered\n", *inFlight)
+	}
 	fmt.Fprintf(stdout, "CPU floor: (the tap's CPU + this process's, the simulator and the reader of the output) / cores, the shortest wall time these cores allow\n")
 	fmt.Fprintf(stdout, "wire floor: the requests, conc at a time, each taking --latency: the shortest wall time conc requests in flight allow\n")
 	fmt.Fprintf(stdout, "at most: the sequential wall time over the higher floor, the most a speed-up over it can be here\n\n")
-	fmt.Fprintf(stdout, "%8s %5s %9s %7s %9s %10s %9s %12s %9s %10s %9s %9s %10s %7s\n", "issues", "conc", "wall", "vs 1", "records", "records/s", "requests", "req/1k iss.", "peak RSS", "CPU/record", "sim CPU", "CPU floor", "wire floor", "at most")
+	fmt.Fprintf(stdout, "%8s %5s %9s %7s %9s %10s %9s %5s %12s %9s %10s %9s %9s %10s %7s\n", "issues", "conc", "wall", "vs 1", "records", "records/s", "requests", "429s", "req/1k iss.", "peak RSS", "CPU/record", "sim CPU", "CPU floor", "wire floor", "at most")
 	for _, sz := range strings.Split(*sizes, ",") {
 		issues, err := strconv.Atoi(strings.TrimSpace(sz))
 		if err != nil {
@@ -71,7 +75,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		sim := New(Options{
 			Flavor: Flavor(*flavor), TZ: mustZone("America/Los_Angeles"), Email: "bench@example.com", Token: "bench-token",
-			Faults:        Faults{Seed: 1, Latency: *latency, Jitter: *jitter},
+			Faults:        Faults{Seed: 1, Latency: *latency, Jitter: *jitter, MaxInFlight: *inFlight},
 			Gen:           GenOptions{Seed: 42, Issues: issues, Projects: 10, Users: 200, LongHistories: *long, Histories: *every, LongComments: *longCom},
 			DCSearchWhole: *dcWhole,
 		})
@@ -108,11 +112,12 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				fmt.Fprintln(stderr, "jira-sim bench:", err)
 				return 1
 			}
-			total := int64(0)
+			total, throttled := int64(0), int64(0)
 			for _, byStatus := range sim.Stats() {
 				for _, n := range byStatus {
 					total += n
 				}
+				throttled += byStatus[http.StatusTooManyRequests]
 			}
 			synced := len(sim.Truth().Expected(r.start)["issues"])
 			floor := (r.cpu + simCPU) / time.Duration(runtime.NumCPU())
@@ -123,8 +128,8 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			} else {
 				best = speedUp(sequential, max(floor, wire))
 			}
-			fmt.Fprintf(stdout, "%8d %5d %9s %7s %9d %10.0f %9d %12.1f %8.0fM %9.1fµs %9s %9s %10s %7s\n",
-				issues, conc, r.wall.Round(10*time.Millisecond), speedUp(sequential, r.wall), r.records, float64(r.records)/r.wall.Seconds(), total,
+			fmt.Fprintf(stdout, "%8d %5d %9s %7s %9d %10.0f %9d %5d %12.1f %8.0fM %9.1fµs %9s %9s %10s %7s\n",
+				issues, conc, r.wall.Round(10*time.Millisecond), speedUp(sequential, r.wall), r.records, float64(r.records)/r.wall.Seconds(), total, throttled,
 				float64(total)*1000/float64(max(synced, 1)), float64(r.maxRSS)/1024, float64(r.cpu.Microseconds())/float64(max(r.records, 1)),
 				simCPU.Round(10*time.Millisecond), floor.Round(10*time.Millisecond), wire.Round(10*time.Millisecond), best)
 		}

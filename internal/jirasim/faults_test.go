@@ -192,6 +192,46 @@ func TestFaultsThrottle(t *testing.T) {
 	}
 }
 
+// TestFaultsMaxInFlight: past the cap, a request is answered 429 as a
+// burst-limited one is, without reaching the handler; once the requests
+// being answered end, requests pass again.
+func TestFaultsMaxInFlight(t *testing.T) {
+	t.Parallel()
+	const limit = 3
+	arrived, release := make(chan struct{}, limit), make(chan struct{})
+	var calls atomic.Int64
+	h := Faults{MaxInFlight: limit}.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= limit {
+			arrived <- struct{}{}
+			<-release
+		}
+		_, _ = w.Write([]byte("{}"))
+	}), nil, nil)
+	srv := faultServer(t, h)
+
+	held := make(chan faultResult, limit)
+	for range limit {
+		go func() { held <- faultGet(t, srv.Client(), srv.URL+"/rest/api/3/issue/bulkfetch") }()
+	}
+	for range limit {
+		<-arrived
+	}
+	for range 2 {
+		res := faultGet(t, srv.Client(), srv.URL+"/rest/api/3/issue/bulkfetch")
+		require.NoError(t, res.err)
+		assert.Equal(t, http.StatusTooManyRequests, res.status)
+		assert.Equal(t, "jira-burst-based", res.header.Get("RateLimit-Reason"))
+		assert.Equal(t, "1", res.header.Get("Retry-After"))
+	}
+	assert.Equal(t, int64(limit), calls.Load(), "a request past the cap reached the handler")
+	close(release)
+	for range limit {
+		assert.Equal(t, "200", (<-held).outcome())
+	}
+	assert.Equal(t, "200", faultGet(t, srv.Client(), srv.URL).outcome(), "the cap still counts requests that ended")
+	assert.Equal(t, FaultCounts{Throttled: 2}, h.Counts())
+}
+
 func TestFaultsFail(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int64
@@ -567,6 +607,7 @@ func TestFaultsValidateAndClamp(t *testing.T) {
 		"latency":      {Latency: -time.Second},
 		"jitter":       {Jitter: -time.Second},
 		"retry after":  {RetryAfter: -time.Second},
+		"in flight":    {MaxInFlight: -1},
 	} {
 		assert.Error(t, f.Validate(), name)
 	}
