@@ -180,6 +180,56 @@ func TestFullJitterBounds(t *testing.T) {
 	assert.Equal(t, 0, b.n)
 }
 
+// TestPacerReadsAnswersNotRefusals: a 429 carries X-RateLimit-Remaining 0
+// for the limit that refused it; Retry-After and the gate answer it, and
+// it must not space every later request out. An answer that says the
+// budget is nearly spent does.
+func TestPacerReadsAnswersNotRefusals(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		first  int
+		header http.Header
+		slowed bool
+	}{
+		{"a burst refusal", http.StatusTooManyRequests, http.Header{
+			"Retry-After": {"0"}, "X-Ratelimit-Limit": {"100"}, "X-Ratelimit-Remaining": {"0"}, "Ratelimit-Reason": {"jira-burst-based"}}, false},
+		{"a quota refusal", http.StatusTooManyRequests, http.Header{
+			"Retry-After": {"0"}, "X-Ratelimit-Limit": {"100"}, "X-Ratelimit-Remaining": {"0"}, "Ratelimit-Reason": {"jira-quota-based"}}, false},
+		{"an answer near the limit", http.StatusOK, http.Header{"X-Ratelimit-Nearlimit": {"true"}}, true},
+		{"an answer with a fifth left", http.StatusOK, http.Header{"X-Ratelimit-Limit": {"100"}, "X-Ratelimit-Remaining": {"19"}}, true},
+		{"an answer with plenty left", http.StatusOK, http.Header{"X-Ratelimit-Limit": {"100"}, "X-Ratelimit-Remaining": {"20"}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if calls.Add(1) == 1 {
+					for k, v := range tc.header {
+						w.Header()[k] = v
+					}
+					w.WriteHeader(tc.first)
+					if tc.first != http.StatusOK {
+						_, _ = w.Write([]byte(`{"errorMessages":["The request has been rate-limited."],"errors":{}}`))
+						return
+					}
+				}
+				_, _ = w.Write([]byte(`{"ok":true}`))
+			}))
+			t.Cleanup(srv.Close)
+			base, err := url.Parse(srv.URL)
+			require.NoError(t, err)
+			c, err := New(Options{BaseURL: base, Username: "u", Password: "p", MaxInFlight: 8,
+				Retry: RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, MaxRetryAfter: time.Second, MaxElapsed: 10 * time.Second}})
+			require.NoError(t, err)
+			var v map[string]any
+			require.NoError(t, c.Get(t.Context(), "rest/api/2/thing", nil, &v))
+			assert.Equal(t, tc.slowed, c.pacer.slowed())
+		})
+	}
+}
+
 func TestPacerSlowsDownNearTheLimit(t *testing.T) {
 	t.Parallel()
 	p := newPacer()
