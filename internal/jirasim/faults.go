@@ -40,7 +40,7 @@ type Faults struct {
 	NearLimitRate float64
 	// MaxInFlight, when above 0, is a burst limit: a request that arrives
 	// while that many are being answered is answered 429, as a throttled
-	// one is, after the latency. Atlassian publishes no burst numbers; an
+	// one is, after the latency, and is not counted as being answered. Atlassian publishes no burst numbers; an
 	// Atlassian engineer once called about 10 simultaneous requests from a
 	// backend safe, so this is how a site's limit meets max_concurrency.
 	MaxInFlight int
@@ -203,12 +203,15 @@ func (h *FaultHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := h.decide()
 	if h.f.MaxInFlight > 0 {
 		// Counted on arrival: the requests Jira is still answering are
-		// what its burst limit sees. The decision is drawn all the same,
-		// so the cap does not reshuffle the other faults of a seed.
-		n := h.inFlight.Add(1)
-		defer h.inFlight.Add(-1)
-		if n > int64(h.f.MaxInFlight) {
+		// what its burst limit sees. A refused one is let go at once,
+		// since it is refused at the edge, though its answer takes the
+		// latency like any other. The decision is drawn all the same, so
+		// the cap does not reshuffle the other faults of a seed.
+		if h.inFlight.Add(1) > int64(h.f.MaxInFlight) {
+			h.inFlight.Add(-1)
 			d.kind = faultThrottle
+		} else {
+			defer h.inFlight.Add(-1)
 		}
 	}
 	if d.delay > 0 {

@@ -232,6 +232,45 @@ func TestFaultsMaxInFlight(t *testing.T) {
 	assert.Equal(t, FaultCounts{Throttled: 2}, h.Counts())
 }
 
+// TestFaultsMaxInFlightRefusedHoldNoSlot: a refused request takes the
+// latency to be answered but is not counted while it does, so a request
+// arriving then, with the slot free, passes.
+func TestFaultsMaxInFlightRefusedHoldNoSlot(t *testing.T) {
+	t.Parallel()
+	arrived, releaseA, releaseB, sleptB := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var sleeps, calls atomic.Int64
+	sleep := func(ctx context.Context, d time.Duration) {
+		if sleeps.Add(1) == 2 { // B's latency
+			close(sleptB)
+			<-releaseB
+		}
+	}
+	h := Faults{MaxInFlight: 1, Latency: time.Millisecond}.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 { // A
+			close(arrived)
+			<-releaseA
+		}
+		_, _ = w.Write([]byte("{}"))
+	}), nil, sleep)
+	srv := faultServer(t, h)
+	get := func() <-chan faultResult {
+		ch := make(chan faultResult, 1)
+		go func() { ch <- faultGet(t, srv.Client(), srv.URL) }()
+		return ch
+	}
+
+	a := get()
+	<-arrived
+	b := get() // refused: A holds the one slot
+	<-sleptB
+	close(releaseA)
+	assert.Equal(t, "200", (<-a).outcome())
+	assert.Equal(t, "200", (<-get()).outcome(), "a refused request still waiting out its latency held the slot")
+	close(releaseB)
+	assert.Equal(t, "429", (<-b).outcome())
+	assert.Equal(t, FaultCounts{Throttled: 1, Delayed: 3}, h.Counts())
+}
+
 func TestFaultsFail(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int64
