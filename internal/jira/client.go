@@ -322,7 +322,7 @@ func attemptRead[T any](ctx context.Context, c *Client, method, endpoint, rel st
 		return zero, err // connection refused or reset, timeout: transient
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		// The refusal's Retry-After and the gate's halving answer it. Its
+		// The refusal's Retry-After and the gate's cut answer it. Its
 		// X-RateLimit-Remaining, 0, is that of the limit that refused it,
 		// a burst one most often: read by the pacer it held every later
 		// request to 2 a second for 30 s, and a site whose burst limit
