@@ -40,9 +40,10 @@ type Faults struct {
 	NearLimitRate float64
 	// MaxInFlight, when above 0, is a burst limit: a request that arrives
 	// while that many are being answered is answered 429, as a throttled
-	// one is, after the latency, and is not counted as being answered. Atlassian publishes no burst numbers; an
-	// Atlassian engineer once called about 10 simultaneous requests from a
-	// backend safe, so this is how a site's limit meets max_concurrency.
+	// one is, after the latency, and is not counted as being answered.
+	// Atlassian publishes no burst numbers; an Atlassian engineer once
+	// called about 10 simultaneous requests from a backend safe, so this
+	// is how a site's limit meets max_concurrency.
 	MaxInFlight int
 }
 
