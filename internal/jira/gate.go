@@ -3,6 +3,7 @@ package jira
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 )
 
@@ -24,18 +25,31 @@ import (
 // is a new load and halves the bound as before.
 //
 // A slot is held for one try only, never while waiting to retry, so nested
-// callers cannot deadlock.
+// callers cannot deadlock. A freed slot goes to the waiting request of the
+// lowest rank (WithPriority), the earliest among equals: the one the writer
+// needs soonest.
 type gate struct {
 	mu        sync.Mutex
 	max       int
 	limit     int
 	inFlight  int
-	successes int           // since the bound last moved
-	epoch     uint64        // bumped by every cut
-	ceiling   int           // the bound Jira last refused at; 0 for none
-	probeRuns int           // runs of successes before the step onto the ceiling
-	opened    chan struct{} // closed, and replaced, when a slot may be free
+	successes int       // since the bound last moved
+	epoch     uint64    // bumped by every cut
+	ceiling   int       // the bound Jira last refused at; 0 for none
+	probeRuns int       // runs of successes before the step onto the ceiling
+	waiting   []*waiter // requests waiting for a slot; never while one is free
+	arrivals  uint64    // numbers the waiters, for ties
 	log       *slog.Logger
+}
+
+// waiter is a request waiting for a slot; grant hands it one by closing
+// ready.
+type waiter struct {
+	prio    []int
+	arrival uint64
+	epoch   uint64 // the gate's epoch when the slot was granted
+	granted bool
+	ready   chan struct{}
 }
 
 // First and most runs of successes, each as long as the bound, before the
@@ -46,7 +60,7 @@ const (
 )
 
 func newGate(max int, log *slog.Logger) *gate {
-	return &gate{max: max, limit: max, opened: make(chan struct{}), log: log}
+	return &gate{max: max, limit: max, log: log}
 }
 
 // acquire waits for a slot. The epoch it returns tells release whether a
@@ -54,22 +68,57 @@ func newGate(max int, log *slog.Logger) *gate {
 // of one burst are all refused together, and only the first of their 429s
 // may cut.
 func (g *gate) acquire(ctx context.Context) (uint64, error) {
-	for {
-		g.mu.Lock()
-		if g.inFlight < g.limit {
-			g.inFlight++
-			epoch := g.epoch
-			g.mu.Unlock()
-			return epoch, nil
-		}
-		opened := g.opened
+	g.mu.Lock()
+	if g.inFlight < g.limit && len(g.waiting) == 0 {
+		g.inFlight++
+		epoch := g.epoch
 		g.mu.Unlock()
-		select {
-		case <-opened:
-		case <-ctx.Done():
-			return 0, context.Cause(ctx)
-		}
+		return epoch, nil
 	}
+	w := &waiter{prio: priorityOf(ctx), arrival: g.arrivals, ready: make(chan struct{})}
+	g.arrivals++
+	g.waiting = append(g.waiting, w)
+	g.mu.Unlock()
+	select {
+	case <-w.ready:
+		return w.epoch, nil
+	case <-ctx.Done():
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if w.granted {
+			// Granted as the caller gave up: the slot goes on.
+			g.inFlight--
+			g.grant()
+		} else {
+			g.waiting = slices.DeleteFunc(g.waiting, func(o *waiter) bool { return o == w })
+		}
+		return 0, context.Cause(ctx)
+	}
+}
+
+// grant hands free slots to the waiters that come first. The caller holds
+// g.mu.
+func (g *gate) grant() {
+	for g.inFlight < g.limit && len(g.waiting) > 0 {
+		best := 0
+		for i, w := range g.waiting[1:] {
+			if w.before(g.waiting[best]) {
+				best = i + 1
+			}
+		}
+		w := g.waiting[best]
+		g.waiting = slices.Delete(g.waiting, best, best+1)
+		g.inFlight++
+		w.granted, w.epoch = true, g.epoch
+		close(w.ready)
+	}
+}
+
+func (w *waiter) before(o *waiter) bool {
+	if c := slices.Compare(w.prio, o.prio); c != 0 {
+		return c < 0
+	}
+	return w.arrival < o.arrival
 }
 
 // outcome is what a try's answer says about the bound.
@@ -121,8 +170,7 @@ func (g *gate) release(epoch uint64, o outcome) {
 			g.log.Debug("requests in flight raised again", "max_in_flight", g.limit)
 		}
 	}
-	close(g.opened)
-	g.opened = make(chan struct{})
+	g.grant()
 }
 
 // bound is the number of requests let in flight at once now.
@@ -130,4 +178,22 @@ func (g *gate) bound() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.limit
+}
+
+type priorityKey struct{}
+
+// WithPriority ranks the requests made with the returned context among
+// those waiting for a slot, under ctx's own rank: lower first, compared
+// as paths (a group of streams, then a page within it, then a list within
+// the page), a path before its extensions. Callers number what they fetch
+// in the order it will be written, so that when the requests in flight are
+// at their bound, what the writer needs next is fetched next instead of a
+// page far ahead of it or a group written later.
+func WithPriority(ctx context.Context, rank int) context.Context {
+	return context.WithValue(ctx, priorityKey{}, append(slices.Clip(priorityOf(ctx)), rank))
+}
+
+func priorityOf(ctx context.Context) []int {
+	p, _ := ctx.Value(priorityKey{}).([]int)
+	return p
 }

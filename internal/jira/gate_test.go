@@ -265,3 +265,101 @@ func collect(ch <-chan error) []error {
 	}
 	return out
 }
+
+// TestGateServesTheLowestRankFirst: a freed slot goes to the waiting
+// request of the lowest rank (WithPriority paths, a path before its
+// extensions), the earliest of equals; a waiter that gives up leaves the
+// queue, and one granted a slot as it gives up hands the slot on.
+func TestGateServesTheLowestRankFirst(t *testing.T) {
+	t.Parallel()
+	g := newGate(1, slog.New(slog.DiscardHandler))
+	held, err := g.acquire(t.Context())
+	require.NoError(t, err)
+	waiting := func() int {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.waiting)
+	}
+	ranked := func(ranks ...int) context.Context {
+		ctx := t.Context()
+		for _, r := range ranks {
+			ctx = WithPriority(ctx, r)
+		}
+		return ctx
+	}
+	type arrival struct {
+		name string
+		ctx  context.Context
+	}
+	gaveUp, giveUp := context.WithCancel(ranked(0))
+	arrivals := []arrival{
+		{"issues page 3", ranked(6, 3)},
+		{"projects, project 5", ranked(0, 5)},
+		{"issues' id search", ranked(6)},
+		{"projects, project 5 again", ranked(0, 5)},
+		{"gives up", gaveUp},
+		{"serverInfo", t.Context()},
+		{"issues page 3, its comments", ranked(6, 3, 0)},
+	}
+	var mu sync.Mutex
+	var order []string
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, a := range arrivals {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e, err := g.acquire(a.ctx)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			order = append(order, a.name)
+			mu.Unlock()
+			<-release
+			g.release(e, succeeded)
+		}()
+		// One at a time, so that arrival order is known.
+		require.Eventually(t, func() bool { return waiting() == i+1 }, 5*time.Second, time.Millisecond)
+	}
+	giveUp()
+	require.Eventually(t, func() bool { return waiting() == len(arrivals)-1 }, 5*time.Second, time.Millisecond, "a waiter that gave up left the queue")
+	close(release)
+	g.release(held, succeeded)
+	wg.Wait()
+	assert.Equal(t, []string{"serverInfo", "projects, project 5", "projects, project 5 again", "issues' id search", "issues page 3", "issues page 3, its comments"}, order)
+
+	// A waiter given a slot as it gives up hands the slot on: whichever
+	// way each race goes, no slot is lost and no waiter is left behind.
+	for range 20 {
+		g := newGate(1, slog.New(slog.DiscardHandler))
+		_, err := g.acquire(t.Context())
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if e, err := g.acquire(ctx); err == nil {
+				g.release(e, succeeded)
+			}
+		}()
+		require.Eventually(t, func() bool {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			return len(g.waiting) == 1
+		}, 5*time.Second, time.Millisecond)
+		// The caller gives up while the gate is granting it the slot: it
+		// wakes on its context and waits for the lock the grant holds.
+		g.mu.Lock()
+		cancel()
+		time.Sleep(time.Millisecond)
+		g.inFlight-- // the first slot's release, as release does it
+		g.grant()
+		g.mu.Unlock()
+		<-done
+		g.mu.Lock()
+		assert.Zero(t, g.inFlight, "slots held after every caller is done")
+		assert.Empty(t, g.waiting)
+		g.mu.Unlock()
+	}
+}

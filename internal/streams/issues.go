@@ -110,22 +110,29 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 		err = b.searchPages(ctx, n, bookmark, jqlFrom, fields, expand)
 	} else {
 		scan := b.scanIDs(ctx, bookmark, jqlFrom)
-		batches := func(yield func([]string) bool) {
+		type chunk struct {
+			ids  []string
+			rank int // its place among the batches, as ordered ranks it
+		}
+		batches := func(yield func(chunk) bool) {
+			rank := 0
 			// The next page of ids is read while this one's issues are.
 			for ids, err := range readAhead(ctx, 1, scan) {
 				if err != nil {
 					b.err = err
 					return
 				}
-				for chunk := range slices.Chunk(ids, min(env.PageSize, jira.BulkFetchMax)) {
-					if !yield(chunk) {
+				for c := range slices.Chunk(ids, min(env.PageSize, jira.BulkFetchMax)) {
+					if !yield(chunk{c, rank}) {
 						return
 					}
+					rank++
 				}
 			}
 		}
-		var last, pending *issueBatch
-		err = ordered(ctx, n, batches, func(ctx context.Context, ids []string) (*issueBatch, error) {
+		lag := newPageLag(env.Concurrency)
+		err = ordered(ctx, n, batches, func(ctx context.Context, c chunk) (*issueBatch, error) {
+			ids := c.ids
 			issues, err := env.Client.BulkFetch(ctx, ids, fields, expand)
 			if err != nil {
 				return nil, err
@@ -148,23 +155,15 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 			for i := range rs {
 				issues[i] = rs[i].is
 			}
-			return b.prepare(issues)
-		}, func(batch *issueBatch) error {
-			// The writer stays a page behind the pages it receives, so that
-			// the next page's changelogs are being read in bulk while this
-			// one is written.
-			b.startBulk(ctx, batch)
-			last, pending = pending, batch
-			if last == nil {
-				return nil
+			batch, err := b.prepare(issues)
+			if batch != nil {
+				batch.rank = c.rank
 			}
-			return b.emit(ctx, last)
+			return batch, err
+		}, func(batch *issueBatch) error {
+			return lag.push(ctx, b, batch)
 		})
-		if err == nil && pending != nil {
-			err = b.emit(ctx, pending)
-		} else if pending != nil && pending.bulk != nil {
-			pending.bulk.stop()
-		}
+		err = lag.flush(ctx, b, err)
 	}
 	if err != nil {
 		return err
@@ -217,8 +216,16 @@ type issueBatch struct {
 	// the page was empty), which emit checks.
 	overlaps bool
 	head     *place
-	// bulk reads the page's changelogs read in bulk (Cloud), once started.
-	bulk *bulkRead
+	// bulk reads the page's changelogs read in bulk (Cloud), once started;
+	// whole hands out its lists read whole, in order, and stopWhole ends
+	// that reading (startReads).
+	bulk      *bulkRead
+	whole     func() ([]jira.Record, error)
+	stopWhole func()
+	reading   bool // startReads has run
+	// rank is the page's place among the pages ordered fetched: the lists
+	// read for it rank with it (jira.WithPriority), before later pages.
+	rank int
 }
 
 // place is where an issue stands in the search's order.
@@ -494,22 +501,23 @@ func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, j
 			if !yield(dcRange{}) {
 				return
 			}
-			for at, prev := 0, len(first.Issues); ; {
+			for at, prev, rank := 0, len(first.Issues), 1; ; rank++ {
 				if at += max(prev-1, 1); at >= first.Total-1 {
 					return
 				}
 				size := sizer.next()
-				if !yield(dcRange{at, size}) {
+				if !yield(dcRange{at, size, rank}) {
 					return
 				}
 				prev = size
 			}
 		}
-		var last *place // the last issue of the page written last
+		var last *place // the last issue of the page received last
 		written := b.written
+		lag := newPageLag(env.Concurrency)
 		err = ordered(ctx, n, offsets, func(ctx context.Context, r dcRange) (*issueBatch, error) {
 			if r.at == 0 {
-				return b.prepare(first.Issues)
+				return b.prepare(first.Issues) // rank 0
 			}
 			page, err := env.Client.SearchPage(ctx, jql, fields, expand, r.at, r.size)
 			if err != nil {
@@ -528,7 +536,7 @@ func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, j
 			}
 			batch, err := b.prepare(issues)
 			if batch != nil {
-				batch.overlaps, batch.head = true, head
+				batch.overlaps, batch.head, batch.rank = true, head, r.rank
 			}
 			return batch, err
 		}, func(batch *issueBatch) error {
@@ -538,9 +546,11 @@ func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, j
 			if k := len(batch.items); k > 0 {
 				last = &place{batch.items[k-1].id, batch.items[k-1].updated}
 			}
-			return b.emit(ctx, batch)
+			return lag.push(ctx, b, batch)
 		})
-		if !errors.Is(err, errShifted) {
+		// The pages received before a shift are written before the search
+		// is read again from the last of them.
+		if err = lag.flush(ctx, b, err); !errors.Is(err, errShifted) {
 			return err
 		}
 		if last != nil && last.updated.After(b.ceiling) {
@@ -566,8 +576,9 @@ func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, j
 	}
 }
 
-// dcRange is a Data Center search page to read: its offset and length.
-type dcRange struct{ at, size int }
+// dcRange is a Data Center search page to read: where it starts, its
+// length, and its place among the pages, as ordered ranks it.
+type dcRange struct{ at, size, rank int }
 
 // dcPageBytes is what a Data Center search page should weigh at most. A
 // page holds its issues' changelogs (Data Center cuts them at 100 entries
@@ -624,8 +635,10 @@ const maxShifts = 10
 // past the ceiling: an issue updated after the run started may have moved
 // ahead of others not read yet, so its time proves nothing about them.
 func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
-	whole, stop := b.readAheadWhole(ctx, batch)
-	defer stop()
+	ctx = jira.WithPriority(ctx, batch.rank)
+	b.startReads(ctx, batch)
+	defer batch.stopReads()
+	whole := batch.whole
 	dups := make([]bool, len(batch.items))
 	for i, it := range batch.items {
 		dups[i] = !b.seen.Add(it.id) // a boundary issue seen on an earlier page
@@ -720,6 +733,81 @@ func (b *issueBatches) readAheadWhole(ctx context.Context, batch *issueBatch) (w
 			stopPull()
 			stopAhead()
 		}
+}
+
+// writeLag is how many pages received the writer keeps back with
+// concurrency: their lists (comments and changelogs past what a page
+// embeds) are read while the pages before them are written, instead of
+// each page's once the page before is written. Where pages come faster
+// than one a round trip, as at the end of a sync, one page behind left a
+// round trip on the writer's path for each page with such lists (a 20k
+// sync ended with two, one after the other). A sequential sync keeps one
+// page back: its requests go one at a time anyway.
+const writeLag = 3
+
+// pageLag keeps the last pages received, their reads started, until keep
+// more have come or the search ends.
+type pageLag struct {
+	keep    int
+	pending []*issueBatch
+}
+
+func newPageLag(concurrency int) *pageLag {
+	if concurrency > 1 {
+		return &pageLag{keep: writeLag}
+	}
+	return &pageLag{keep: 1}
+}
+
+func (l *pageLag) push(ctx context.Context, b *issueBatches, batch *issueBatch) error {
+	b.startReads(jira.WithPriority(ctx, batch.rank), batch)
+	l.pending = append(l.pending, batch)
+	if len(l.pending) <= l.keep {
+		return nil
+	}
+	next := l.pending[0]
+	l.pending = l.pending[1:]
+	return b.emit(ctx, next)
+}
+
+// flush writes the pages kept back once the search has ended with err
+// (errShifted still writes them: they were read before the shift), and
+// stops the reads of those it does not write.
+func (l *pageLag) flush(ctx context.Context, b *issueBatches, err error) error {
+	for _, batch := range l.pending {
+		if err == nil || errors.Is(err, errShifted) {
+			if werr := b.emit(ctx, batch); werr != nil {
+				err = werr
+			}
+			continue
+		}
+		batch.stopReads()
+	}
+	l.pending = nil
+	return err
+}
+
+// startReads starts reading a page's lists that it does not embed whole:
+// its changelogs in bulk (Cloud) and its lists read whole, each ahead of
+// the writer. Once is enough; ctx carries the page's rank.
+func (b *issueBatches) startReads(ctx context.Context, batch *issueBatch) {
+	if batch.reading {
+		return
+	}
+	batch.reading = true
+	b.startBulk(ctx, batch)
+	batch.whole, batch.stopWhole = b.readAheadWhole(ctx, batch)
+}
+
+// stopReads ends the reads startReads began; it may be called more than
+// once.
+func (batch *issueBatch) stopReads() {
+	if batch.bulk != nil {
+		batch.bulk.stop()
+	}
+	if batch.stopWhole != nil {
+		batch.stopWhole()
+	}
 }
 
 // errStopped ends a read ahead whose reader has gone.
@@ -848,8 +936,9 @@ type bulkRead struct {
 // startBulk starts reading, in bulk, the changelogs of a page's issues that
 // are read that way (Cloud): its first page of entries is fetched at once
 // and waits; each next one is fetched while the one before is written.
-// Started as the page before is written, it takes the round trip off the
-// writer's path, and it holds at most one page of entries while it waits.
+// Started while the pages before it are written (pageLag), it takes the
+// round trip off the writer's path, and it holds at most one page of
+// entries while it waits. ctx carries the page's rank.
 func (b *issueBatches) startBulk(ctx context.Context, batch *issueBatch) {
 	var ids []string
 	for _, it := range batch.items {
@@ -887,10 +976,6 @@ func (b *issueBatches) startBulk(ctx context.Context, batch *issueBatch) {
 // again on its own, whole: delivery is at least once. Issues written on an
 // earlier page (dups) are not written again.
 func (b *issueBatches) writeBulkChangelogs(ctx context.Context, batch *issueBatch, dups []bool) error {
-	b.startBulk(ctx, batch)
-	if batch.bulk != nil {
-		defer batch.bulk.stop()
-	}
 	type bulkIssue struct {
 		it       issueItem
 		known    int    // the embedded total

@@ -365,9 +365,11 @@ type manySite struct {
 	long              longSite // renders histories and issues
 	inFlight, peak    atomic.Int64
 	bulk              atomic.Int64
-	bulkFirst         sync.Map    // the first issue id of each bulk read: true
-	short             map[int]int // issue: its first entries the bulk read leaves out
-	added             map[int]int // issue: entries the bulk read gives beyond the issue's
+	bulkDelay         time.Duration // each bulk read takes this long
+	bulkNow, bulkPeak atomic.Int64  // bulk reads in flight, and the most at once
+	bulkFirst         sync.Map      // the first issue id of each bulk read: true
+	short             map[int]int   // issue: its first entries the bulk read leaves out
+	added             map[int]int   // issue: entries the bulk read gives beyond the issue's
 }
 
 // numbers are from, from+1, ... to-1.
@@ -404,6 +406,11 @@ func (s *manySite) serve(t *testing.T) *httptest.Server {
 			write(map[string]any{"issues": out})
 		case path == "/rest/api/2/changelog/bulkfetch":
 			s.bulk.Add(1)
+			n := s.bulkNow.Add(1)
+			defer s.bulkNow.Add(-1)
+			for p := s.bulkPeak.Load(); n > p && !s.bulkPeak.CompareAndSwap(p, n); p = s.bulkPeak.Load() {
+			}
+			time.Sleep(s.bulkDelay)
 			var body struct {
 				IDs []string `json:"issueIdsOrKeys"`
 			}
@@ -438,6 +445,39 @@ func (s *manySite) serve(t *testing.T) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// TestLaterPagesListsReadAhead: with concurrency the writer keeps
+// writeLag pages back and their changelogs are read in bulk while the
+// pages before them are written, several pages' reads at once; one page
+// back, the reads of two pages at most overlapped, and at the end of a
+// sync each page's read was a round trip of its own on the writer's path.
+// A sequential sync still reads one page ahead (the test's client has no
+// bound on requests in flight; the tap's holds them to one).
+func TestLaterPagesListsReadAhead(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		concurrency int
+		least, most int64
+	}{
+		{concurrency: 1, least: 1, most: 2}, // the page written and the next
+		{concurrency: 8, least: 3, most: writeLag + 1},
+	} {
+		t.Run(fmt.Sprint("concurrency=", tc.concurrency), func(t *testing.T) {
+			t.Parallel()
+			site := &manySite{issues: 100, histories: 60, bulkDelay: 30 * time.Millisecond}
+			sink := newKeySink(map[string]bool{"changelogs": true})
+			syncSite(t, site.serve(t).URL, sink, 10, tc.concurrency)
+			var want []string
+			for issue := 1; issue <= site.issues; issue++ {
+				want = append(want, longIDs(issue, site.histories, "%d-%d")...)
+			}
+			assert.ElementsMatch(t, want, sink.written["changelogs"], "every entry once")
+			assert.Equal(t, int64(10), site.bulk.Load(), "one bulk read a page")
+			assert.GreaterOrEqual(t, site.bulkPeak.Load(), tc.least, "pages whose changelogs were read at once")
+			assert.LessOrEqual(t, site.bulkPeak.Load(), tc.most, "pages whose changelogs were read at once")
+		})
+	}
 }
 
 // TestDeferredListsAreWhole syncs pages whose every issue's changelog Jira

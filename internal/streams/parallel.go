@@ -5,13 +5,17 @@ import (
 	"iter"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/tap-jira/tap-jira/internal/jira"
 )
 
 // ordered fetches items with at most n fetches in flight and hands the
 // results to emit one at a time, in the order of items. Output order, and so
 // the meaning of every STATE, is the same as a sequential run's; at most
 // n+1 results wait at once, so memory does not grow with the stream (it
-// grows with n, the max_concurrency the user chose). The first error stops
+// grows with n, the max_concurrency the user chose). Each fetch's requests
+// rank by its item's place (jira.WithPriority), so that a fetch the writer
+// waits for goes before those far ahead of it. The first error stops
 // everything.
 func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func(context.Context, T) (R, error), emit func(R) error) error {
 	n = max(1, n)
@@ -29,6 +33,7 @@ func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func
 	g.SetLimit(n + 1) // n fetches plus the producer
 	g.Go(func() error {
 		defer close(queue)
+		rank := 0
 		for item := range items {
 			ch := make(chan result, 1)
 			select {
@@ -36,8 +41,10 @@ func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func
 			case <-gctx.Done():
 				return nil
 			}
+			ictx := jira.WithPriority(gctx, rank)
+			rank++
 			g.Go(func() error {
-				r, err := fetch(gctx, item)
+				r, err := fetch(ictx, item)
 				ch <- result{r, err}
 				return nil // reported in order by the consumer
 			})
@@ -66,12 +73,13 @@ func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func
 }
 
 // each runs f for every item with at most n in flight and returns the
-// first error.
+// first error. Requests rank by their item's place, as ordered's do.
 func each[T any](ctx context.Context, n int, items []T, f func(context.Context, T) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, n))
-	for _, it := range items {
-		g.Go(func() error { return f(gctx, it) })
+	for i, it := range items {
+		ictx := jira.WithPriority(gctx, i)
+		g.Go(func() error { return f(ictx, it) })
 	}
 	return g.Wait()
 }

@@ -5,13 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/jira"
 )
 
 // pages yields 0..n-1, then err if not nil; started counts the items begun.
@@ -127,4 +134,67 @@ func TestOrderedKeepsNInFlight(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Equal(t, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, got)
+}
+
+// TestOrderedRanksFetchesByPlace: when the requests in flight are at their
+// bound, a freed slot goes to the fetch the writer needs first. With one
+// slot, held while every item's first request queues, an item's second
+// request goes before later items' first, which had waited longer.
+func TestOrderedRanksFetchesByPlace(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []string
+	hold := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, strings.TrimPrefix(r.URL.Path, "/"))
+		mu.Unlock()
+		if r.URL.Path == "/hold" {
+			<-hold
+		}
+		time.Sleep(20 * time.Millisecond) // an item's second request queues meanwhile
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(srv.Close)
+	base, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: jira.RetryPolicy{MaxAttempts: 1}, MaxInFlight: 1})
+	require.NoError(t, err)
+	held := make(chan error, 1)
+	go func() {
+		var v map[string]any
+		held <- c.Get(t.Context(), "hold", nil, &v)
+	}()
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) == 1
+	}, 5*time.Second, time.Millisecond)
+	go func() {
+		time.Sleep(100 * time.Millisecond) // the items' first requests queue
+		close(hold)
+	}()
+	var got []int
+	err = ordered(t.Context(), 4, slices.Values([]int{0, 1, 2, 3}), func(ctx context.Context, i int) (int, error) {
+		for _, part := range []string{"a", "b"} {
+			var v map[string]any
+			if err := c.Get(ctx, fmt.Sprint(part, i), nil, &v); err != nil {
+				return 0, err
+			}
+		}
+		return i, nil
+	}, func(i int) error {
+		got = append(got, i)
+		return nil
+	})
+	require.NoError(t, err)
+	require.NoError(t, <-held)
+	assert.Equal(t, []int{0, 1, 2, 3}, got)
+	mu.Lock()
+	defer mu.Unlock()
+	// A slot is handed on as its request ends, before the item's next one
+	// is sent: a1 gets the slot a0 frees, then b0 waits with a2 and a3 and
+	// goes first, then b1. In the order they waited it would be a0 a1 a2
+	// a3 b0 b1 b2 b3: the writer's next page behind every page ahead.
+	assert.Equal(t, []string{"hold", "a0", "a1", "b0", "b1", "a2", "a3", "b2", "b3"}, seen)
 }

@@ -53,15 +53,18 @@ func syncProjects(ctx context.Context, env *Env, sink Sink) error {
 		project         ref
 		versions, comps []jira.Record
 	}
-	// Each project reads its two lists side by side, so half as many
-	// projects at once keep max_concurrency requests in flight.
-	perProject := 0
-	for _, s := range []string{"versions", "components"} {
-		if sink.Wants(s) {
-			perProject++
-		}
+	// With concurrency, twice as many projects as requests in flight are
+	// read at once, each its two lists side by side: the client holds the
+	// requests to max_concurrency, the earliest project's first (they rank
+	// by place). Half as many projects as requests in flight stalled the
+	// group behind a project with several pages of versions: the projects
+	// after it waited for its last page, and the issues, written after
+	// this group, waited for them.
+	window := 1
+	if env.Concurrency > 1 {
+		window = 2 * env.Concurrency
 	}
-	return ordered(ctx, max(1, env.Concurrency/max(1, perProject)), slices.Values(inScope), func(ctx context.Context, p ref) (lists, error) {
+	return ordered(ctx, window, slices.Values(inScope), func(ctx context.Context, p ref) (lists, error) {
 		l := lists{project: p}
 		var fetches []func(context.Context) error
 		if sink.Wants("versions") {

@@ -6,6 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tap-jira/tap-jira/internal/jira"
 	"github.com/tap-jira/tap-jira/internal/state"
 )
 
@@ -45,7 +51,13 @@ func TestProjectListsSideBySide(t *testing.T) {
 				}
 			}))
 			t.Cleanup(srv.Close)
-			env := &Env{Client: clientAt(t, srv.URL), Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(), Concurrency: n}
+			// The client holds the requests to max_concurrency, as the tap's
+			// does; the stream reads more projects at once than that.
+			base, err := url.Parse(srv.URL)
+			require.NoError(t, err)
+			c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: jira.RetryPolicy{MaxAttempts: 1}, MaxInFlight: n})
+			require.NoError(t, err)
+			env := &Env{Client: c, Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(), Concurrency: n}
 			sink := &memSink{records: map[string]int{}}
 			require.NoError(t, syncProjects(t.Context(), env, sink))
 			assert.Equal(t, map[string]int{"projects": 4, "versions": 4, "components": 4}, sink.records)
@@ -57,4 +69,73 @@ func TestProjectListsSideBySide(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProjectsNotHeldBehindALongOne: a project with several pages of
+// versions does not hold back the projects after it. With concurrency
+// twice as many projects as requests in flight are read at once, the
+// earliest project's requests first; half as many read the other projects'
+// lists only once its last page had come, and the issues, written after
+// this group, waited for them.
+func TestProjectsNotHeldBehindALongOne(t *testing.T) {
+	t.Parallel()
+	const long = 200 // project 1's versions: four pages
+	var mu sync.Mutex
+	var seen []string // project of each list request, in arrival order
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
+		if r.URL.Path == "/rest/api/2/project/search" {
+			var ps []any
+			for i := 1; i <= 6; i++ {
+				ps = append(ps, map[string]any{"id": fmt.Sprint(i), "key": fmt.Sprint("P", i)})
+			}
+			write(map[string]any{"values": ps, "isLast": true})
+			return
+		}
+		parts := strings.Split(r.URL.Path, "/") // /rest/api/2/project/{id}/{list}
+		if len(parts) != 7 || parts[4] != "project" {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		seen = append(seen, parts[5])
+		mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+		n := 1
+		if parts[5] == "1" && parts[6] == "version" {
+			n = long
+		}
+		startAt, _ := strconv.Atoi(r.URL.Query().Get("startAt"))
+		size, _ := strconv.Atoi(r.URL.Query().Get("maxResults"))
+		var values []any
+		for i := startAt; i < min(n, startAt+size); i++ {
+			values = append(values, map[string]any{"id": fmt.Sprint(parts[5], "-", parts[6], "-", i), "name": "x"})
+		}
+		write(map[string]any{"values": values, "isLast": startAt+len(values) >= n})
+	}))
+	t.Cleanup(srv.Close)
+	base, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: jira.RetryPolicy{MaxAttempts: 1}, MaxInFlight: 2})
+	require.NoError(t, err)
+	env := &Env{Client: c, Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(), Concurrency: 2}
+	sink := &memSink{records: map[string]int{}}
+	require.NoError(t, syncProjects(t.Context(), env, sink))
+	assert.Equal(t, map[string]int{"projects": 6, "versions": long + 5, "components": 6}, sink.records)
+
+	mu.Lock()
+	defer mu.Unlock()
+	lastOfLong := slices.Index(seen, "1") // project 1's last request
+	for i, p := range seen {
+		if p == "1" {
+			lastOfLong = i
+		}
+	}
+	others := 0
+	for _, p := range seen[:lastOfLong] {
+		if p != "1" {
+			others++
+		}
+	}
+	assert.GreaterOrEqual(t, others, 3, "other projects' lists read while project 1's pages were (%v)", seen)
 }

@@ -86,8 +86,11 @@ func Sync(ctx context.Context, w *singer.Writer, log *slog.Logger, plan []*Selec
 				}
 			}
 		}()
+		// A group's requests rank by its place: when the requests in
+		// flight are at their bound, the group being written, or the next
+		// one, gets the freed slot before a group further behind.
 		for _, i := range todo {
-			ahead[i] = startPrefetch(pctx, groups[i], env, sk)
+			ahead[i] = startPrefetch(jira.WithPriority(pctx, i), groups[i], env, sk)
 		}
 	}
 	for _, i := range todo {

@@ -7,12 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tap-jira/tap-jira/internal/jira"
 	"github.com/tap-jira/tap-jira/internal/singer"
 	"github.com/tap-jira/tap-jira/internal/state"
 	"github.com/tap-jira/tap-jira/internal/streams"
@@ -94,4 +101,64 @@ func TestStoppedRunWaitsForItsGroups(t *testing.T) {
 	_, err = Sync(t.Context(), singer.NewWriter(&out), slog.New(slog.DiscardHandler), plan, state.New(), env, fixedNow)
 	require.ErrorContains(t, err, "projects failed")
 	require.True(t, stopped.Load(), "Sync returned while a group was still running")
+}
+
+// TestGroupsRankByTheirTurn: when the requests in flight are at their
+// bound, the group written first gets the freed slot before a group
+// written after it, however long that one has waited: the writer needs the
+// first group's records first. Not parallel: it replaces the groups.
+func TestGroupsRankByTheirTurn(t *testing.T) {
+	plan, err := Plan(discovered(t, "projects", "users"), bundled(t), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var seen []string
+	hold := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, strings.TrimPrefix(r.URL.Path, "/"))
+		mu.Unlock()
+		if r.URL.Path == "/hold" {
+			<-hold
+		}
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(srv.Close)
+	base, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: jira.RetryPolicy{MaxAttempts: 1}, MaxInFlight: 1})
+	require.NoError(t, err)
+	get := func(ctx context.Context, path string) error {
+		var v map[string]any
+		return c.Get(ctx, path, nil, &v)
+	}
+	saved := groupsToSync
+	t.Cleanup(func() { groupsToSync = saved })
+	groupsToSync = func() []streams.Group {
+		return []streams.Group{
+			{Streams: []string{"projects"}, Run: func(ctx context.Context, _ *streams.Env, _ streams.Sink) error {
+				time.Sleep(100 * time.Millisecond) // after the users' request queued
+				return get(ctx, "projects")
+			}},
+			{Streams: []string{"users"}, Run: func(ctx context.Context, _ *streams.Env, _ streams.Sink) error {
+				held := make(chan error, 1)
+				go func() { held <- get(ctx, "hold") }()
+				time.Sleep(30 * time.Millisecond) // the hold is in flight
+				if err := get(ctx, "users"); err != nil {
+					return err
+				}
+				return <-held
+			}},
+		}
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond) // both requests wait for the slot
+		close(hold)
+	}()
+	var out bytes.Buffer
+	env := &streams.Env{Client: c, Concurrency: 4}
+	_, err = Sync(t.Context(), singer.NewWriter(&out), slog.New(slog.DiscardHandler), plan, state.New(), env, fixedNow)
+	require.NoError(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"hold", "projects", "users"}, seen)
 }
