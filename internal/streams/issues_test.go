@@ -482,44 +482,49 @@ func TestDataCenterPagesOverlap(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			d := &dcSearch{issues: minuteIssues(base, tt.n), phantom: tt.phantom, after: tt.after}
-			if tt.sameMinute {
-				for i := range d.issues {
-					d.issues[i].updated = base
+		// With concurrency the writer keeps pages back (pageLag): those
+		// received before a shift are written before the search is read
+		// again.
+		for _, n := range []int{1, 4} {
+			t.Run(fmt.Sprintf("%s/concurrency=%d", tt.name, n), func(t *testing.T) {
+				t.Parallel()
+				d := &dcSearch{issues: minuteIssues(base, tt.n), phantom: tt.phantom, after: tt.after}
+				if tt.sameMinute {
+					for i := range d.issues {
+						d.issues[i].updated = base
+					}
 				}
-			}
-			if tt.edit != nil {
-				d.edit = tt.edit(d)
-			}
-			srv := d.serve(t)
-			env := &Env{Client: clientAt(t, srv.URL), Log: slog.New(slog.DiscardHandler), State: state.New(),
-				StartDate: base, RunStart: runStart, Lookback: 5 * time.Minute, PageSize: 10, Concurrency: 1}
-			sink := &idSink{memSink: memSink{records: map[string]int{}}}
-			err := syncIssues(t.Context(), env, sink)
-			if tt.wantErr != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tt.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			want := slices.DeleteFunc(slices.Clone(tt.want), func(s string) bool { return s == "" })
-			assert.ElementsMatch(t, want, sink.ids, "each issue written once")
-			if tt.asked != nil {
-				assert.ElementsMatch(t, tt.asked, d.asked)
-			}
-			if tt.prepared > 0 {
-				assert.Equal(t, tt.prepared, sink.prepared.Load())
-			}
-			if tt.reread != "" {
-				assert.Contains(t, d.froms, tt.reread)
-			} else {
-				for _, f := range d.froms {
-					assert.Equal(t, "2026-01-01 00:00", f, "read again")
+				if tt.edit != nil {
+					d.edit = tt.edit(d)
 				}
-			}
-		})
+				srv := d.serve(t)
+				env := &Env{Client: clientAt(t, srv.URL), Log: slog.New(slog.DiscardHandler), State: state.New(),
+					StartDate: base, RunStart: runStart, Lookback: 5 * time.Minute, PageSize: 10, Concurrency: n}
+				sink := &idSink{memSink: memSink{records: map[string]int{}}}
+				err := syncIssues(t.Context(), env, sink)
+				if tt.wantErr != "" {
+					require.Error(t, err)
+					assert.Contains(t, err.Error(), tt.wantErr)
+					return
+				}
+				require.NoError(t, err)
+				want := slices.DeleteFunc(slices.Clone(tt.want), func(s string) bool { return s == "" })
+				assert.ElementsMatch(t, want, sink.ids, "each issue written once")
+				if tt.asked != nil {
+					assert.ElementsMatch(t, tt.asked, d.asked)
+				}
+				if tt.prepared > 0 {
+					assert.Equal(t, tt.prepared, sink.prepared.Load())
+				}
+				if tt.reread != "" {
+					assert.Contains(t, d.froms, tt.reread)
+				} else {
+					for _, f := range d.froms {
+						assert.Equal(t, "2026-01-01 00:00", f, "read again")
+					}
+				}
+			})
+		}
 	}
 }
 
