@@ -365,11 +365,12 @@ type manySite struct {
 	long              longSite // renders histories and issues
 	inFlight, peak    atomic.Int64
 	bulk              atomic.Int64
-	bulkDelay         time.Duration // each bulk read takes this long
-	bulkNow, bulkPeak atomic.Int64  // bulk reads in flight, and the most at once
-	bulkFirst         sync.Map      // the first issue id of each bulk read: true
-	short             map[int]int   // issue: its first entries the bulk read leaves out
-	added             map[int]int   // issue: entries the bulk read gives beyond the issue's
+	bulkDelay         time.Duration      // each bulk read takes this long
+	bulkNow, bulkPeak atomic.Int64       // bulk reads in flight, and the most at once
+	bulkFirst         sync.Map           // the first issue id of each bulk read: true
+	beforeBatch       func(ids []string) // called before a /issue/bulkfetch is answered
+	short             map[int]int        // issue: its first entries the bulk read leaves out
+	added             map[int]int        // issue: entries the bulk read gives beyond the issue's
 }
 
 // numbers are from, from+1, ... to-1.
@@ -398,6 +399,9 @@ func (s *manySite) serve(t *testing.T) *httptest.Server {
 				IDs []string `json:"issueIdsOrKeys"`
 			}
 			_ = json.NewDecoder(r.Body).Decode(&body)
+			if s.beforeBatch != nil {
+				s.beforeBatch(body.IDs)
+			}
 			var out []any
 			for _, id := range body.IDs {
 				n, _ := strconv.Atoi(id)
@@ -478,6 +482,49 @@ func TestLaterPagesListsReadAhead(t *testing.T) {
 			assert.LessOrEqual(t, site.bulkPeak.Load(), tc.most, "pages whose changelogs were read at once")
 		})
 	}
+}
+
+// TestPagesWithNothingToReadAreNotHeld: a page whose lists are all
+// embedded is written as soon as the pages before it are, not kept back
+// behind pages still to come: holding pages heavy with embedded history
+// took memory for nothing. Here the second page is answered only once the
+// first is written (or after 2 s).
+func TestPagesWithNothingToReadAreNotHeld(t *testing.T) {
+	t.Parallel()
+	firstWritten := make(chan struct{})
+	sink := &signalSink{keySink: newKeySink(map[string]bool{"issues": true}), key: "10", reached: firstWritten}
+	waited := make(chan bool, 1)
+	site := &manySite{issues: 30, histories: 5, beforeBatch: func(ids []string) {
+		if ids[0] != "11" {
+			return
+		}
+		select {
+		case <-firstWritten:
+			waited <- true
+		case <-time.After(2 * time.Second):
+			waited <- false
+		}
+	}}
+	syncSite(t, site.serve(t).URL, sink, 10, 8)
+	assert.Len(t, sink.written["issues"], 30)
+	assert.True(t, <-waited, "the first page was held until later pages came")
+}
+
+// signalSink is a keySink that closes reached once the issue key is
+// written.
+type signalSink struct {
+	*keySink
+	key     string
+	reached chan struct{}
+	once    sync.Once
+}
+
+func (s *signalSink) Write(p Prepared) error {
+	err := s.keySink.Write(p)
+	if p.Stream == "issues" && p.Key == s.key {
+		s.once.Do(func() { close(s.reached) })
+	}
+	return err
 }
 
 // TestDeferredListsAreWhole syncs pages whose every issue's changelog Jira
