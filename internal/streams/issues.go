@@ -222,7 +222,6 @@ type issueBatch struct {
 	bulk      *bulkRead
 	whole     func() ([]jira.Record, error)
 	stopWhole func()
-	reading   bool // startReads has run
 	// rank is the page's place among the pages ordered fetched: the lists
 	// read for it rank with it (jira.WithPriority), before later pages.
 	rank int
@@ -795,10 +794,9 @@ func (l *pageLag) flush(ctx context.Context, b *issueBatches, err error) error {
 // its changelogs in bulk (Cloud) and its lists read whole, each ahead of
 // the writer. Once is enough; ctx carries the page's rank.
 func (b *issueBatches) startReads(ctx context.Context, batch *issueBatch) {
-	if batch.reading {
-		return
+	if batch.stopWhole != nil {
+		return // started: readAheadWhole always gives a stop
 	}
-	batch.reading = true
 	b.startBulk(ctx, batch)
 	batch.whole, batch.stopWhole = b.readAheadWhole(ctx, batch)
 }
