@@ -285,11 +285,11 @@ func attemptRead[T any](ctx context.Context, c *Client, method, endpoint, rel st
 	}
 	o := neutral // what the answer says about load, for the gate
 	if c.gate != nil {
-		epoch, err := c.gate.acquire(ctx)
+		t, err := c.gate.acquire(ctx, method+" "+PathTemplate(endpoint))
 		if err != nil {
 			return zero, backoff.Permanent(err)
 		}
-		defer func() { c.gate.release(epoch, o) }()
+		defer func() { c.gate.release(t, o) }()
 	}
 	req, err := c.api.NewRequestWithContext(ctx, method, rel, body)
 	if err != nil {
@@ -327,7 +327,7 @@ func attemptRead[T any](ctx context.Context, c *Client, method, endpoint, rel st
 		// a burst one most often: read by the pacer it held every later
 		// request to 2 a second for 30 s, and a site whose burst limit
 		// was 10 at once took 56 s at 16 in flight against 5 s at 8.
-		o = refused
+		o = refusedBy(resp.Header)
 	} else {
 		c.pacer.observe(resp.Header)
 	}
@@ -347,6 +347,17 @@ func attemptRead[T any](ctx context.Context, c *Client, method, endpoint, rel st
 	}
 	o = succeeded
 	return out, nil
+}
+
+// refusedBy reads which limit a 429 comes from: Jira Cloud's burst
+// limits are per endpoint and method, and its guide asks clients to slow
+// down that endpoint only; any other (an hourly quota, Data Center's
+// token bucket, a 429 that does not say) holds back every request.
+func refusedBy(h http.Header) outcome {
+	if strings.EqualFold(strings.TrimSpace(h.Get("RateLimit-Reason")), "jira-burst-based") {
+		return refusedHere
+	}
+	return refused
 }
 
 // maxPresized bounds the Content-Length a body buffer is sized from at

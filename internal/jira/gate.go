@@ -24,22 +24,46 @@ import (
 // Jira takes more now, and the ceiling is forgotten; a refusal below it
 // is a new load and halves the bound as before.
 //
+// Jira Cloud scopes its burst limits to one endpoint and method and says
+// which limit refused a request (RateLimit-Reason: jira-burst-based); its
+// guide asks clients to slow down requests to that endpoint only. So each
+// endpoint (method and path template) also has a lane with a bound of its
+// own that adapts the same way to the refusals that name it, while the
+// other endpoints keep the whole bound: on a site that refuses more than 4
+// of one endpoint at once, a 429 from the issue batches no longer halves
+// the comment, changelog and worklog reads beside them. A 429 that names
+// no endpoint's limit (a quota, Data Center's token bucket, an older site)
+// cuts the whole bound, as before.
+//
 // A slot is held for one try only, never while waiting to retry, so nested
 // callers cannot deadlock. A freed slot goes to the waiting request of the
-// lowest rank (WithPriority), the earliest among equals: the one the writer
-// needs soonest.
+// lowest rank (WithPriority), the earliest among equals, whose lane has
+// room: the one the writer needs soonest.
 type gate struct {
-	mu        sync.Mutex
+	mu       sync.Mutex
+	all      adaptive // the bound on all requests together
+	inFlight int
+	lanes    map[string]*lane
+	waiting  []*waiter // requests waiting for a slot; none could take a free one
+	arrivals uint64    // numbers the waiters, for ties
+	log      *slog.Logger
+}
+
+// adaptive is one bound and what moves it.
+type adaptive struct {
 	max       int
 	limit     int
-	inFlight  int
-	successes int       // since the bound last moved
-	epoch     uint64    // bumped by every cut
-	ceiling   int       // the bound Jira last refused at; 0 for none
-	probeRuns int       // runs of successes before the step onto the ceiling
-	waiting   []*waiter // requests waiting for a slot; never while one is free
-	arrivals  uint64    // numbers the waiters, for ties
-	log       *slog.Logger
+	successes int    // since the bound last moved
+	epoch     uint64 // bumped by every cut
+	ceiling   int    // the bound Jira last refused at; 0 for none
+	probeRuns int    // runs of successes before the step onto the ceiling
+}
+
+// lane is one endpoint's share of the gate.
+type lane struct {
+	key      string // method and path template
+	bound    adaptive
+	inFlight int
 }
 
 // waiter is a request waiting for a slot; grant hands it one by closing
@@ -47,9 +71,18 @@ type gate struct {
 type waiter struct {
 	prio    []int
 	arrival uint64
-	epoch   uint64 // the gate's epoch when the slot was granted
+	lane    *lane
+	ticket  ticket // set when the slot is granted
 	granted bool
 	ready   chan struct{}
+}
+
+// ticket is a slot held: the epochs tell release whether a 429 answers a
+// request sent before its bound was last cut. The requests of one burst
+// are all refused together, and only the first of their 429s may cut.
+type ticket struct {
+	lane             *lane
+	epoch, laneEpoch uint64
 }
 
 // First and most runs of successes, each as long as the bound, before the
@@ -60,56 +93,70 @@ const (
 )
 
 func newGate(max int, log *slog.Logger) *gate {
-	return &gate{max: max, limit: max, log: log}
+	return &gate{all: adaptive{max: max, limit: max}, lanes: map[string]*lane{}, log: log}
 }
 
-// acquire waits for a slot. The epoch it returns tells release whether a
-// 429 answers a request sent before the bound was last cut: the requests
-// of one burst are all refused together, and only the first of their 429s
-// may cut.
-func (g *gate) acquire(ctx context.Context) (uint64, error) {
+// acquire waits for a slot for a request to the endpoint named by key.
+func (g *gate) acquire(ctx context.Context, key string) (ticket, error) {
 	g.mu.Lock()
-	if g.inFlight < g.limit && len(g.waiting) == 0 {
-		g.inFlight++
-		epoch := g.epoch
-		g.mu.Unlock()
-		return epoch, nil
+	l := g.lanes[key]
+	if l == nil {
+		l = &lane{key: key, bound: adaptive{max: g.all.max, limit: g.all.max}}
+		g.lanes[key] = l
 	}
-	w := &waiter{prio: priorityOf(ctx), arrival: g.arrivals, ready: make(chan struct{})}
+	// Every waiter is one that no free slot could take (grant runs
+	// whenever a slot or a bound frees up), so a slot free for this lane
+	// is this request's.
+	if g.inFlight < g.all.limit && l.inFlight < l.bound.limit {
+		t := g.take(l)
+		g.mu.Unlock()
+		return t, nil
+	}
+	w := &waiter{prio: priorityOf(ctx), arrival: g.arrivals, lane: l, ready: make(chan struct{})}
 	g.arrivals++
 	g.waiting = append(g.waiting, w)
 	g.mu.Unlock()
 	select {
 	case <-w.ready:
-		return w.epoch, nil
+		return w.ticket, nil
 	case <-ctx.Done():
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		if w.granted {
 			// Granted as the caller gave up: the slot goes on.
 			g.inFlight--
+			l.inFlight--
 			g.grant()
 		} else {
 			g.waiting = slices.DeleteFunc(g.waiting, func(o *waiter) bool { return o == w })
 		}
-		return 0, context.Cause(ctx)
+		return ticket{}, context.Cause(ctx)
 	}
 }
 
-// grant hands free slots to the waiters that come first. The caller holds
-// g.mu.
+// take hands out a slot of lane l. The caller holds g.mu.
+func (g *gate) take(l *lane) ticket {
+	g.inFlight++
+	l.inFlight++
+	return ticket{lane: l, epoch: g.all.epoch, laneEpoch: l.bound.epoch}
+}
+
+// grant hands free slots to the waiters that come first among those whose
+// lane has room. The caller holds g.mu.
 func (g *gate) grant() {
-	for g.inFlight < g.limit && len(g.waiting) > 0 {
-		best := 0
-		for i, w := range g.waiting[1:] {
-			if w.before(g.waiting[best]) {
-				best = i + 1
+	for g.inFlight < g.all.limit && len(g.waiting) > 0 {
+		best := -1
+		for i, w := range g.waiting {
+			if w.lane.inFlight < w.lane.bound.limit && (best < 0 || w.before(g.waiting[best])) {
+				best = i
 			}
+		}
+		if best < 0 {
+			return // every waiter's lane is full
 		}
 		w := g.waiting[best]
 		g.waiting = slices.Delete(g.waiting, best, best+1)
-		g.inFlight++
-		w.granted, w.epoch = true, g.epoch
+		w.granted, w.ticket = true, g.take(w.lane)
 		close(w.ready)
 	}
 }
@@ -121,63 +168,113 @@ func (w *waiter) before(o *waiter) bool {
 	return w.arrival < o.arrival
 }
 
-// outcome is what a try's answer says about the bound.
+// outcome is what a try's answer says about the bounds.
 type outcome int
 
 const (
 	neutral   outcome = iota // an error that says nothing about load
 	succeeded                // a 2xx
-	refused                  // a 429
+	refused                  // a 429 that names no endpoint's limit
+	// refusedHere is a 429 from the burst limit of the request's own
+	// endpoint and method (RateLimit-Reason: jira-burst-based).
+	refusedHere
 )
 
-func (g *gate) release(epoch uint64, o outcome) {
+func (g *gate) release(t ticket, o outcome) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.inFlight--
-	switch {
-	case o == refused && epoch == g.epoch:
-		g.epoch++
-		g.successes = 0
-		if g.limit > 1 {
+	t.lane.inFlight--
+	switch o {
+	case refused:
+		if cut, fromMax := g.all.refuse(t.epoch); cut {
 			// One warning per episode of throttling, not one per cut.
-			level := slog.LevelDebug
-			if g.limit == g.max {
-				level = slog.LevelWarn
-			}
-			if g.limit == g.ceiling {
-				// Refused again where it was before, after runs of
-				// successes one below: the site's limit, not a new load.
-				// Back one step, and wait longer before the next try.
-				g.probeRuns = min(2*g.probeRuns, maxProbeRuns)
-				g.limit--
-			} else {
-				g.ceiling, g.probeRuns = g.limit, firstProbeRuns
-				g.limit = max(1, g.limit/2)
-			}
-			g.log.Log(context.Background(), level, "Jira is rate limiting: fewer requests in flight until it stops", "max_in_flight", g.limit)
+			g.log.Log(context.Background(), episodeLevel(fromMax), "Jira is rate limiting: fewer requests in flight until it stops", "max_in_flight", g.all.limit)
 		}
-	case o == succeeded && g.limit < g.max:
-		need := g.limit
-		if g.limit+1 == g.ceiling {
-			need *= g.probeRuns
+	case refusedHere:
+		if cut, fromMax := t.lane.bound.refuse(t.laneEpoch); cut {
+			g.log.Log(context.Background(), episodeLevel(fromMax), "Jira is rate limiting an endpoint: fewer requests to it in flight until it stops", "endpoint", t.lane.key, "max_in_flight", t.lane.bound.limit)
 		}
-		if g.successes++; g.successes >= need {
-			if g.ceiling > 0 && g.limit >= g.ceiling {
-				g.ceiling = 0
-			}
-			g.limit++
-			g.successes = 0
-			g.log.Debug("requests in flight raised again", "max_in_flight", g.limit)
+	case succeeded:
+		if g.all.succeed() {
+			g.log.Debug("requests in flight raised again", "max_in_flight", g.all.limit)
+		}
+		if t.lane.bound.succeed() {
+			g.log.Debug("requests to an endpoint in flight raised again", "endpoint", t.lane.key, "max_in_flight", t.lane.bound.limit)
 		}
 	}
 	g.grant()
 }
 
-// bound is the number of requests let in flight at once now.
+func episodeLevel(fromMax bool) slog.Level {
+	if fromMax {
+		return slog.LevelWarn
+	}
+	return slog.LevelDebug
+}
+
+// refuse takes a 429 to a request sent at epoch; it reports whether the
+// bound was cut, and whether it was cut from max (a new episode).
+func (a *adaptive) refuse(epoch uint64) (cut, fromMax bool) {
+	if epoch != a.epoch {
+		return false, false // one of a burst already answered
+	}
+	a.epoch++
+	a.successes = 0
+	if a.limit <= 1 {
+		return false, false
+	}
+	fromMax = a.limit == a.max
+	if a.limit == a.ceiling {
+		// Refused again where it was before, after runs of successes one
+		// below: the site's limit, not a new load. Back one step, and
+		// wait longer before the next try.
+		a.probeRuns = min(2*a.probeRuns, maxProbeRuns)
+		a.limit--
+	} else {
+		a.ceiling, a.probeRuns = a.limit, firstProbeRuns
+		a.limit = max(1, a.limit/2)
+	}
+	return true, fromMax
+}
+
+// succeed takes a 2xx; it reports whether the bound was raised.
+func (a *adaptive) succeed() bool {
+	if a.limit >= a.max {
+		return false
+	}
+	need := a.limit
+	if a.limit+1 == a.ceiling {
+		need *= a.probeRuns
+	}
+	if a.successes++; a.successes < need {
+		return false
+	}
+	if a.ceiling > 0 && a.limit >= a.ceiling {
+		a.ceiling = 0
+	}
+	a.limit++
+	a.successes = 0
+	return true
+}
+
+// bound is the number of requests let in flight at once now, all
+// endpoints together.
 func (g *gate) bound() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.limit
+	return g.all.limit
+}
+
+// laneBound is the number of requests to the endpoint named by key let in
+// flight at once now.
+func (g *gate) laneBound(key string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if l := g.lanes[key]; l != nil {
+		return l.bound.limit
+	}
+	return g.all.max
 }
 
 type priorityKey struct{}

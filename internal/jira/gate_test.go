@@ -27,10 +27,10 @@ func TestGateAdapts(t *testing.T) {
 	g := newGate(8, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	ctx := t.Context()
 	warnings := func() int { return strings.Count(logs.String(), "level=WARN") }
-	take := func(n int) []uint64 {
-		var epochs []uint64
+	take := func(n int) []ticket {
+		var epochs []ticket
 		for range n {
-			e, err := g.acquire(ctx)
+			e, err := g.acquire(ctx, "")
 			require.NoError(t, err)
 			epochs = append(epochs, e)
 		}
@@ -127,9 +127,9 @@ func TestGateLearnsWhereJiraRefuses(t *testing.T) {
 			answered, refusals, backAtMax := 0, 0, 0
 			round := 0
 			for ; answered < 4000; round++ {
-				var epochs []uint64
+				var epochs []ticket
 				for range g.bound() {
-					e, err := g.acquire(t.Context())
+					e, err := g.acquire(t.Context(), "")
 					require.NoError(t, err)
 					epochs = append(epochs, e)
 				}
@@ -162,17 +162,17 @@ func TestGateLearnsWhereJiraRefuses(t *testing.T) {
 func TestGateWaitsForASlot(t *testing.T) {
 	t.Parallel()
 	g := newGate(1, slog.New(slog.DiscardHandler))
-	e, err := g.acquire(t.Context())
+	e, err := g.acquire(t.Context(), "")
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
-	_, err = g.acquire(ctx)
+	_, err = g.acquire(ctx, "")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 
 	got := make(chan error, 1)
 	go func() {
-		_, err := g.acquire(t.Context())
+		_, err := g.acquire(t.Context(), "")
 		got <- err
 	}()
 	select {
@@ -273,7 +273,7 @@ func collect(ch <-chan error) []error {
 func TestGateServesTheLowestRankFirst(t *testing.T) {
 	t.Parallel()
 	g := newGate(1, slog.New(slog.DiscardHandler))
-	held, err := g.acquire(t.Context())
+	held, err := g.acquire(t.Context(), "")
 	require.NoError(t, err)
 	waiting := func() int {
 		g.mu.Lock()
@@ -309,7 +309,7 @@ func TestGateServesTheLowestRankFirst(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e, err := g.acquire(a.ctx)
+			e, err := g.acquire(a.ctx, "")
 			if err != nil {
 				return
 			}
@@ -333,13 +333,13 @@ func TestGateServesTheLowestRankFirst(t *testing.T) {
 	// way each race goes, no slot is lost and no waiter is left behind.
 	for range 20 {
 		g := newGate(1, slog.New(slog.DiscardHandler))
-		_, err := g.acquire(t.Context())
+		_, err := g.acquire(t.Context(), "")
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			if e, err := g.acquire(ctx); err == nil {
+			if e, err := g.acquire(ctx, ""); err == nil {
 				g.release(e, succeeded)
 			}
 		}()
@@ -354,6 +354,7 @@ func TestGateServesTheLowestRankFirst(t *testing.T) {
 		cancel()
 		time.Sleep(time.Millisecond)
 		g.inFlight-- // the first slot's release, as release does it
+		g.lanes[""].inFlight--
 		g.grant()
 		g.mu.Unlock()
 		<-done
@@ -361,5 +362,188 @@ func TestGateServesTheLowestRankFirst(t *testing.T) {
 		assert.Zero(t, g.inFlight, "slots held after every caller is done")
 		assert.Empty(t, g.waiting)
 		g.mu.Unlock()
+	}
+}
+
+// TestGateLanes: a 429 from one endpoint's burst limit cuts that
+// endpoint's lane, not the others nor the whole bound; a waiter whose lane
+// is full does not hold back one whose lane has room, even of a lower
+// rank; a 429 that names no endpoint still cuts everything.
+func TestGateLanes(t *testing.T) {
+	t.Parallel()
+	const batches, comments = "POST /rest/api/2/issue/bulkfetch", "GET /rest/api/2/issue/{id}/comment"
+	g := newGate(8, slog.New(slog.DiscardHandler))
+	take := func(key string, n int) []ticket {
+		var out []ticket
+		for range n {
+			tk, err := g.acquire(t.Context(), key)
+			require.NoError(t, err)
+			out = append(out, tk)
+		}
+		return out
+	}
+	for _, tk := range take(batches, 8) {
+		g.release(tk, refusedHere)
+	}
+	assert.Equal(t, 4, g.laneBound(batches), "the refused endpoint's burst halves its lane once")
+	assert.Equal(t, 8, g.laneBound(comments), "other endpoints keep the whole bound")
+	assert.Equal(t, 8, g.bound(), "the whole bound is not cut")
+
+	// Four batches in flight fill their lane: a fifth waits, comments do
+	// not, up to the whole bound.
+	held := take(batches, 4)
+	waited := make(chan ticket, 1)
+	go func() {
+		tk, err := g.acquire(WithPriority(t.Context(), 0), batches)
+		if err == nil {
+			waited <- tk
+		}
+	}()
+	require.Eventually(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.waiting) == 1
+	}, 5*time.Second, time.Millisecond)
+	side := take(comments, 4) // would block if the waiting batch held them back
+	assert.Len(t, side, 4)
+
+	// The whole bound is full now. A comment of a later rank waits too;
+	// a comment's slot freed goes to it, since the batch, ranked first,
+	// has no room in its lane; a batch's slot freed goes to the batch.
+	later := make(chan ticket, 1)
+	go func() {
+		tk, err := g.acquire(WithPriority(t.Context(), 1), comments)
+		if err == nil {
+			later <- tk
+		}
+	}()
+	require.Eventually(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return len(g.waiting) == 2
+	}, 5*time.Second, time.Millisecond)
+	g.release(side[0], succeeded)
+	select {
+	case tk := <-later:
+		side[0] = tk
+	case <-time.After(5 * time.Second):
+		t.Fatal("a slot freed went to nobody while a waiter's lane had room")
+	}
+	select {
+	case <-waited:
+		t.Fatal("a batch got a slot past its lane's bound")
+	default:
+	}
+	g.release(held[0], succeeded)
+	select {
+	case tk := <-waited:
+		held[0] = tk
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting batch did not get its lane's freed slot")
+	}
+	for _, tk := range append(held, side...) {
+		g.release(tk, succeeded)
+	}
+	g.mu.Lock()
+	assert.Zero(t, g.inFlight)
+	for key, l := range g.lanes {
+		assert.Zero(t, l.inFlight, key)
+	}
+	g.mu.Unlock()
+
+	// The lane climbs back with its successes, as the whole bound does.
+	for range 200 {
+		g.release(take(batches, 1)[0], succeeded)
+	}
+	assert.Equal(t, 8, g.laneBound(batches))
+
+	// A 429 that names no endpoint's limit cuts the whole bound.
+	for _, tk := range take(comments, 8) {
+		g.release(tk, refused)
+	}
+	assert.Equal(t, 4, g.bound())
+	assert.Equal(t, 8, g.laneBound(comments))
+}
+
+// TestClientSlowsOnlyTheRefusedEndpoint: a site whose issue batches are
+// refused past three at once, with Jira Cloud's burst reason, gets fewer
+// batches in flight after its first 429s, while the reads of another
+// endpoint keep the whole bound; the same refusals without the reason
+// cut every endpoint's requests.
+func TestClientSlowsOnlyTheRefusedEndpoint(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		reason    string
+		wantWhole bool // the whole bound kept, only the batches' lane cut
+	}{
+		{"burst reason", "jira-burst-based", true},
+		{"burst reason, other case and spaces", " Jira-Burst-Based ", true},
+		{"quota reason", "jira-quota-tenant-based", false},
+		{"no reason", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			const burst = 3
+			var batches, refusals atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if r.URL.Path != "/rest/api/2/issue/bulkfetch" {
+					time.Sleep(2 * time.Millisecond)
+					_, _ = w.Write([]byte(`{"ok":true}`))
+					return
+				}
+				n := batches.Add(1)
+				time.Sleep(2 * time.Millisecond)
+				batches.Add(-1)
+				if n > burst {
+					refusals.Add(1)
+					if tc.reason != "" {
+						w.Header().Set("RateLimit-Reason", tc.reason)
+					}
+					w.WriteHeader(http.StatusTooManyRequests)
+					_, _ = w.Write([]byte(`{"errorMessages":["rate limited"]}`))
+					return
+				}
+				_, _ = w.Write([]byte(`{"issues":[]}`))
+			}))
+			t.Cleanup(srv.Close)
+			base, err := url.Parse(srv.URL)
+			require.NoError(t, err)
+			retry := RetryPolicy{MaxAttempts: 20, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond, MaxElapsed: 30 * time.Second}
+			c, err := New(Options{BaseURL: base, Username: "u", Password: "p", Retry: retry, MaxInFlight: 8})
+			require.NoError(t, err)
+
+			var wg sync.WaitGroup
+			errs := make(chan error, 200)
+			for i := range 100 {
+				wg.Go(func() {
+					var v map[string]any
+					if err := c.Post(t.Context(), "rest/api/2/issue/bulkfetch", map[string]any{"issueIdsOrKeys": []int{i}}, &v); err != nil {
+						errs <- err
+					}
+				})
+				wg.Go(func() {
+					var v map[string]any
+					if err := c.Get(t.Context(), fmt.Sprintf("rest/api/2/issue/%d/comment", i), nil, &v); err != nil {
+						errs <- err
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			require.NoError(t, errors.Join(collect(errs)...))
+			t.Logf("refusals %d, bound %d, batches' lane %d", refusals.Load(), c.gate.bound(), c.gate.laneBound("POST /rest/api/2/issue/bulkfetch"))
+			assert.NotZero(t, refusals.Load())
+			assert.Less(t, refusals.Load(), int64(50), "429s")
+			assert.Equal(t, 8, c.gate.laneBound("GET /rest/api/2/issue/{id}/comment"), "the comments' lane is never cut")
+			if tc.wantWhole {
+				assert.Equal(t, 8, c.gate.bound(), "a burst 429 of one endpoint cut the whole bound")
+				assert.Less(t, c.gate.laneBound("POST /rest/api/2/issue/bulkfetch"), 8)
+			} else {
+				assert.Less(t, c.gate.bound(), 8, "a 429 that names no endpoint did not cut the whole bound")
+				assert.Equal(t, 8, c.gate.laneBound("POST /rest/api/2/issue/bulkfetch"))
+			}
+		})
 	}
 }

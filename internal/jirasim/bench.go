@@ -36,7 +36,8 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	long := fs.Int("long-histories", 0, "changelog length of each project's issue with the most history (default 260 to 320)")
 	longCom := fs.Int("long-comments", 0, "comments of each project's issue with the most comments (default 160 to 200)")
 	every := fs.Int("histories", 0, "changelog length of every issue (default 0 to 8, more on a few)")
-	inFlight := fs.Int("max-in-flight", 0, "the site's burst limit: a request arriving while this many are answered gets 429 with Retry-After 1 (0: none)")
+	inFlight := fs.Int("max-in-flight", 0, "the site's limit: a request arriving while this many are answered gets 429 with Retry-After 1 and no RateLimit-Reason (0: none)")
+	perEndpoint := fs.Int("endpoint-max-in-flight", 0, "Jira Cloud's burst limit, per endpoint and method: a request arriving while this many to its endpoint are answered gets 429 with Retry-After 1 and RateLimit-Reason: jira-burst-based (0: none)")
 	dcWhole := fs.Bool("dc-search-whole", false, "Data Center search embeds every changelog entry and comment, not the last 100 entries and first 20 comments")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -63,6 +64,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *inFlight > 0 {
 		fmt.Fprintf(stdout, "the site answers 429 (Retry-After 1) to a request that arrives while %d are being answered\n", *inFlight)
 	}
+	if *perEndpoint > 0 {
+		fmt.Fprintf(stdout, "the site answers 429 (Retry-After 1, jira-burst-based) to a request that arrives while %d to its endpoint are being answered\n", *perEndpoint)
+	}
 	fmt.Fprintf(stdout, "CPU floor: (the tap's CPU + this process's, the simulator and the reader of the output) / cores, the shortest wall time these cores allow\n")
 	fmt.Fprintf(stdout, "wire floor: the requests, conc at a time, each taking --latency: the shortest wall time conc requests in flight allow\n")
 	fmt.Fprintf(stdout, "at most: the sequential wall time over the higher floor, the most a speed-up over it can be here\n\n")
@@ -75,7 +79,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		sim := New(Options{
 			Flavor: Flavor(*flavor), TZ: mustZone("America/Los_Angeles"), Email: "bench@example.com", Token: "bench-token",
-			Faults:        Faults{Seed: 1, Latency: *latency, Jitter: *jitter, MaxInFlight: *inFlight},
+			Faults:        Faults{Seed: 1, Latency: *latency, Jitter: *jitter, MaxInFlight: *inFlight, EndpointMaxInFlight: *perEndpoint},
 			Gen:           GenOptions{Seed: 42, Issues: issues, Projects: 10, Users: 200, LongHistories: *long, Histories: *every, LongComments: *longCom},
 			DCSearchWhole: *dcWhole,
 		})

@@ -43,7 +43,8 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		failRate  = fs.Float64("fail-rate", 0, "share of requests answered 500/502/503")
 		throttle  = fs.Float64("throttle-rate", 0, "share of requests answered 429 with Retry-After")
 		cutRate   = fs.Float64("cut-rate", 0, "share of responses cut mid-body")
-		inFlight  = fs.Int("max-in-flight", 0, "burst limit: a request arriving while this many are answered gets 429 (0: none)")
+		inFlight  = fs.Int("max-in-flight", 0, "site-wide limit: a request arriving while this many are answered gets 429, naming no limit (0: none)")
+		perEndpt  = fs.Int("endpoint-max-in-flight", 0, "burst limit per endpoint and method: a request arriving while this many to its endpoint are answered gets 429 with RateLimit-Reason: jira-burst-based (0: none)")
 		faultSeed = fs.Uint64("fault-seed", 1, "seed of the fault decisions")
 		email     = fs.String("email", "sim@example.com", "basic-auth user (Cloud)")
 		token     = fs.String("token", "sim-token", "basic-auth API token (Cloud)")
@@ -83,7 +84,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	opts := Options{
 		Flavor: Flavor(*flavor), TZ: loc, Email: *email, Token: *token, PAT: *pat,
-		Faults: Faults{Seed: *faultSeed, Latency: *latency, Jitter: *jitter, FailRate: *failRate, ThrottleRate: *throttle, CutRate: *cutRate, MaxInFlight: *inFlight},
+		Faults: Faults{Seed: *faultSeed, Latency: *latency, Jitter: *jitter, FailRate: *failRate, ThrottleRate: *throttle, CutRate: *cutRate, MaxInFlight: *inFlight, EndpointMaxInFlight: *perEndpt},
 		Gen:    GenOptions{Seed: *seed, Projects: *projects, Issues: *issues, Users: *users, LongHistories: *long, Histories: *every, LongComments: *longCom},
 	}
 	opts.CloudID, opts.ScopedToken, opts.DCSearchWhole = *cloudID, *scoped, *dcWhole

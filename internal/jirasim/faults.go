@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,13 +39,20 @@ type Faults struct {
 	// fault carries X-RateLimit-NearLimit: true (Jira sends it below 20% of
 	// the budget).
 	NearLimitRate float64
-	// MaxInFlight, when above 0, is a burst limit: a request that arrives
-	// while that many are being answered is answered 429, as a throttled
-	// one is, after the latency, and is not counted as being answered.
-	// Atlassian publishes no burst numbers; an Atlassian engineer once
-	// called about 10 simultaneous requests from a backend safe, so this
-	// is how a site's limit meets max_concurrency.
+	// MaxInFlight, when above 0, is a limit on the whole site: a request
+	// that arrives while that many are being answered is answered 429
+	// after the latency, and is not counted as being answered. Its 429
+	// names no limit (no RateLimit-Reason), as Data Center's per-user
+	// token bucket does not. Atlassian publishes no burst numbers; an
+	// Atlassian engineer once called about 10 simultaneous requests from a
+	// backend safe, so this is how a site's limit meets max_concurrency.
 	MaxInFlight int
+	// EndpointMaxInFlight, when above 0, is Jira Cloud's burst limit as
+	// Atlassian documents its scope, one endpoint and method: a request
+	// that arrives while that many to the same endpoint (method and path,
+	// ids aside) are being answered is answered 429 with RateLimit-Reason:
+	// jira-burst-based, as MaxInFlight's are otherwise.
+	EndpointMaxInFlight int
 }
 
 // FaultCounts reports how many of each fault were injected.
@@ -82,6 +90,9 @@ func (f Faults) Validate() error {
 	if f.MaxInFlight < 0 {
 		errs = append(errs, fmt.Errorf("jirasim: faults: MaxInFlight %d is negative", f.MaxInFlight))
 	}
+	if f.EndpointMaxInFlight < 0 {
+		errs = append(errs, fmt.Errorf("jirasim: faults: EndpointMaxInFlight %d is negative", f.EndpointMaxInFlight))
+	}
 	return errors.Join(errs...)
 }
 
@@ -100,6 +111,8 @@ type FaultHandler struct {
 
 	failed, throttled, cut, delayed atomic.Int64
 	inFlight                        atomic.Int64 // requests being answered, for MaxInFlight
+	endpointsMu                     sync.Mutex
+	endpoints                       map[string]int // requests being answered by endpoint, for EndpointMaxInFlight
 }
 
 // Middleware wraps next. Requests for which exempt returns true (e.g. the
@@ -119,6 +132,7 @@ func (f Faults) Middleware(next http.Handler, exempt func(*http.Request) bool, s
 	f.Latency = max(f.Latency, 0)
 	f.Jitter = max(f.Jitter, 0)
 	f.MaxInFlight = max(f.MaxInFlight, 0)
+	f.EndpointMaxInFlight = max(f.EndpointMaxInFlight, 0)
 	if exempt == nil {
 		exempt = func(*http.Request) bool { return false }
 	}
@@ -202,19 +216,31 @@ func (h *FaultHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := h.decide()
+	// Counted on arrival: the requests Jira is still answering are what
+	// its limits see. A refused one is let go at once, since it is
+	// refused at the edge, though its answer takes the latency like any
+	// other. The decision is drawn all the same, so the caps do not
+	// reshuffle the other faults of a seed.
+	reason := "jira-burst-based" // of a throttled request
+	leave := func() {}
 	if h.f.MaxInFlight > 0 {
-		// Counted on arrival: the requests Jira is still answering are
-		// what its burst limit sees. A refused one is let go at once,
-		// since it is refused at the edge, though its answer takes the
-		// latency like any other. The decision is drawn all the same, so
-		// the cap does not reshuffle the other faults of a seed.
 		if h.inFlight.Add(1) > int64(h.f.MaxInFlight) {
 			h.inFlight.Add(-1)
-			d.kind = faultThrottle
+			d.kind, reason = faultThrottle, ""
 		} else {
-			defer h.inFlight.Add(-1)
+			leave = func() { h.inFlight.Add(-1) }
 		}
 	}
+	if h.f.EndpointMaxInFlight > 0 && d.kind != faultThrottle {
+		if done, ok := h.enterEndpoint(r); ok {
+			defer done()
+		} else {
+			d.kind = faultThrottle
+			leave()
+			leave = func() {}
+		}
+	}
+	defer func() { leave() }()
 	if d.delay > 0 {
 		h.delayed.Add(1)
 		h.sleep(r.Context(), d.delay)
@@ -225,7 +251,7 @@ func (h *FaultHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch d.kind {
 	case faultThrottle:
 		h.throttled.Add(1)
-		h.writeThrottle(w)
+		h.writeThrottle(w, reason)
 	case faultFail:
 		h.failed.Add(1)
 		h.writeFail(w, d)
@@ -256,7 +282,44 @@ func (h *FaultHandler) retryAfterSeconds() int64 {
 	return max(s, 1)
 }
 
-func (h *FaultHandler) writeThrottle(w http.ResponseWriter) {
+// enterEndpoint counts a request to r's endpoint in, if its endpoint has
+// room under EndpointMaxInFlight; done counts it out.
+func (h *FaultHandler) enterEndpoint(r *http.Request) (done func(), ok bool) {
+	key := r.Method + " " + endpointOf(r.URL.Path)
+	h.endpointsMu.Lock()
+	defer h.endpointsMu.Unlock()
+	if h.endpoints[key] >= h.f.EndpointMaxInFlight {
+		return nil, false
+	}
+	if h.endpoints == nil {
+		h.endpoints = map[string]int{}
+	}
+	h.endpoints[key]++
+	return func() {
+		h.endpointsMu.Lock()
+		defer h.endpointsMu.Unlock()
+		h.endpoints[key]--
+	}, true
+}
+
+// endpointOf is a path without what comes before /rest/ (the gateway's
+// prefix) and with its ids and issue keys as {id}: one endpoint for a
+// burst limit, whichever issue or project it reads.
+func endpointOf(path string) string {
+	if i := strings.Index(path, "/rest/"); i > 0 {
+		path = path[i:]
+	}
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if s != "" && strings.ContainsAny(s, "0123456789") && !(i > 0 && segs[i-1] == "api") {
+			segs[i] = "{id}"
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// writeThrottle answers 429; reason, if any, is the RateLimit-Reason.
+func (h *FaultHandler) writeThrottle(w http.ResponseWriter, reason string) {
 	secs := h.retryAfterSeconds()
 	// The header has minute precision; round up so a client that waits until
 	// the reset is never early.
@@ -270,7 +333,9 @@ func (h *FaultHandler) writeThrottle(w http.ResponseWriter) {
 	hd.Set("X-RateLimit-Limit", strconv.Itoa(faultRateLimit))
 	hd.Set("X-RateLimit-Remaining", "0")
 	hd.Set("X-RateLimit-Reset", reset.Format("2006-01-02T15:04Z"))
-	hd.Set("RateLimit-Reason", "jira-burst-based")
+	if reason != "" {
+		hd.Set("RateLimit-Reason", reason)
+	}
 	w.WriteHeader(http.StatusTooManyRequests)
 	// Body as Jira Cloud sends it (seen in raycast/extensions#29015).
 	_, _ = w.Write([]byte(`{"errorMessages":["The request has been rate-limited. Please try again later."],"errors":{},"status":429}`))

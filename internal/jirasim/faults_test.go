@@ -3,6 +3,7 @@ package jirasim
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -192,9 +193,9 @@ func TestFaultsThrottle(t *testing.T) {
 	}
 }
 
-// TestFaultsMaxInFlight: past the cap, a request is answered 429 as a
-// burst-limited one is, without reaching the handler; once the requests
-// being answered end, requests pass again.
+// TestFaultsMaxInFlight: past the cap, a request is answered 429, naming
+// no limit, without reaching the handler; once the requests being
+// answered end, requests pass again.
 func TestFaultsMaxInFlight(t *testing.T) {
 	t.Parallel()
 	const limit = 3
@@ -220,7 +221,7 @@ func TestFaultsMaxInFlight(t *testing.T) {
 		res := faultGet(t, srv.Client(), srv.URL+"/rest/api/3/issue/bulkfetch")
 		require.NoError(t, res.err)
 		assert.Equal(t, http.StatusTooManyRequests, res.status)
-		assert.Equal(t, "jira-burst-based", res.header.Get("RateLimit-Reason"))
+		assert.Empty(t, res.header.Values("RateLimit-Reason"), "a site-wide cap names no endpoint's limit")
 		assert.Equal(t, "1", res.header.Get("Retry-After"))
 	}
 	assert.Equal(t, int64(limit), calls.Load(), "a request past the cap reached the handler")
@@ -230,6 +231,62 @@ func TestFaultsMaxInFlight(t *testing.T) {
 	}
 	assert.Equal(t, "200", faultGet(t, srv.Client(), srv.URL).outcome(), "the cap still counts requests that ended")
 	assert.Equal(t, FaultCounts{Throttled: 2}, h.Counts())
+}
+
+// TestFaultsEndpointMaxInFlight: the cap counts each endpoint and method
+// apart, ids aside, and its 429 names Jira Cloud's burst limit; a request
+// it refuses holds no slot of the site-wide cap.
+func TestFaultsEndpointMaxInFlight(t *testing.T) {
+	t.Parallel()
+	const limit = 2
+	arrived, release := make(chan struct{}, limit), make(chan struct{})
+	var calls atomic.Int64
+	h := Faults{EndpointMaxInFlight: limit, MaxInFlight: limit + 1}.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= limit {
+			arrived <- struct{}{}
+			<-release
+		}
+		_, _ = w.Write([]byte("{}"))
+	}), nil, nil)
+	srv := faultServer(t, h)
+
+	held := make(chan faultResult, limit)
+	for i := range limit {
+		go func() {
+			held <- faultGet(t, srv.Client(), fmt.Sprintf("%s/ex/jira/abc/rest/api/3/issue/1000%d/comment", srv.URL, i))
+		}()
+	}
+	for range limit {
+		<-arrived
+	}
+	for _, path := range []string{"/rest/api/3/issue/10009/comment", "/rest/api/3/issue/PROJ-7/comment"} {
+		res := faultGet(t, srv.Client(), srv.URL+path)
+		require.NoError(t, res.err)
+		assert.Equal(t, http.StatusTooManyRequests, res.status, path)
+		assert.Equal(t, "jira-burst-based", res.header.Get("RateLimit-Reason"), path)
+		assert.Equal(t, "1", res.header.Get("Retry-After"), path)
+	}
+	assert.Equal(t, "200", faultGet(t, srv.Client(), srv.URL+"/rest/api/3/issue/10001/changelog").outcome(), "another endpoint has a count of its own")
+	assert.Equal(t, "200", faultGet(t, srv.Client(), srv.URL+"/rest/api/3/myself").outcome(), "the refused requests hold no slot of the site's cap")
+	close(release)
+	for range limit {
+		assert.Equal(t, "200", (<-held).outcome())
+	}
+	assert.Equal(t, "200", faultGet(t, srv.Client(), srv.URL+"/rest/api/3/issue/10001/comment").outcome(), "the cap still counts requests that ended")
+	assert.Equal(t, FaultCounts{Throttled: 2}, h.Counts())
+}
+
+func TestEndpointOf(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]string{
+		"/rest/api/3/issue/10001/comment":                "/rest/api/3/issue/{id}/comment",
+		"/rest/api/2/issue/PROJ-12/changelog":            "/rest/api/2/issue/{id}/changelog",
+		"/ex/jira/c-1d/rest/api/3/project/10000/version": "/rest/api/3/project/{id}/version",
+		"/jira/rest/api/2/search":                        "/rest/api/2/search",
+		"/rest/api/3/issue/bulkfetch":                    "/rest/api/3/issue/bulkfetch",
+	} {
+		assert.Equal(t, want, endpointOf(path), path)
+	}
 }
 
 // TestFaultsMaxInFlightRefusedHoldNoSlot: a refused request takes the
@@ -647,6 +704,7 @@ func TestFaultsValidateAndClamp(t *testing.T) {
 		"jitter":       {Jitter: -time.Second},
 		"retry after":  {RetryAfter: -time.Second},
 		"in flight":    {MaxInFlight: -1},
+		"endpoint":     {EndpointMaxInFlight: -1},
 	} {
 		assert.Error(t, f.Validate(), name)
 	}
