@@ -168,7 +168,12 @@ func target(path string, query url.Values) (endpoint, rel string) {
 // good, or the policy gives up (see RetryPolicy).
 func retrying[T any](ctx context.Context, c *Client, method, endpoint string, attempt func() (T, error)) (T, error) {
 	attempts := 0
+	waits, waiting := retryWaitsOf(ctx), false
 	out, err := backoff.Retry(ctx, func() (T, error) {
+		if waiting {
+			waiting = false
+			waits(-1)
+		}
 		attempts++
 		return attempt()
 	}, backoff.WithBackOff(c.retry.backOff()), backoff.WithMaxTries(c.retry.MaxAttempts),
@@ -176,7 +181,12 @@ func retrying[T any](ctx context.Context, c *Client, method, endpoint string, at
 		backoff.WithNotify(func(err error, wait time.Duration) {
 			c.counters.retries.Add(1)
 			c.log.Warn("retrying a Jira request", "endpoint", method+" "+endpoint, "error", err.Error(), "wait", wait.Round(time.Millisecond))
+			waiting = true
+			waits(+1)
 		}))
+	if waiting {
+		waits(-1) // cancelled while waiting
+	}
 	if err != nil {
 		var zero T
 		if ctx.Err() != nil {
@@ -188,6 +198,28 @@ func retrying[T any](ctx context.Context, c *Client, method, endpoint string, at
 		return zero, err
 	}
 	return out, nil
+}
+
+type retryWaitsKey struct{}
+
+// WithRetryWaits has fn told, +1 and -1, when a request made with the
+// returned context starts and ends a wait before trying again (a
+// Retry-After, a backoff), and ctx's own such function too: so a caller
+// that keeps a bounded window of work ahead can look further ahead while
+// one of its fetches sits out a wait without a slot.
+func WithRetryWaits(ctx context.Context, fn func(delta int)) context.Context {
+	outer := retryWaitsOf(ctx)
+	return context.WithValue(ctx, retryWaitsKey{}, func(delta int) {
+		fn(delta)
+		outer(delta)
+	})
+}
+
+func retryWaitsOf(ctx context.Context) func(int) {
+	if fn, ok := ctx.Value(retryWaitsKey{}).(func(int)); ok {
+		return fn
+	}
+	return func(int) {}
 }
 
 // decodeInto decodes a body with UseNumber and takes data over (see

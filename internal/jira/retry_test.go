@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -246,4 +247,42 @@ func TestPacerSlowsDownNearTheLimit(t *testing.T) {
 		require.NoError(t, q.wait(t.Context()))
 	}
 	assert.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond)
+}
+
+// TestRetryWaitsAreTold: a request's waits before trying again are told to
+// the function of its context and of every context around it, +1 as each
+// starts and -1 as it ends, also when the caller gives up mid-wait.
+func TestRetryWaitsAreTold(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var inner, outer []int
+	record := func(into *[]int) func(int) {
+		return func(d int) {
+			mu.Lock()
+			defer mu.Unlock()
+			*into = append(*into, d)
+		}
+	}
+	c, _ := scripted(t, status(http.StatusTooManyRequests, "Retry-After", "1"), status(http.StatusServiceUnavailable), ok(`{}`))
+	ctx := WithRetryWaits(WithRetryWaits(t.Context(), record(&outer)), record(&inner))
+	var v map[string]any
+	require.NoError(t, c.Get(ctx, "rest/api/2/myself", nil, &v))
+	assert.Equal(t, []int{+1, -1, +1, -1}, inner, "two waits, each ended")
+	assert.Equal(t, inner, outer, "the context around is told too")
+
+	var gaveUp []int
+	cctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	wctx := WithRetryWaits(cctx, func(d int) {
+		mu.Lock()
+		defer mu.Unlock()
+		gaveUp = append(gaveUp, d)
+		if d > 0 {
+			cancel() // the caller gives up as the wait starts
+		}
+	})
+	slow, _ := scripted(t, status(http.StatusServiceUnavailable))
+	slow.retry.BaseDelay, slow.retry.MaxDelay, slow.retry.MaxElapsed = time.Hour, time.Hour, 2*time.Hour
+	require.ErrorIs(t, slow.Get(wctx, "rest/api/2/myself", nil, &v), context.Canceled)
+	assert.Equal(t, []int{+1, -1}, gaveUp, "a wait given up is ended too")
 }

@@ -198,3 +198,74 @@ func TestOrderedRanksFetchesByPlace(t *testing.T) {
 	// a3 b0 b1 b2 b3: the writer's next page behind every page ahead.
 	assert.Equal(t, []string{"hold", "a0", "a1", "b0", "b1", "a2", "a3", "b2", "b3"}, seen)
 }
+
+// TestOrderedLooksFurtherWhileAFetchWaits: while the fetch the writer
+// waits for sits out a 429's Retry-After, the items behind it are fetched
+// up to twice the window (n more), not just the window; without waits, and
+// once the wait is over, the window is n again.
+func TestOrderedLooksFurtherWhileAFetchWaits(t *testing.T) {
+	t.Parallel()
+	const n, items = 4, 20
+	var mu sync.Mutex
+	var seen []string
+	refused := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		item := strings.TrimPrefix(r.URL.Path, "/item/")
+		seen = append(seen, item)
+		w.Header().Set("Content-Type", "application/json")
+		if item == "0" && !refused {
+			refused = true
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"errorMessages":["rate limited"]}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(srv.Close)
+	base, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	// The Retry-After of a second, cut to half a second: long enough for
+	// the fetches behind to go as far as the window lets them.
+	retry := jira.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, MaxRetryAfter: 500 * time.Millisecond, MaxElapsed: 10 * time.Second}
+	c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p", Retry: retry, MaxInFlight: n})
+	require.NoError(t, err)
+	var got []int
+	err = ordered(t.Context(), n, slices.Values(slices.Collect(func(yield func(int) bool) {
+		for i := range items {
+			if !yield(i) {
+				return
+			}
+		}
+	})), func(ctx context.Context, i int) (int, error) {
+		var v map[string]any
+		return i, c.Get(ctx, fmt.Sprint("item/", i), nil, &v)
+	}, func(i int) error {
+		if i == 1 {
+			// The wait is over: the window is n again, and grows only
+			// as the writer takes results.
+			mu.Lock()
+			ahead := len(seen)
+			mu.Unlock()
+			time.Sleep(50 * time.Millisecond)
+			mu.Lock()
+			assert.Equal(t, ahead, len(seen), "fetched past the window with no fetch waiting")
+			mu.Unlock()
+		}
+		got = append(got, i)
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Len(t, got, items)
+	mu.Lock()
+	defer mu.Unlock()
+	first := slices.Index(seen, "0")
+	retried := first + 1 + slices.Index(seen[first+1:], "0")
+	require.Greater(t, retried, first, "item 0 was never tried again")
+	// Before item 0's second try: its first, and items 1 to 2n, whatever
+	// their order.
+	before := slices.Sorted(slices.Values(seen[:retried]))
+	assert.Equal(t, []string{"0", "1", "2", "3", "4", "5", "6", "7", "8"}, before, "requests made before item 0's second try")
+}
