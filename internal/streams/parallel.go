@@ -13,8 +13,9 @@ import (
 // ordered fetches items with at most n fetches in flight and hands the
 // results to emit one at a time, in the order of items. Output order, and so
 // the meaning of every STATE, is the same as a sequential run's; at most
-// n+1 results wait at once, so memory does not grow with the stream (it
-// grows with n, the max_concurrency the user chose). Each fetch's requests
+// n+1 results wait at once (2n+1 while a fetch waits to retry, below), so
+// memory does not grow with the stream (it grows with n, the
+// max_concurrency the user chose). Each fetch's requests
 // rank by its item's place (jira.WithPriority), so that a fetch the writer
 // waits for goes before those far ahead of it. The first error stops
 // everything.
