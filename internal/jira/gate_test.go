@@ -391,37 +391,34 @@ func TestGateLanes(t *testing.T) {
 
 	// Four batches in flight fill their lane: a fifth waits, comments do
 	// not, up to the whole bound.
-	held := take(batches, 4)
-	waited := make(chan ticket, 1)
-	go func() {
-		tk, err := g.acquire(WithPriority(t.Context(), 0), batches)
-		if err == nil {
-			waited <- tk
-		}
-	}()
-	require.Eventually(t, func() bool {
+	// queue has a request of the given rank wait for a slot, and returns
+	// the slot once it is granted.
+	queue := func(rank int, key string) <-chan ticket {
 		g.mu.Lock()
-		defer g.mu.Unlock()
-		return len(g.waiting) == 1
-	}, 5*time.Second, time.Millisecond)
+		n := len(g.waiting)
+		g.mu.Unlock()
+		got := make(chan ticket, 1)
+		go func() {
+			if tk, err := g.acquire(WithPriority(t.Context(), rank), key); err == nil {
+				got <- tk
+			}
+		}()
+		require.Eventually(t, func() bool {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			return len(g.waiting) == n+1
+		}, 5*time.Second, time.Millisecond)
+		return got
+	}
+	held := take(batches, 4)
+	waited := queue(0, batches)
 	side := take(comments, 4) // would block if the waiting batch held them back
 	assert.Len(t, side, 4)
 
 	// The whole bound is full now. A comment of a later rank waits too;
 	// a comment's slot freed goes to it, since the batch, ranked first,
 	// has no room in its lane; a batch's slot freed goes to the batch.
-	later := make(chan ticket, 1)
-	go func() {
-		tk, err := g.acquire(WithPriority(t.Context(), 1), comments)
-		if err == nil {
-			later <- tk
-		}
-	}()
-	require.Eventually(t, func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return len(g.waiting) == 2
-	}, 5*time.Second, time.Millisecond)
+	later := queue(1, comments)
 	g.release(side[0], succeeded)
 	select {
 	case tk := <-later:

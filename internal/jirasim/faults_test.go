@@ -193,21 +193,35 @@ func TestFaultsThrottle(t *testing.T) {
 	}
 }
 
+// holding answers {} to every call, holding the first n until release is
+// closed; arrived hears of each held call.
+type holding struct {
+	n                int64
+	calls            atomic.Int64
+	arrived, release chan struct{}
+}
+
+func newHolding(n int) *holding {
+	return &holding{n: int64(n), arrived: make(chan struct{}, n), release: make(chan struct{})}
+}
+
+func (h *holding) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	if h.calls.Add(1) <= h.n {
+		h.arrived <- struct{}{}
+		<-h.release
+	}
+	_, _ = w.Write([]byte("{}"))
+}
+
 // TestFaultsMaxInFlight: past the cap, a request is answered 429, naming
 // no limit, without reaching the handler; once the requests being
 // answered end, requests pass again.
 func TestFaultsMaxInFlight(t *testing.T) {
 	t.Parallel()
 	const limit = 3
-	arrived, release := make(chan struct{}, limit), make(chan struct{})
-	var calls atomic.Int64
-	h := Faults{MaxInFlight: limit}.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) <= limit {
-			arrived <- struct{}{}
-			<-release
-		}
-		_, _ = w.Write([]byte("{}"))
-	}), nil, nil)
+	next := newHolding(limit)
+	arrived, release, calls := next.arrived, next.release, &next.calls
+	h := Faults{MaxInFlight: limit}.Middleware(next, nil, nil)
 	srv := faultServer(t, h)
 
 	held := make(chan faultResult, limit)
@@ -239,15 +253,9 @@ func TestFaultsMaxInFlight(t *testing.T) {
 func TestFaultsEndpointMaxInFlight(t *testing.T) {
 	t.Parallel()
 	const limit = 2
-	arrived, release := make(chan struct{}, limit), make(chan struct{})
-	var calls atomic.Int64
-	h := Faults{EndpointMaxInFlight: limit, MaxInFlight: limit + 1}.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) <= limit {
-			arrived <- struct{}{}
-			<-release
-		}
-		_, _ = w.Write([]byte("{}"))
-	}), nil, nil)
+	next := newHolding(limit)
+	arrived, release, calls := next.arrived, next.release, &next.calls
+	h := Faults{EndpointMaxInFlight: limit, MaxInFlight: limit + 1}.Middleware(next, nil, nil)
 	srv := faultServer(t, h)
 
 	held := make(chan faultResult, limit)
@@ -266,6 +274,7 @@ func TestFaultsEndpointMaxInFlight(t *testing.T) {
 		assert.Equal(t, "jira-burst-based", res.header.Get("RateLimit-Reason"), path)
 		assert.Equal(t, "1", res.header.Get("Retry-After"), path)
 	}
+	assert.Equal(t, int64(limit), calls.Load(), "a request past the cap reached the handler")
 	assert.Equal(t, "200", faultGet(t, srv.Client(), srv.URL+"/rest/api/3/issue/10001/changelog").outcome(), "another endpoint has a count of its own")
 	assert.Equal(t, "200", faultGet(t, srv.Client(), srv.URL+"/rest/api/3/myself").outcome(), "the refused requests hold no slot of the site's cap")
 	close(release)
