@@ -239,31 +239,29 @@ func TestClientBacksOffWhenRateLimited(t *testing.T) {
 	require.NoError(t, err)
 
 	const requests = 200
-	var wg sync.WaitGroup
-	errs := make(chan error, requests)
+	var calls []func() error
 	for i := range requests {
-		wg.Go(func() {
+		calls = append(calls, func() error {
 			var v map[string]any
-			if err := c.Get(t.Context(), fmt.Sprintf("rest/api/2/thing/%d", i), nil, &v); err != nil {
-				errs <- err
-			}
+			return c.Get(t.Context(), fmt.Sprintf("rest/api/2/thing/%d", i), nil, &v)
 		})
 	}
-	wg.Wait()
-	close(errs)
-	require.NoError(t, errors.Join(collect(errs)...))
+	require.NoError(t, together(calls))
 	t.Logf("refusals %d, peak after %d, bound %d", refusals.Load(), peakAfter.Load(), c.gate.bound())
 	assert.LessOrEqual(t, peakAfter.Load(), int64(2*burst), "requests in flight once Jira has refused some")
 	assert.Less(t, refusals.Load(), int64(requests/2), "429s")
 	assert.Less(t, c.gate.bound(), 8)
 }
 
-func collect(ch <-chan error) []error {
-	var out []error
-	for err := range ch {
-		out = append(out, err)
+// together makes every call at once and joins their errors.
+func together(calls []func() error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(calls))
+	for i, call := range calls {
+		wg.Go(func() { errs[i] = call() })
 	}
-	return out
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // TestGateServesTheLowestRankFirst: a freed slot goes to the waiting
@@ -511,25 +509,17 @@ func TestClientSlowsOnlyTheRefusedEndpoint(t *testing.T) {
 			c, err := New(Options{BaseURL: base, Username: "u", Password: "p", Retry: retry, MaxInFlight: 8})
 			require.NoError(t, err)
 
-			var wg sync.WaitGroup
-			errs := make(chan error, 200)
+			var calls []func() error
 			for i := range 100 {
-				wg.Go(func() {
+				calls = append(calls, func() error {
 					var v map[string]any
-					if err := c.Post(t.Context(), "rest/api/2/issue/bulkfetch", map[string]any{"issueIdsOrKeys": []int{i}}, &v); err != nil {
-						errs <- err
-					}
-				})
-				wg.Go(func() {
+					return c.Post(t.Context(), "rest/api/2/issue/bulkfetch", map[string]any{"issueIdsOrKeys": []int{i}}, &v)
+				}, func() error {
 					var v map[string]any
-					if err := c.Get(t.Context(), fmt.Sprintf("rest/api/2/issue/%d/comment", i), nil, &v); err != nil {
-						errs <- err
-					}
+					return c.Get(t.Context(), fmt.Sprintf("rest/api/2/issue/%d/comment", i), nil, &v)
 				})
 			}
-			wg.Wait()
-			close(errs)
-			require.NoError(t, errors.Join(collect(errs)...))
+			require.NoError(t, together(calls))
 			t.Logf("refusals %d, bound %d, batches' lane %d", refusals.Load(), c.gate.bound(), c.gate.laneBound("POST /rest/api/2/issue/bulkfetch"))
 			assert.NotZero(t, refusals.Load())
 			assert.Less(t, refusals.Load(), int64(50), "429s")
