@@ -416,26 +416,25 @@ func TestGateLanes(t *testing.T) {
 	// The whole bound is full now. A comment of a later rank waits too;
 	// a comment's slot freed goes to it, since the batch, ranked first,
 	// has no room in its lane; a batch's slot freed goes to the batch.
+	granted := func(ch <-chan ticket, failure string) ticket {
+		select {
+		case tk := <-ch:
+			return tk
+		case <-time.After(5 * time.Second):
+			t.Fatal(failure)
+			return ticket{}
+		}
+	}
 	later := queue(1, comments)
 	g.release(side[0], succeeded)
-	select {
-	case tk := <-later:
-		side[0] = tk
-	case <-time.After(5 * time.Second):
-		t.Fatal("a slot freed went to nobody while a waiter's lane had room")
-	}
+	side[0] = granted(later, "a slot freed went to nobody while a waiter's lane had room")
 	select {
 	case <-waited:
 		t.Fatal("a batch got a slot past its lane's bound")
 	default:
 	}
 	g.release(held[0], succeeded)
-	select {
-	case tk := <-waited:
-		held[0] = tk
-	case <-time.After(5 * time.Second):
-		t.Fatal("the waiting batch did not get its lane's freed slot")
-	}
+	held[0] = granted(waited, "the waiting batch did not get its lane's freed slot")
 	for _, tk := range append(held, side...) {
 		g.release(tk, succeeded)
 	}
