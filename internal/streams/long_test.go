@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -371,6 +372,12 @@ type manySite struct {
 	beforeBatch       func(ids []string) // called before a /issue/bulkfetch is answered
 	short             map[int]int        // issue: its first entries the bulk read leaves out
 	added             map[int]int        // issue: entries the bulk read gives beyond the issue's
+	// refuseBulk, if set, is the first issue id of a bulk read answered 429
+	// (Retry-After: 1) the first time; refused is closed once it has been.
+	refuseBulk string
+	refused    chan struct{}
+	bulkMu     sync.Mutex
+	bulkLog    []string // the first issue id of each bulk read, in order
 }
 
 // numbers are from, from+1, ... to-1.
@@ -422,6 +429,16 @@ func (s *manySite) serve(t *testing.T) *httptest.Server {
 			_ = json.Unmarshal(raw, &body)
 			if len(body.IDs) > 0 {
 				s.bulkFirst.Store(body.IDs[0], true)
+				s.bulkMu.Lock()
+				s.bulkLog = append(s.bulkLog, body.IDs[0])
+				first := s.refuseBulk != "" && body.IDs[0] == s.refuseBulk && !slices.Contains(s.bulkLog[:len(s.bulkLog)-1], s.refuseBulk)
+				s.bulkMu.Unlock()
+				if first {
+					w.Header().Set("Retry-After", "1")
+					w.WriteHeader(http.StatusTooManyRequests)
+					close(s.refused)
+					return
+				}
 			}
 			r.Body = io.NopCloser(bytes.NewReader(raw))
 			changelogBulk(w, r, &s.long, func(issue int) []int {
@@ -482,6 +499,41 @@ func TestLaterPagesListsReadAhead(t *testing.T) {
 			assert.LessOrEqual(t, site.bulkPeak.Load(), tc.most, "pages whose changelogs were read at once")
 		})
 	}
+}
+
+// TestPagesKeptBackWhileAReadWaits: while a page's list read waits out a
+// 429's Retry-After, the writer keeps waitLag pages back instead of
+// writeLag, so that the reads of the pages behind it go on meanwhile: the
+// bulk reads of pages 2 to waitLag+1 are sent before page 1's is sent
+// again, where with writeLag the writer stopped at page writeLag+1, its
+// requests idle until the wait was over.
+func TestPagesKeptBackWhileAReadWaits(t *testing.T) {
+	t.Parallel()
+	site := &manySite{issues: 150, histories: 60, refuseBulk: "1", refused: make(chan struct{})}
+	site.beforeBatch = func(ids []string) {
+		if ids[0] != "1" {
+			<-site.refused // the later pages come once the first page's read waits
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	srv := site.serve(t)
+	base, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	// The Retry-After of a second, cut to half a second: long enough for
+	// the reads behind to go as far as the pages kept back let them.
+	c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p",
+		Retry: jira.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, MaxRetryAfter: 500 * time.Millisecond, MaxElapsed: 10 * time.Second}})
+	require.NoError(t, err)
+	env := &Env{Client: c, Cloud: true, Log: slog.New(slog.DiscardHandler), State: state.New(),
+		StartDate: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), RunStart: time.Now(), PageSize: 10, Concurrency: 8}
+	sink := newKeySink(map[string]bool{"changelogs": true})
+	require.NoError(t, syncIssues(t.Context(), env, sink))
+	assert.Len(t, sink.written["changelogs"], site.issues*site.histories, "every entry")
+	site.bulkMu.Lock()
+	defer site.bulkMu.Unlock()
+	again := slices.Index(site.bulkLog[1:], "1") + 1
+	require.Positive(t, again, "page 1's bulk read was never sent again: %v", site.bulkLog)
+	assert.ElementsMatch(t, []string{"1", "11", "21", "31", "41", "51", "61"}, site.bulkLog[:again], "bulk reads sent while page 1's waited")
 }
 
 // TestPagesWithNothingToReadAreNotHeld: a page whose lists are all
