@@ -231,12 +231,7 @@ func TestClientBacksOffWhenRateLimited(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"ok":true}`))
 	}))
-	t.Cleanup(srv.Close)
-	base, err := url.Parse(srv.URL)
-	require.NoError(t, err)
-	retry := RetryPolicy{MaxAttempts: 20, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond, MaxElapsed: 30 * time.Second}
-	c, err := New(Options{BaseURL: base, Username: "u", Password: "p", Retry: retry, MaxInFlight: 8})
-	require.NoError(t, err)
+	c := patientClient(t, srv)
 
 	const requests = 200
 	var calls []func() error
@@ -251,6 +246,19 @@ func TestClientBacksOffWhenRateLimited(t *testing.T) {
 	assert.LessOrEqual(t, peakAfter.Load(), int64(2*burst), "requests in flight once Jira has refused some")
 	assert.Less(t, refusals.Load(), int64(requests/2), "429s")
 	assert.Less(t, c.gate.bound(), 8)
+}
+
+// patientClient reads srv with 8 requests in flight and retries enough
+// for a site that keeps refusing some; srv is closed when the test ends.
+func patientClient(t *testing.T, srv *httptest.Server) *Client {
+	t.Helper()
+	t.Cleanup(srv.Close)
+	base, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	retry := RetryPolicy{MaxAttempts: 20, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond, MaxElapsed: 30 * time.Second}
+	c, err := New(Options{BaseURL: base, Username: "u", Password: "p", Retry: retry, MaxInFlight: 8})
+	require.NoError(t, err)
+	return c
 }
 
 // together makes every call at once and joins their errors.
@@ -501,12 +509,7 @@ func TestClientSlowsOnlyTheRefusedEndpoint(t *testing.T) {
 				}
 				_, _ = w.Write([]byte(`{"issues":[]}`))
 			}))
-			t.Cleanup(srv.Close)
-			base, err := url.Parse(srv.URL)
-			require.NoError(t, err)
-			retry := RetryPolicy{MaxAttempts: 20, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond, MaxElapsed: 30 * time.Second}
-			c, err := New(Options{BaseURL: base, Username: "u", Password: "p", Retry: retry, MaxInFlight: 8})
-			require.NoError(t, err)
+			c := patientClient(t, srv)
 
 			var calls []func() error
 			for i := range 100 {
