@@ -328,6 +328,11 @@ func syncCommand(ctx context.Context, opts *options, cfg *config.Config, log *sl
 	return runSync(ctx, cfg, log, w, plan, st, &opts.observe)
 }
 
+// clockSkewWarning is how far this machine's clock may be from the site's
+// before a run says so (serverInfo's round trip alone puts them a little
+// apart). Only said: the bookmark follows the site's clock either way.
+const clockSkewWarning = time.Minute
+
 func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singer.Writer, plan []*tap.Selected, st *state.State, oo *observeOptions) error {
 	obs := newObservers(ctx, oo, log)
 	client, err := newClient(ctx, cfg, log, obs.onRequest())
@@ -346,6 +351,7 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 		defer cancel()
 	}
 	cloud := cfg.Deployment == config.DeploymentCloud
+	var siteStart time.Time
 	if cfg.Deployment == config.DeploymentAuto {
 		info, err := client.ServerInfo(ctx)
 		if err != nil {
@@ -360,11 +366,17 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 		}
 		cloud = info.Cloud()
 		log.Info("connected", "deployment_type", info.DeploymentType, "version", info.Version)
+		siteStart, _ = info.Now()
 	}
 	start := time.Now()
+	if !siteStart.IsZero() {
+		if skew := start.Sub(siteStart); skew.Abs() > clockSkewWarning {
+			log.Info("this machine's clock and the Jira site's differ; the issues bookmark follows the site's", "ahead_of_site", skew.Round(time.Second))
+		}
+	}
 	env := &streams.Env{
 		Client: client, Cloud: cloud, Log: log,
-		StartDate: cfg.StartDate, RunStart: start, Lookback: cfg.Lookback,
+		StartDate: cfg.StartDate, RunStart: start, SiteStart: siteStart, Lookback: cfg.Lookback,
 		PageSize: cfg.PageSize, Projects: cfg.Projects, JQL: cfg.JQL, RenderedFields: cfg.RenderedFields,
 		Concurrency: cfg.MaxConcurrency, ReconcileDeletedIssues: cfg.ReconcileDeletedIssues,
 	}

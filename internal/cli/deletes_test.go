@@ -1,12 +1,18 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -329,6 +335,79 @@ func TestDeselectedDeletedAtOptsOut(t *testing.T) {
 			for _, r := range out.records["worklogs"] {
 				assert.Contains(t, r, "author", "only live worklogs: %v", r)
 			}
+		})
+	}
+}
+
+// TestIssueDeletesAfterARunStoppedBeforeItsScan: a run that emits issues
+// new to the scope and then stops before its deletion scan (here the scan
+// fails) must leave their ids in its last STATE, so that the next run
+// reports one deleted meanwhile. Remembered only by the scan, they were
+// lost, and the warehouse kept the deleted issue for good.
+func TestIssueDeletesAfterARunStoppedBeforeItsScan(t *testing.T) {
+	t.Parallel()
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t, flavor, "UTC", 300)
+			var failScan atomic.Bool
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, err := io.ReadAll(r.Body)
+				require.NoError(t, err)
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				q, _ := url.QueryUnescape(r.URL.RawQuery)
+				if failScan.Load() && strings.Contains(string(body)+q, "ORDER BY id ASC") {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusBadRequest)
+					_, _ = io.WriteString(w, `{"errorMessages":["the scan fails this time"]}`)
+					return
+				}
+				s.sim.ServeHTTP(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			start := "2025-11-28T00:00:00Z"
+			startT, _ := time.Parse(time.RFC3339, start)
+			cfg := configAt(t, srv.URL, start, `, "reconcile_deleted_issues": true`)
+			catalog := selectAll(t, cfg, "issues")
+			first := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+			require.Equal(t, ExitOK, first.code, first.stderr)
+
+			// Issues older than start_date are updated: new to the scope.
+			old := map[int]bool{}
+			for _, is := range s.sim.Data().Issues {
+				if is.Updated.Before(startT) {
+					old[is.ID] = true
+				}
+			}
+			s.sim.Advance(10 * time.Minute)
+			var entered []int
+			for _, id := range s.sim.Mutate(60, 0).Issues {
+				if n, _ := strconv.Atoi(id); old[n] {
+					entered = append(entered, n)
+				}
+			}
+			require.NotEmpty(t, entered, "some issues entered the scope")
+			s.sim.Advance(10 * time.Minute)
+
+			failScan.Store(true)
+			second := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog,
+				"--state", writeFile(t, "state.json", mustJSON(t, parseOutput(t, first.stdout).lastState)))
+			require.Equal(t, ExitRuntime, second.code, second.stderr)
+			require.Contains(t, second.stderr, "the scan fails this time")
+			out2 := parseOutput(t, second.stdout)
+			ids, _ := keysOf(out2.records["issues"], []string{"id"})
+			victim := strconv.Itoa(entered[0])
+			require.Contains(t, ids, victim, "the stopped run emitted the issue new to the scope")
+
+			failScan.Store(false)
+			s.sim.Advance(10 * time.Minute)
+			s.sim.Delete([]int{entered[0]}, 0)
+			s.sim.Advance(10 * time.Minute)
+			third := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog,
+				"--state", writeFile(t, "state.json", mustJSON(t, out2.lastState)))
+			require.Equal(t, ExitOK, third.code, third.stderr)
+			got, _ := keysOf(parseOutput(t, third.stdout).deleted["issues"], []string{"id"})
+			assert.Equal(t, []string{victim}, got, "the issue the stopped run emitted, deleted since, is reported")
 		})
 	}
 }

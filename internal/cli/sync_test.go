@@ -395,7 +395,12 @@ func TestIncrementalSync(t *testing.T) {
 			for _, is := range out3.records["issues"] {
 				assert.GreaterOrEqual(t, is["updated"].(string), overlapFrom, "a run without changes re-reads only the overlap")
 			}
-			assert.LessOrEqual(t, len(out3.records["issues"]), len(changed))
+			// The changes were made within lookback_minutes of the second
+			// run's start on the site's clock: the third run reads them again.
+			gotIssues3, _ := keysOf(out3.records["issues"], []string{"id"})
+			for id := range changed {
+				assert.Contains(t, gotIssues3, id, "a change within the lookback window is read again")
+			}
 			singertest.Check(t, "sync", "--messages", writeFile(t, "out.jsonl", third.stdout), "--catalog", catalog, "--state-in", stateFile2)
 		})
 	}
@@ -849,5 +854,39 @@ func TestDeletedWorklogsReadAhead(t *testing.T) {
 		require.Equal(t, ExitOK, res.code, res.stderr)
 		assert.Equal(t, tc.ahead, ahead.Load(), "max_concurrency %d: deleted feed read before a worklog list answered", tc.concurrency)
 		assert.Positive(t, deleted.Load())
+	}
+}
+
+// TestBookmarkFollowsTheSiteClock: Jira stamps updated with its own clock,
+// so the issues bookmark is capped by the site's clock at the run's start
+// (serverInfo's serverTime), not by this machine's. Here the site's clock is
+// days behind the machine's: capped by the machine's, the bookmark reached
+// issues updated a minute before the run, and an issue updated during the
+// run behind one already written (a minute's difference is enough) was
+// never read again.
+func TestBookmarkFollowsTheSiteClock(t *testing.T) {
+	t.Parallel()
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t, flavor, "UTC", 200)
+			s.sim.Advance(time.Hour)
+			m := s.sim.Mutate(5, 0)
+			require.NotEmpty(t, m.Issues)
+			touched := s.sim.Now().Truncate(time.Millisecond)
+			s.sim.Advance(time.Minute)
+			require.Greater(t, time.Since(s.sim.Now()), time.Hour, "the site's clock is behind this machine's")
+
+			cfg := s.config(t, "2025-11-28T00:00:00Z", "")
+			res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issues"))
+			require.Equal(t, ExitOK, res.code, res.stderr)
+			out := parseOutput(t, res.stdout)
+			ids, _ := keysOf(out.records["issues"], []string{"id"})
+			assert.Subset(t, ids, m.Issues, "the issues updated a minute ago are written")
+			bm, err := time.Parse(time.RFC3339, out.lastState["bookmarks"].(map[string]any)["issues"].(map[string]any)["updated"].(string))
+			require.NoError(t, err)
+			assert.True(t, bm.Before(touched), "bookmark %v stops short of the site's last five minutes (%v)", bm, touched)
+			assert.Contains(t, res.stderr, "this machine's clock and the Jira site's differ")
+		})
 	}
 }

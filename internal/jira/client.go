@@ -455,6 +455,18 @@ type ServerInfo struct {
 	BaseURL        string `json:"baseUrl"`
 	Version        string `json:"version"`
 	DeploymentType string `json:"deploymentType"` // "Cloud", "Server" or "DataCenter"
+	// ServerTime is the site's clock when it answered
+	// ("2026-01-02T03:04:05.000+0000"); "" if it did not say.
+	ServerTime string `json:"serverTime"`
+}
+
+// Now is the site's clock when it answered, if it said.
+func (s ServerInfo) Now() (time.Time, bool) {
+	if s.ServerTime == "" {
+		return time.Time{}, false
+	}
+	t, err := ParseTime(s.ServerTime)
+	return t, err == nil
 }
 
 // Cloud reports whether the site is Jira Cloud.

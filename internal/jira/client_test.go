@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -93,7 +94,13 @@ func TestServerInfo(t *testing.T) {
 	for _, dt := range []struct {
 		body  string
 		cloud bool
-	}{{`{"deploymentType":"Cloud","version":"1001.0.0"}`, true}, {`{"deploymentType":"DataCenter","version":"10.3.1"}`, false}} {
+		now   time.Time // zero: the site's clock is unknown
+	}{
+		{`{"deploymentType":"Cloud","version":"1001.0.0","serverTime":"2026-11-28T04:05:06.789-0800"}`, true, time.Date(2026, 11, 28, 12, 5, 6, 789e6, time.UTC)},
+		{`{"deploymentType":"DataCenter","version":"10.3.1","serverTime":"2026-11-28T12:05:06.000+0000"}`, false, time.Date(2026, 11, 28, 12, 5, 6, 0, time.UTC)},
+		{`{"deploymentType":"DataCenter","version":"10.3.1"}`, false, time.Time{}},
+		{`{"deploymentType":"Cloud","serverTime":"yesterday"}`, true, time.Time{}},
+	} {
 		c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 			assert.Equal(t, "/jira/rest/api/2/serverInfo", r.URL.Path)
 			_, _ = w.Write([]byte(dt.body))
@@ -101,6 +108,9 @@ func TestServerInfo(t *testing.T) {
 		info, err := c.ServerInfo(t.Context())
 		require.NoError(t, err)
 		assert.Equal(t, dt.cloud, info.Cloud())
+		now, ok := info.Now()
+		assert.Equal(t, !dt.now.IsZero(), ok, dt.body)
+		assert.True(t, dt.now.Equal(now), "%s: %v", dt.body, now)
 	}
 }
 

@@ -49,6 +49,40 @@ func NewIDSet(ids []int64) (*IDSet, error) {
 	return s, nil
 }
 
+// With returns the set with ids added (in any order; duplicates and ids
+// already in it are fine); s itself is left as it was. It costs a pass
+// over both, not an insertion per id.
+func (s *IDSet) With(ids []int64) (*IDSet, error) {
+	add, err := NewIDSet(ids)
+	if err != nil {
+		return nil, err
+	}
+	out := &IDSet{ranges: make([]idRange, 0, len(s.ranges)+len(add.ranges))}
+	push := func(r idRange) {
+		// Overlapping or adjacent ranges merge; lo-1 cannot overflow (ids
+		// are not negative), where hi+1 could.
+		if k := len(out.ranges); k > 0 && r.lo-1 <= out.ranges[k-1].hi {
+			out.ranges[k-1].hi = max(out.ranges[k-1].hi, r.hi)
+			return
+		}
+		out.ranges = append(out.ranges, r)
+	}
+	i, j := 0, 0
+	for i < len(s.ranges) || j < len(add.ranges) {
+		if j == len(add.ranges) || (i < len(s.ranges) && s.ranges[i].lo <= add.ranges[j].lo) {
+			push(s.ranges[i])
+			i++
+		} else {
+			push(add.ranges[j])
+			j++
+		}
+	}
+	for _, r := range out.ranges {
+		out.n += r.hi - r.lo + 1
+	}
+	return out, nil
+}
+
 // Len is the number of ids.
 func (s *IDSet) Len() int64 { return s.n }
 

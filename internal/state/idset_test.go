@@ -1,6 +1,8 @@
 package state_test
 
 import (
+	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -43,6 +45,64 @@ func TestIDSetRoundTrip(t *testing.T) {
 		})
 	}
 	_, err := state.NewIDSet([]int64{-1})
+	assert.Error(t, err)
+}
+
+// TestIDSetWith compares With against a plain map: the result holds both
+// sets' ids, ranges merged (its encoding is that of the set built from
+// scratch), and the set it was called on is unchanged.
+func TestIDSetWith(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name      string
+		have, add []int64
+	}{
+		{"both empty", nil, nil},
+		{"into empty", nil, []int64{5, 3}},
+		{"nothing added", []int64{1, 2, 3}, nil},
+		{"adjacent on both sides", []int64{1, 2, 6, 7}, []int64{3, 4, 5}},
+		{"already there", []int64{1, 2, 3}, []int64{2, 3}},
+		{"spans several", []int64{1, 5, 9, 20}, []int64{2, 3, 4, 6, 7, 8, 10, 11}},
+		{"around the edges", []int64{0, math.MaxInt64}, []int64{1, math.MaxInt64 - 1}},
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 50 {
+		var have, add []int64
+		for range rng.IntN(200) {
+			have = append(have, rng.Int64N(300))
+		}
+		for range rng.IntN(50) {
+			add = append(add, rng.Int64N(300))
+		}
+		cases = append(cases, struct {
+			name      string
+			have, add []int64
+		}{fmt.Sprint("random ", i), have, add})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			set, err := state.NewIDSet(tc.have)
+			require.NoError(t, err)
+			before := set.Encode()
+			got, err := set.With(tc.add)
+			require.NoError(t, err)
+			all := map[int64]bool{}
+			for _, id := range append(slices.Clone(tc.have), tc.add...) {
+				all[id] = true
+			}
+			want := slices.Sorted(maps.Keys(all))
+			assert.Equal(t, nilIfEmpty(want), nilIfEmpty(slices.Collect(got.All())))
+			assert.EqualValues(t, len(want), got.Len())
+			fresh, err := state.NewIDSet(want)
+			require.NoError(t, err)
+			assert.Equal(t, fresh.Encode(), got.Encode(), "ranges merged as a fresh set's")
+			assert.Equal(t, before, set.Encode(), "the set With was called on is unchanged")
+		})
+	}
+	set, err := state.NewIDSet([]int64{1})
+	require.NoError(t, err)
+	_, err = set.With([]int64{-2})
 	assert.Error(t, err)
 }
 

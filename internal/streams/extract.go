@@ -41,6 +41,12 @@ type Env struct {
 	State     *state.State // bookmarks move forward here before each Checkpoint
 	StartDate time.Time
 	RunStart  time.Time
+	// SiteStart is the site's own clock at the run's start (serverInfo's
+	// serverTime), zero if unknown. The issues bookmark is capped by it, not
+	// by this machine's clock: Jira stamps updated with its clock, and a
+	// machine running ahead of it would bookmark past issues updated
+	// during the run.
+	SiteStart time.Time
 	Lookback  time.Duration
 	PageSize  int
 	Projects  []string // project keys; nil means all
@@ -58,6 +64,17 @@ type Env struct {
 	// IDPage is the ids per page of the Cloud id search; 0 means the most
 	// Jira gives (jira.SearchIDPage). Tests make it small.
 	IDPage int
+}
+
+// searchCeiling is the latest updated time the issues bookmark may reach:
+// the run's start on the site's clock (this machine's if the site's is
+// unknown) minus the lag search is allowed.
+func (e *Env) searchCeiling() time.Time {
+	start := e.RunStart
+	if !e.SiteStart.IsZero() {
+		start = e.SiteStart
+	}
+	return start.Add(-e.Lookback)
 }
 
 func (e *Env) idPage() int {

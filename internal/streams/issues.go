@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/tap-jira/tap-jira/internal/jira"
+	"github.com/tap-jira/tap-jira/internal/state"
 )
 
 // syncUsers reads every user: on Cloud /users/search, paged until an empty
@@ -100,7 +102,11 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	b := &issueBatches{env: env, sink: sink,
 		// Search is eventually consistent: never bookmark past the run's
 		// start minus the allowed lag, so the next run re-reads that window.
-		ceiling: env.RunStart.Add(-env.Lookback)}
+		ceiling: env.searchCeiling()}
+	if env.ReconcileDeletedIssues && sink.Wants("issues") {
+		b.scope = scopeFingerprint(env)
+		b.known = env.State.KnownIDs("issues", b.scope)
+	}
 	// One page more than requests in flight is worked on: the client holds
 	// requests to Concurrency, and the extra page is prepared (decoded
 	// records validated and encoded) while the others are on the wire. At 1
@@ -201,6 +207,14 @@ type issueBatches struct {
 	short  atomic.Int64 // issues whose bulk read came short, this run
 	// readWaits counts the pages' list reads waiting to retry now.
 	readWaits atomic.Int64
+	// known is the issue ids a reconciliation scan found, with every
+	// issue written since, for scope; nil if issue deletions are not
+	// tracked (yet). Each page written adds its issues, in the same
+	// checkpoint as their records, so a run that stops before its scan
+	// leaves the next one the ids it emitted: one deleted meanwhile is
+	// still found missing.
+	known *state.IDSet
+	scope string
 }
 
 // maxShortBulk is how many issues' bulk reads may come short in a run
@@ -650,6 +664,7 @@ func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
 		return err
 	}
 	var mark time.Time
+	var written []int64
 	for i, it := range batch.items {
 		dup := dups[i]
 		for _, l := range it.deferred {
@@ -680,9 +695,20 @@ func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
 		if !it.updated.After(b.ceiling) && it.updated.After(mark) {
 			mark = it.updated
 		}
+		if id, err := strconv.ParseInt(it.id, 10, 64); err == nil && id >= 0 && b.known != nil {
+			written = append(written, id)
+		}
 	}
 	if !mark.IsZero() {
 		b.env.State.Advance("issues", mark)
+	}
+	if len(written) > 0 {
+		known, err := b.known.With(written)
+		if err != nil {
+			return err
+		}
+		b.known = known
+		b.env.State.SetKnownIDs("issues", b.scope, known)
 	}
 	return b.sink.Checkpoint()
 }
