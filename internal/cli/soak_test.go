@@ -1,0 +1,251 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/jirasim"
+)
+
+// warehouse is what a Singer target upserting by key would hold: per
+// stream and key, the last record written, with deletions kept as rows
+// whose _sdc_deleted_at is set (a soft delete).
+type warehouse map[string]map[string]map[string]any
+
+// load applies a run's complete lines, in order.
+func (w warehouse) load(t *testing.T, stdout string) (lastState map[string]any) {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var msg struct {
+			Type   string         `json:"type"`
+			Stream string         `json:"stream"`
+			Record map[string]any `json:"record"`
+			Value  map[string]any `json:"value"`
+		}
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &msg), "not a JSON line: %.200s", sc.Text())
+		switch msg.Type {
+		case "RECORD":
+			keys, _ := keysOf([]map[string]any{msg.Record}, keyProps[msg.Stream])
+			require.Len(t, keys, 1, "%s record without its key: %v", msg.Stream, msg.Record)
+			if w[msg.Stream] == nil {
+				w[msg.Stream] = map[string]map[string]any{}
+			}
+			w[msg.Stream][keys[0]] = msg.Record
+		case "STATE":
+			lastState = msg.Value
+		}
+	}
+	require.NoError(t, sc.Err())
+	return lastState
+}
+
+func (w warehouse) live(stream, key string) (map[string]any, bool) {
+	rec, ok := w[stream][key]
+	return rec, ok && rec["_sdc_deleted_at"] == nil
+}
+
+// TestScheduledRunsKeepTheWarehouseTrue runs the tap as a scheduler would,
+// every half hour of the site's clock, at the default concurrency, against
+// a site that keeps changing: between the runs and during them (issues and
+// worklogs updated, issues and worklogs deleted), with 5xx, 429s and cut
+// responses, and with some runs killed (SIGKILL) at a random line and the
+// next resuming from the last STATE they printed. A target that upserts
+// what the runs printed must then hold exactly the site: every issue and
+// worklog at its latest update and no other live one, every child of the
+// issues, every deletion. It checks the guarantees that matter together,
+// with concurrency on, where each test elsewhere checks one.
+func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		flavor jirasim.Flavor
+		tz     string
+	}{
+		{jirasim.Cloud, "America/Los_Angeles"},
+		{jirasim.DataCenter, "Asia/Kathmandu"}, // UTC+05:45: minutes matter
+	} {
+		t.Run(string(c.flavor), func(t *testing.T) {
+			t.Parallel()
+			loc, err := time.LoadLocation(c.tz)
+			require.NoError(t, err)
+			s := startSite(t, jirasim.Options{Flavor: c.flavor, TZ: loc,
+				Faults: jirasim.Faults{Seed: 9, Latency: 2 * time.Millisecond, FailRate: 0.03, ThrottleRate: 0.01, CutRate: 0.01},
+				Gen:    jirasim.GenOptions{Seed: 11, Issues: 500, Projects: 3, Users: 30}})
+			// While drift is on, every fourth page of issues read moves
+			// the clock a minute and changes some issues and worklogs.
+			var drift atomic.Bool
+			var pages atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p := r.URL.Path
+				if drift.Load() && (strings.HasSuffix(p, "/search") || strings.HasSuffix(p, "/search/jql") || strings.HasSuffix(p, "/issue/bulkfetch")) {
+					if pages.Add(1)%4 == 0 {
+						s.sim.Advance(time.Minute)
+						s.sim.Mutate(2, 2)
+					}
+				}
+				s.sim.ServeHTTP(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			start := "2025-11-28T00:00:00Z"
+			cfg := configAt(t, srv.URL, start, `, "page_size": 10, "reconcile_deleted_issues": true`)
+			catalog := selectAll(t, cfg)
+			rng := rand.New(rand.NewPCG(5, uint64(len(c.tz))))
+
+			wh := warehouse{}
+			var stateIn map[string]any
+			run := func(killAt int) (killed bool) {
+				args := []string{"--config", cfg, "--catalog", catalog}
+				if stateIn != nil {
+					args = append(args, "--state", writeFile(t, "state.json", mustJSON(t, stateIn)))
+				}
+				cmd := tapProcess(t, args...)
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				stdout, err := cmd.StdoutPipe()
+				require.NoError(t, err)
+				require.NoError(t, cmd.Start())
+				r := bufio.NewReader(stdout)
+				var out bytes.Buffer
+				for lines := 0; ; {
+					line, err := r.ReadBytes('\n')
+					out.Write(line)
+					if err != nil {
+						break
+					}
+					if lines++; lines == killAt {
+						require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+						rest, _ := io.ReadAll(r)
+						out.Write(rest)
+						killed = true
+						break
+					}
+				}
+				err = cmd.Wait()
+				if !killed {
+					require.NoError(t, err, "a run that was not killed completes: %s", stderr.String())
+				}
+				if st := wh.load(t, completeLines(out.Bytes())); st != nil {
+					stateIn = st
+				}
+				return killed
+			}
+
+			kills := 0
+			for cycle := range 8 {
+				if cycle > 0 {
+					s.sim.Advance(30 * time.Minute)
+					s.sim.Mutate(15, 10)
+				}
+				if cycle > 1 {
+					// Issues the runs before have seen, and some worklogs.
+					truth := s.sim.Truth()
+					ids := []int{}
+					for _, r := range truth.Streams["issues"][:3] {
+						var id int
+						_, err := fmt.Sscan(r.Key[0], &id)
+						require.NoError(t, err)
+						ids = append(ids, id)
+					}
+					s.sim.Delete(ids, 3)
+				}
+				drift.Store(true)
+				killAt := -1
+				if cycle%3 == 1 {
+					killAt = 20 + rng.IntN(2000)
+				}
+				if run(killAt) {
+					kills++
+				}
+				drift.Store(false)
+			}
+			// The last run, once the feeds' held-back minute has passed.
+			s.sim.Advance(2 * time.Minute)
+			require.False(t, run(-1))
+			require.Positive(t, kills, "some runs were killed mid-run")
+			counts := s.sim.FaultCounts()
+			require.Positive(t, counts.Failed+counts.Throttled+counts.Cut, "faults were injected")
+
+			truth := s.sim.Truth()
+			startT, err := time.Parse(time.RFC3339, start)
+			require.NoError(t, err)
+			want := truth.Expected(startT)
+			want["issue_status_history"] = truth.ExpectedStatusHistory(startT)
+			updated := map[string]map[string]string{} // stream, key: updated now
+			for _, stream := range []string{"issues", "worklogs"} {
+				updated[stream] = map[string]string{}
+				for _, r := range truth.Streams[stream] {
+					updated[stream][strings.Join(r.Key, "/")] = r.Updated
+				}
+			}
+			for stream, keys := range want {
+				var missing, stale []string
+				for _, k := range keys {
+					rec, ok := wh.live(stream, k)
+					if !ok {
+						missing = append(missing, k)
+						continue
+					}
+					if u, ok := updated[stream][k]; ok && !sameTime(t, u, rec["updated"]) {
+						stale = append(stale, fmt.Sprintf("%s: %v, now %s", k, rec["updated"], u))
+					}
+				}
+				assert.Empty(t, missing, "%s: rows the warehouse lacks", stream)
+				assert.Empty(t, stale, "%s: rows not at their latest update", stream)
+			}
+			for _, stream := range []string{"issues", "worklogs"} {
+				var extra []string
+				for k := range wh[stream] {
+					if _, ok := wh.live(stream, k); ok && updated[stream][k] == "" {
+						extra = append(extra, k)
+					}
+				}
+				assert.Empty(t, extra, "%s: live rows the site no longer has", stream)
+			}
+			// Every deleted worklog is in the feed; a deleted issue is
+			// reported if a run had emitted it (one updated only by the
+			// deletion of one of its worklogs, as it was deleted, never was).
+			deleted := truth.ExpectedDeleted(startT)
+			marked := 0
+			for stream, keys := range deleted {
+				var notMarked []string
+				for _, k := range keys {
+					rec, ok := wh[stream][k]
+					switch {
+					case ok && rec["_sdc_deleted_at"] != nil:
+						marked++
+					case ok || stream == "worklogs":
+						notMarked = append(notMarked, k)
+					}
+				}
+				assert.Empty(t, notMarked, "%s: deletions the warehouse does not hold", stream)
+			}
+			assert.Greater(t, marked, len(deleted["worklogs"]), "issue deletions were reported too")
+		})
+	}
+}
+
+func sameTime(t *testing.T, want string, got any) bool {
+	t.Helper()
+	w, err := time.Parse(time.RFC3339, want)
+	require.NoError(t, err)
+	g, err := time.Parse(time.RFC3339, fmt.Sprint(got))
+	if err != nil {
+		return false
+	}
+	return w.Equal(g)
+}
