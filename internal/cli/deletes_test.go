@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -340,74 +342,112 @@ func TestDeselectedDeletedAtOptsOut(t *testing.T) {
 }
 
 // TestIssueDeletesAfterARunStoppedBeforeItsScan: a run that emits issues
-// new to the scope and then stops before its deletion scan (here the scan
-// fails) must leave their ids in its last STATE, so that the next run
-// reports one deleted meanwhile. Remembered only by the scan, they were
-// lost, and the warehouse kept the deleted issue for good.
+// new to the scope and then stops before its deletion scan must leave their
+// ids in the last STATE a target got, so that the next run reports one
+// deleted meanwhile: its scan cannot find it, and only the remembered ids
+// say it was ever emitted. The run stops two ways: its scan fails, after
+// every page's STATE; or it is killed right after the issue's record,
+// before its page's STATE. Remembered only by the scan, or only in the
+// page's STATE, the ids were lost, and the warehouse kept the deleted
+// issue for good.
 func TestIssueDeletesAfterARunStoppedBeforeItsScan(t *testing.T) {
 	t.Parallel()
 	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
-		t.Run(string(flavor), func(t *testing.T) {
-			t.Parallel()
-			s := newSite(t, flavor, "UTC", 300)
-			var failScan atomic.Bool
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				body, err := io.ReadAll(r.Body)
-				require.NoError(t, err)
-				r.Body = io.NopCloser(bytes.NewReader(body))
-				q, _ := url.QueryUnescape(r.URL.RawQuery)
-				if failScan.Load() && strings.Contains(string(body)+q, "ORDER BY id ASC") {
-					w.Header().Set("Content-Type", "application/json")
-					w.WriteHeader(http.StatusBadRequest)
-					_, _ = io.WriteString(w, `{"errorMessages":["the scan fails this time"]}`)
-					return
-				}
-				s.sim.ServeHTTP(w, r)
-			}))
-			t.Cleanup(srv.Close)
-			start := "2025-11-28T00:00:00Z"
-			startT, _ := time.Parse(time.RFC3339, start)
-			cfg := configAt(t, srv.URL, start, `, "reconcile_deleted_issues": true`)
-			catalog := selectAll(t, cfg, "issues")
-			first := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
-			require.Equal(t, ExitOK, first.code, first.stderr)
+		for _, killed := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/killed=%v", flavor, killed), func(t *testing.T) {
+				t.Parallel()
+				s := newSite(t, flavor, "UTC", 300)
+				var failScan atomic.Bool
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					body, err := io.ReadAll(r.Body)
+					require.NoError(t, err)
+					r.Body = io.NopCloser(bytes.NewReader(body))
+					q, _ := url.QueryUnescape(r.URL.RawQuery)
+					if failScan.Load() && strings.Contains(string(body)+q, "ORDER BY id ASC") {
+						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(http.StatusBadRequest)
+						_, _ = io.WriteString(w, `{"errorMessages":["the scan fails this time"]}`)
+						return
+					}
+					s.sim.ServeHTTP(w, r)
+				}))
+				t.Cleanup(srv.Close)
+				start := "2025-11-28T00:00:00Z"
+				startT, _ := time.Parse(time.RFC3339, start)
+				cfg := configAt(t, srv.URL, start, `, "reconcile_deleted_issues": true, "page_size": 10`)
+				catalog := selectAll(t, cfg, "issues")
+				first := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog)
+				require.Equal(t, ExitOK, first.code, first.stderr)
 
-			// Issues older than start_date are updated: new to the scope.
-			old := map[int]bool{}
-			for _, is := range s.sim.Data().Issues {
-				if is.Updated.Before(startT) {
-					old[is.ID] = true
+				// Issues older than start_date are updated: new to the scope.
+				old := map[int]bool{}
+				for _, is := range s.sim.Data().Issues {
+					if is.Updated.Before(startT) {
+						old[is.ID] = true
+					}
 				}
-			}
-			s.sim.Advance(10 * time.Minute)
-			var entered []int
-			for _, id := range s.sim.Mutate(60, 0).Issues {
-				if n, _ := strconv.Atoi(id); old[n] {
-					entered = append(entered, n)
+				s.sim.Advance(10 * time.Minute)
+				var entered []int
+				for _, id := range s.sim.Mutate(60, 0).Issues {
+					if n, _ := strconv.Atoi(id); old[n] {
+						entered = append(entered, n)
+					}
 				}
-			}
-			require.NotEmpty(t, entered, "some issues entered the scope")
-			s.sim.Advance(10 * time.Minute)
+				require.NotEmpty(t, entered, "some issues entered the scope")
+				victim := strconv.Itoa(entered[0])
+				s.sim.Advance(10 * time.Minute)
 
-			failScan.Store(true)
-			second := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog,
-				"--state", writeFile(t, "state.json", mustJSON(t, parseOutput(t, first.stdout).lastState)))
-			require.Equal(t, ExitRuntime, second.code, second.stderr)
-			require.Contains(t, second.stderr, "the scan fails this time")
-			out2 := parseOutput(t, second.stdout)
-			ids, _ := keysOf(out2.records["issues"], []string{"id"})
-			victim := strconv.Itoa(entered[0])
-			require.Contains(t, ids, victim, "the stopped run emitted the issue new to the scope")
+				args := []string{"--config", cfg, "--catalog", catalog,
+					"--state", writeFile(t, "state.json", mustJSON(t, parseOutput(t, first.stdout).lastState))}
+				var lastState map[string]any
+				if killed {
+					// What a target got up to the victim's record, and the
+					// kill.
+					cmd := tapProcess(t, args...)
+					stdout, err := cmd.StdoutPipe()
+					require.NoError(t, err)
+					require.NoError(t, cmd.Start())
+					r := bufio.NewReader(stdout)
+					var got bytes.Buffer
+					for {
+						line, err := r.ReadBytes('\n')
+						require.NoError(t, err, "the run ended before emitting issue %s", victim)
+						got.Write(line)
+						var msg struct {
+							Stream string         `json:"stream"`
+							Record map[string]any `json:"record"`
+						}
+						require.NoError(t, json.Unmarshal(line, &msg))
+						if msg.Stream == "issues" && msg.Record["id"] == victim {
+							break
+						}
+					}
+					require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+					_, _ = io.Copy(io.Discard, r)
+					_ = cmd.Wait()
+					lastState = parseOutput(t, got.String()).lastState
+				} else {
+					failScan.Store(true)
+					second := runTap(t, t.Context(), args...)
+					failScan.Store(false)
+					require.Equal(t, ExitRuntime, second.code, second.stderr)
+					require.Contains(t, second.stderr, "the scan fails this time")
+					out2 := parseOutput(t, second.stdout)
+					ids, _ := keysOf(out2.records["issues"], []string{"id"})
+					require.Contains(t, ids, victim, "the stopped run emitted the issue new to the scope")
+					lastState = out2.lastState
+				}
+				require.NotNil(t, lastState)
 
-			failScan.Store(false)
-			s.sim.Advance(10 * time.Minute)
-			s.sim.Delete([]int{entered[0]}, 0)
-			s.sim.Advance(10 * time.Minute)
-			third := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog,
-				"--state", writeFile(t, "state.json", mustJSON(t, out2.lastState)))
-			require.Equal(t, ExitOK, third.code, third.stderr)
-			got, _ := keysOf(parseOutput(t, third.stdout).deleted["issues"], []string{"id"})
-			assert.Equal(t, []string{victim}, got, "the issue the stopped run emitted, deleted since, is reported")
-		})
+				s.sim.Advance(10 * time.Minute)
+				s.sim.Delete([]int{entered[0]}, 0)
+				s.sim.Advance(10 * time.Minute)
+				third := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog,
+					"--state", writeFile(t, "state.json", mustJSON(t, lastState)))
+				require.Equal(t, ExitOK, third.code, third.stderr)
+				got, _ := keysOf(parseOutput(t, third.stdout).deleted["issues"], []string{"id"})
+				assert.Equal(t, []string{victim}, got, "the issue the stopped run emitted, deleted since, is reported")
+			})
+		}
 	}
 }

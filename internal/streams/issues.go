@@ -209,10 +209,10 @@ type issueBatches struct {
 	readWaits atomic.Int64
 	// known is the issue ids a reconciliation scan found, with every
 	// issue written since, for scope; nil if issue deletions are not
-	// tracked (yet). Each page written adds its issues, in the same
-	// checkpoint as their records, so a run that stops before its scan
-	// leaves the next one the ids it emitted: one deleted meanwhile is
-	// still found missing.
+	// tracked (yet). Each page states its issues' ids before writing them
+	// (rememberAhead), so a run that stops before its scan leaves the next
+	// one the ids it emitted: one deleted meanwhile is still found
+	// missing.
 	known *state.IDSet
 	scope string
 }
@@ -658,13 +658,15 @@ func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
 	for i, it := range batch.items {
 		dups[i] = !b.seen.Add(it.id) // a boundary issue seen on an earlier page
 	}
+	if err := b.rememberAhead(batch, dups); err != nil {
+		return err
+	}
 	// Deferred lists come before the issues' other records, those read in
 	// bulk first.
 	if err := b.writeBulkChangelogs(ctx, batch, dups); err != nil {
 		return err
 	}
 	var mark time.Time
-	var written []int64
 	for i, it := range batch.items {
 		dup := dups[i]
 		for _, l := range it.deferred {
@@ -695,21 +697,38 @@ func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
 		if !it.updated.After(b.ceiling) && it.updated.After(mark) {
 			mark = it.updated
 		}
-		if id, err := strconv.ParseInt(it.id, 10, 64); err == nil && id >= 0 && b.known != nil {
-			written = append(written, id)
-		}
 	}
 	if !mark.IsZero() {
 		b.env.State.Advance("issues", mark)
 	}
-	if len(written) > 0 {
-		known, err := b.known.With(written)
-		if err != nil {
-			return err
-		}
-		b.known = known
-		b.env.State.SetKnownIDs("issues", b.scope, known)
+	return b.sink.Checkpoint()
+}
+
+// rememberAhead adds the ids of a page's issues not remembered yet to the
+// ids the deletion scan compares with, and states them, before any of
+// their records is written: a run stopped after writing some of them
+// leaves the next run their ids in its last STATE, even when it stopped
+// before the page's own STATE. An id stated but never written costs
+// nothing: it is checked like any other.
+func (b *issueBatches) rememberAhead(batch *issueBatch, dups []bool) error {
+	if b.known == nil {
+		return nil
 	}
+	var ids []int64
+	for i, it := range batch.items {
+		if id, err := strconv.ParseInt(it.id, 10, 64); err == nil && id >= 0 && !dups[i] && !b.known.Contains(id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	known, err := b.known.With(ids)
+	if err != nil {
+		return err
+	}
+	b.known = known
+	b.env.State.SetKnownIDs("issues", b.scope, known)
 	return b.sink.Checkpoint()
 }
 
