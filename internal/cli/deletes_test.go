@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -403,29 +402,16 @@ func TestIssueDeletesAfterARunStoppedBeforeItsScan(t *testing.T) {
 				if killed {
 					// What a target got up to the victim's record, and the
 					// kill.
-					cmd := tapProcess(t, args...)
-					stdout, err := cmd.StdoutPipe()
-					require.NoError(t, err)
-					require.NoError(t, cmd.Start())
-					r := bufio.NewReader(stdout)
-					var got bytes.Buffer
-					for {
-						line, err := r.ReadBytes('\n')
-						require.NoError(t, err, "the run ended before emitting issue %s", victim)
-						got.Write(line)
+					res := runTapSignalledAt(t, syscall.SIGKILL, func(_ int, line []byte) bool {
 						var msg struct {
 							Stream string         `json:"stream"`
 							Record map[string]any `json:"record"`
 						}
 						require.NoError(t, json.Unmarshal(line, &msg))
-						if msg.Stream == "issues" && msg.Record["id"] == victim {
-							break
-						}
-					}
-					require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-					_, _ = io.Copy(io.Discard, r)
-					_ = cmd.Wait()
-					lastState = parseOutput(t, got.String()).lastState
+						return msg.Stream == "issues" && msg.Record["id"] == victim
+					}, args...)
+					require.True(t, res.signalled, "the run ended before emitting issue %s", victim)
+					lastState = parseOutput(t, res.upTo).lastState
 				} else {
 					failScan.Store(true)
 					second := runTap(t, t.Context(), args...)

@@ -37,6 +37,59 @@ func tapProcess(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// stoppedRun is what a target got from a run of the tap as a process.
+type stoppedRun struct {
+	// upTo is the output through the line the run was signalled at (all
+	// of it if it was not); after, what came after the signal, as written
+	// (a line cut short by SIGKILL included).
+	upTo, after string
+	stderr      string
+	signalled   bool
+	err         error // the process's, from Wait
+}
+
+// complete is the whole lines a target got: a last line cut short is
+// dropped, as a target would drop it.
+func (r stoppedRun) complete() string { return completeLines([]byte(r.upTo + r.after)) }
+
+// runTapSignalledAt runs the tap as a process and sends it sig at the first
+// line of its output that stop says is the last (n counts lines from 1); a
+// run stop never stops ends on its own.
+func runTapSignalledAt(t *testing.T, sig syscall.Signal, stop func(n int, line []byte) bool, args ...string) stoppedRun {
+	t.Helper()
+	cmd := tapProcess(t, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	r := bufio.NewReader(stdout)
+	var run stoppedRun
+	var out bytes.Buffer
+	for n := 1; ; n++ {
+		line, err := r.ReadBytes('\n')
+		out.Write(line)
+		if err != nil {
+			break
+		}
+		if stop(n, line) {
+			require.NoError(t, cmd.Process.Signal(sig))
+			run.signalled = true
+			rest, _ := io.ReadAll(r)
+			run.after = string(rest)
+			break
+		}
+	}
+	run.err = cmd.Wait()
+	run.upTo, run.stderr = out.String(), stderr.String()
+	return run
+}
+
+// atLine stops a run at its line n; below 1, never.
+func atLine(n int) func(int, []byte) bool {
+	return func(i int, _ []byte) bool { return i == n }
+}
+
 // slowSite adds latency so a sync lasts long enough to be interrupted.
 func slowSite(t *testing.T, issues int) *site {
 	t.Helper()
@@ -62,38 +115,23 @@ func TestSignalsStopCleanly(t *testing.T) {
 			t.Parallel()
 			s := slowSite(t, 500)
 			cfg := s.config(t, "2025-11-28T00:00:00Z", `, "page_size": 10`)
-			cmd := tapProcess(t, "--config", cfg, "--catalog", selectAll(t, cfg))
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			stdout, err := cmd.StdoutPipe()
-			require.NoError(t, err)
-			require.NoError(t, cmd.Start())
-			r := bufio.NewReader(stdout)
-			var out bytes.Buffer
 			records := 0
-			for records < 300 {
-				line, err := r.ReadBytes('\n')
-				if err != nil {
-					_ = cmd.Wait()
-					t.Fatalf("the sync ended before the signal: %v\n%s", err, stderr.String())
-				}
-				out.Write(line)
+			res := runTapSignalledAt(t, sig, func(_ int, line []byte) bool {
 				if bytes.Contains(line, []byte(`"type":"RECORD"`)) {
 					records++
 				}
-			}
-			require.NoError(t, cmd.Process.Signal(sig))
-			rest, _ := io.ReadAll(r)
-			out.Write(rest)
-			err = cmd.Wait()
+				return records == 300
+			}, "--config", cfg, "--catalog", selectAll(t, cfg))
+			require.True(t, res.signalled, "the sync ended before the signal: %v\n%s", res.err, res.stderr)
 			var exit *exec.ExitError
-			require.ErrorAs(t, err, &exit)
-			assert.Equal(t, want, exit.ExitCode(), stderr.String())
-			lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-			assert.True(t, strings.HasSuffix(out.String(), "\n"), "no half-written line")
+			require.ErrorAs(t, res.err, &exit)
+			assert.Equal(t, want, exit.ExitCode(), res.stderr)
+			out := res.upTo + res.after
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			assert.True(t, strings.HasSuffix(out, "\n"), "no half-written line")
 			assert.Contains(t, lines[len(lines)-1], `"type":"STATE"`, "the last message is the last safe STATE")
-			assert.Contains(t, stderr.String(), "interrupted by", "the log says why it stopped")
-			assert.NotContains(t, stderr.String(), "goroutine ")
+			assert.Contains(t, res.stderr, "interrupted by", "the log says why it stopped")
+			assert.NotContains(t, res.stderr, "goroutine ")
 		})
 	}
 }
@@ -136,41 +174,18 @@ func TestKillAndResume(t *testing.T) {
 	union := map[string]map[string]bool{}
 	stateIn := ""
 	kills := 0
-	for run := 0; ; run++ {
-		require.Less(t, run, 40, "the runs must make progress")
+	for i := 0; ; i++ {
+		require.Less(t, i, 40, "the runs must make progress")
 		args := []string{"--config", cfg, "--catalog", catalog}
 		if stateIn != "" {
 			args = append(args, "--state", writeFile(t, "state.json", stateIn))
 		}
-		cmd := tapProcess(t, args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		stdout, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		require.NoError(t, cmd.Start())
-		r := bufio.NewReader(stdout)
-		var out bytes.Buffer
 		killAt := -1
 		if kills < 10 {
 			killAt = 50 + rng.IntN(550)
 		}
-		lines := 0
-		for {
-			line, err := r.ReadBytes('\n')
-			out.Write(line)
-			if err != nil {
-				break
-			}
-			lines++
-			if lines == killAt {
-				require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-				rest, _ := io.ReadAll(r)
-				out.Write(rest)
-				break
-			}
-		}
-		err = cmd.Wait()
-		parsed := parseOutput(t, completeLines(out.Bytes()))
+		res := runTapSignalledAt(t, syscall.SIGKILL, atLine(killAt), args...)
+		parsed := parseOutput(t, res.complete())
 		for stream, recs := range parsed.records {
 			keys, _ := keysOf(recs, keyProps[stream])
 			if union[stream] == nil {
@@ -181,13 +196,13 @@ func TestKillAndResume(t *testing.T) {
 			}
 		}
 		if stateIn != "" && strings.Contains(stateIn, `"issues":{"updated"`) {
-			for _, line := range strings.Split(stderr.String(), "\n") {
+			for _, line := range strings.Split(res.stderr, "\n") {
 				if strings.Contains(line, "reading issues") {
 					assert.NotContains(t, line, `2025-11-28 00:00`, "a resumed run starts from its bookmark, not start_date")
 				}
 			}
 		}
-		if err == nil {
+		if res.err == nil {
 			break // a run that was not killed, or finished first
 		}
 		kills++

@@ -1,11 +1,7 @@
 package cli
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -32,16 +28,7 @@ type warehouse map[string]map[string]map[string]any
 // load applies a run's complete lines, in order.
 func (w warehouse) load(t *testing.T, stdout string) (lastState map[string]any) {
 	t.Helper()
-	sc := bufio.NewScanner(strings.NewReader(stdout))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var msg struct {
-			Type   string         `json:"type"`
-			Stream string         `json:"stream"`
-			Record map[string]any `json:"record"`
-			Value  map[string]any `json:"value"`
-		}
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &msg), "not a JSON line: %.200s", sc.Text())
+	for msg := range messages(t, stdout) {
 		switch msg.Type {
 		case "RECORD":
 			keys, _ := keysOf([]map[string]any{msg.Record}, keyProps[msg.Stream])
@@ -54,7 +41,6 @@ func (w warehouse) load(t *testing.T, stdout string) (lastState map[string]any) 
 			lastState = msg.Value
 		}
 	}
-	require.NoError(t, sc.Err())
 	return lastState
 }
 
@@ -111,41 +97,19 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 
 			wh := warehouse{}
 			var stateIn map[string]any
-			run := func(killAt int) (killed bool) {
+			run := func(killAt int) bool {
 				args := []string{"--config", cfg, "--catalog", catalog}
 				if stateIn != nil {
 					args = append(args, "--state", writeFile(t, "state.json", mustJSON(t, stateIn)))
 				}
-				cmd := tapProcess(t, args...)
-				var stderr bytes.Buffer
-				cmd.Stderr = &stderr
-				stdout, err := cmd.StdoutPipe()
-				require.NoError(t, err)
-				require.NoError(t, cmd.Start())
-				r := bufio.NewReader(stdout)
-				var out bytes.Buffer
-				for lines := 0; ; {
-					line, err := r.ReadBytes('\n')
-					out.Write(line)
-					if err != nil {
-						break
-					}
-					if lines++; lines == killAt {
-						require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-						rest, _ := io.ReadAll(r)
-						out.Write(rest)
-						killed = true
-						break
-					}
+				res := runTapSignalledAt(t, syscall.SIGKILL, atLine(killAt), args...)
+				if !res.signalled {
+					require.NoError(t, res.err, "a run that was not killed completes: %s", res.stderr)
 				}
-				err = cmd.Wait()
-				if !killed {
-					require.NoError(t, err, "a run that was not killed completes: %s", stderr.String())
-				}
-				if st := wh.load(t, completeLines(out.Bytes())); st != nil {
+				if st := wh.load(t, res.complete()); st != nil {
 					stateIn = st
 				}
-				return killed
+				return res.signalled
 			}
 
 			kills := 0

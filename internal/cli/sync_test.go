@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -132,19 +133,35 @@ type output struct {
 	raw       string
 }
 
+// message is a line of the tap's output, as far as the tests read it.
+type message struct {
+	Type   string         `json:"type"`
+	Stream string         `json:"stream"`
+	Record map[string]any `json:"record"`
+	Value  map[string]any `json:"value"`
+}
+
+// messages decodes the tap's output line by line, in order.
+func messages(t *testing.T, stdout string) iter.Seq[message] {
+	t.Helper()
+	return func(yield func(message) bool) {
+		sc := bufio.NewScanner(strings.NewReader(stdout))
+		sc.Buffer(nil, 64<<20)
+		for sc.Scan() {
+			var msg message
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &msg), "not a JSON line: %.200s", sc.Text())
+			if !yield(msg) {
+				return
+			}
+		}
+		require.NoError(t, sc.Err())
+	}
+}
+
 func parseOutput(t *testing.T, stdout string) output {
 	t.Helper()
 	out := output{records: map[string][]map[string]any{}, deleted: map[string][]map[string]any{}, raw: stdout}
-	sc := bufio.NewScanner(strings.NewReader(stdout))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var msg struct {
-			Type   string         `json:"type"`
-			Stream string         `json:"stream"`
-			Record map[string]any `json:"record"`
-			Value  map[string]any `json:"value"`
-		}
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &msg), "not a JSON line: %.200s", sc.Text())
+	for msg := range messages(t, stdout) {
 		switch msg.Type {
 		case "RECORD":
 			if msg.Record["_sdc_deleted_at"] != nil {
@@ -156,7 +173,6 @@ func parseOutput(t *testing.T, stdout string) output {
 			out.lastState = msg.Value
 		}
 	}
-	require.NoError(t, sc.Err())
 	return out
 }
 
