@@ -58,7 +58,8 @@ func (w warehouse) live(stream, key string) (map[string]any, bool) {
 // what the runs printed must then hold exactly the site: every issue and
 // worklog at its latest update and no other live one, every child of the
 // issues, every deletion. It checks the guarantees that matter together,
-// with concurrency on, where each test elsewhere checks one.
+// with concurrency on, where each test elsewhere checks one. Search trails
+// the changes by two minutes, within lookback_minutes.
 func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -72,7 +73,9 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 			t.Parallel()
 			loc, err := time.LoadLocation(c.tz)
 			require.NoError(t, err)
-			s := startSite(t, jirasim.Options{Flavor: c.flavor, TZ: loc,
+			// Search trails changes by two minutes, as Jira's index does;
+			// lookback_minutes (5) covers it.
+			s := startSite(t, jirasim.Options{Flavor: c.flavor, TZ: loc, SearchLag: 2 * time.Minute,
 				Faults: jirasim.Faults{Seed: 9, Latency: 2 * time.Millisecond, FailRate: 0.03, ThrottleRate: 0.01, CutRate: 0.01},
 				Gen:    jirasim.GenOptions{Seed: 11, Issues: 500, Projects: 3, Users: 30}})
 			// While drift is on, every fourth page of issues read moves

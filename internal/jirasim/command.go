@@ -59,6 +59,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		longCom   = fs.Int("long-comments", 0, "comments of each project's issue with the most comments (default 160 to 200)")
 		every     = fs.Int("histories", 0, "changelog length of every issue (default 0 to 8, more on a few)")
 		dcWhole   = fs.Bool("dc-search-whole", false, "Data Center search embeds every changelog entry and comment, not the last 100 entries and first 20 comments")
+		searchLag = fs.Duration("search-lag", 0, "how long a change to an issue takes to reach search (Jira's index trails its database)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -87,7 +88,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Faults: Faults{Seed: *faultSeed, Latency: *latency, Jitter: *jitter, FailRate: *failRate, ThrottleRate: *throttle, CutRate: *cutRate, MaxInFlight: *inFlight, EndpointMaxInFlight: *perEndpt},
 		Gen:    GenOptions{Seed: *seed, Projects: *projects, Issues: *issues, Users: *users, LongHistories: *long, Histories: *every, LongComments: *longCom},
 	}
-	opts.CloudID, opts.ScopedToken, opts.DCSearchWhole = *cloudID, *scoped, *dcWhole
+	opts.CloudID, opts.ScopedToken, opts.DCSearchWhole, opts.SearchLag = *cloudID, *scoped, *dcWhole, *searchLag
 	if *oauthID != "" {
 		opts.OAuth = &OAuthOptions{ClientID: *oauthID, ClientSecret: *oauthSec, RefreshToken: *oauthRT, TTL: *oauthTTL}
 	}

@@ -192,6 +192,7 @@ func (s *Server) Delete(issueIDs []int, m int) Deletion {
 	for _, wl := range s.pickWorklogs(rng, m) {
 		is := s.issueByID[wl.IssueID]
 		is.Worklogs = slices.DeleteFunc(is.Worklogs, func(w *Worklog) bool { return w == wl })
+		s.touched(is, now)
 		is.Updated = now
 		s.rev[is.ID]++
 		deleteWorklog(wl)
@@ -231,6 +232,7 @@ func (s *Server) Mutate(n, m int) Mutation {
 	now := s.Now().Truncate(time.Millisecond)
 	out := Mutation{Issues: []string{}, Worklogs: []string{}}
 	touch := func(is *Issue) {
+		s.touched(is, now)
 		is.Updated = now
 		s.rev[is.ID]++
 	}

@@ -41,6 +41,12 @@ type Options struct {
 	// Restricted lists project keys whose versions and components the user
 	// may not browse: those endpoints answer 403, as Jira does.
 	Restricted []string
+	// SearchLag is how long a change to an issue takes to reach search, as
+	// Jira's search index trails its database ("eventually consistent"):
+	// for that long search finds and orders the issue by its updated before
+	// the change, while bulkfetch and the issue's own endpoints, and the
+	// fields search returns, give it as it is. 0 means at once.
+	SearchLag time.Duration
 	// DCSearchWhole makes the Data Center search embed every changelog
 	// entry and comment of its issues instead of the last 100 entries and
 	// the first 20 comments: which Data Center versions do is not
@@ -72,6 +78,7 @@ type Server struct {
 	orders     map[string][]*Issue // issues sorted per ORDER BY, for version
 	results    map[string][]*Issue // query results, for version
 	mutations  int                 // how many mutate calls so far, for deterministic picks
+	indexed    map[int]indexEntry  // issue ID → what search knows of it, with SearchLag
 	cacheMu    sync.Mutex          // guards orders and results under a read lock of mu
 
 	started time.Time // Clock() at New
@@ -139,6 +146,28 @@ func (s *Server) load(d *Data) {
 	}
 	s.orders = map[string][]*Issue{}
 	s.results = map[string][]*Issue{}
+	s.indexed = map[int]indexEntry{}
+}
+
+// indexEntry is an issue's updated as search knows it while a change to it
+// has not reached search yet.
+type indexEntry struct {
+	updated   time.Time // before the changes search has not seen
+	changedAt time.Time // the last change
+}
+
+// touched records a change to is made at now, before is.Updated is set to
+// it; callers hold s.mu.
+func (s *Server) touched(is *Issue, now time.Time) {
+	if s.opts.SearchLag <= 0 {
+		return
+	}
+	e, ok := s.indexed[is.ID]
+	if !ok || now.Sub(e.changedAt) >= s.opts.SearchLag {
+		e.updated = is.Updated // search has caught up with the changes before
+	}
+	e.changedAt = now
+	s.indexed[is.ID] = e
 }
 
 // Now is the site's clock.
@@ -432,6 +461,9 @@ func (s *Server) sortedIssues(q *Query) []*Issue {
 // matching returns the issues matching the query jql, in its order, cached
 // per version so paging through a result does not redo the work.
 func (s *Server) matching(jql string, q *Query) []*Issue {
+	if s.opts.SearchLag > 0 {
+		return s.laggedMatching(q)
+	}
 	key := fmt.Sprintf("%d|%s", s.version, jql)
 	s.cacheMu.Lock()
 	got, ok := s.results[key]
@@ -451,5 +483,31 @@ func (s *Server) matching(jql string, q *Query) []*Issue {
 	}
 	s.results[key] = out
 	s.cacheMu.Unlock()
+	return out
+}
+
+// laggedMatching is matching with SearchLag: an issue changed less than
+// SearchLag ago is matched and ordered by its updated before the change.
+// Not cached: what search sees changes with the clock.
+func (s *Server) laggedMatching(q *Query) []*Issue {
+	now := s.Now()
+	type seen struct{ asIndexed, real *Issue }
+	all := make([]seen, 0, len(s.data.Issues))
+	for _, is := range s.data.Issues {
+		v := is
+		if e, ok := s.indexed[is.ID]; ok && now.Sub(e.changedAt) < s.opts.SearchLag {
+			c := *is
+			c.Updated = e.updated
+			v = &c
+		}
+		all = append(all, seen{v, is})
+	}
+	slices.SortStableFunc(all, func(a, b seen) int { return q.Compare(a.asIndexed, b.asIndexed) })
+	var out []*Issue
+	for _, x := range all {
+		if q.Match(x.asIndexed) {
+			out = append(out, x.real)
+		}
+	}
 	return out
 }

@@ -860,3 +860,76 @@ func TestDataCenterSearchWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchLag: with SearchLag, search finds and orders a changed issue by
+// its updated before the change until the lag has passed, while bulkfetch,
+// and the fields search returns, give it as it is.
+func TestSearchLag(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	sim := New(Options{Flavor: Cloud, TZ: time.UTC, Email: "e", Token: "t", SearchLag: 2 * time.Minute,
+		Gen:   GenOptions{Seed: 3, Issues: 40, Projects: 1, Users: 5, Now: time.Date(2026, 3, 8, 9, 0, 0, 0, time.UTC)},
+		Clock: func() time.Time { return start }})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	post := func(path string, body any, v any) {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(b))
+		req.SetBasicAuth("e", "t")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
+	}
+	type issue struct {
+		ID     string `json:"id"`
+		Fields struct {
+			Updated string `json:"updated"`
+		} `json:"fields"`
+	}
+	search := func(jql string) []issue {
+		var page struct{ Issues []issue }
+		post("/rest/api/2/search/jql", map[string]any{"jql": jql, "fields": []string{"updated"}, "maxResults": 100}, &page)
+		return page.Issues
+	}
+	ids := func(iss []issue) []string {
+		var out []string
+		for _, is := range iss {
+			out = append(out, is.ID)
+		}
+		return out
+	}
+	before := sim.Truth().Streams["issues"]
+	oldUpdated := map[string]string{}
+	for _, r := range before {
+		oldUpdated[r.Key[0]] = r.Updated
+	}
+	sim.Advance(time.Minute)
+	changed := sim.Mutate(1, 0).Issues[0]
+	newUpdated := sim.Now().Truncate(time.Millisecond)
+	since := fmt.Sprintf(`updated >= %d ORDER BY updated ASC`, newUpdated.Add(-30*time.Second).UnixMilli())
+	old, err := time.Parse(time.RFC3339, oldUpdated[changed])
+	require.NoError(t, err)
+	byOld := fmt.Sprintf(`updated >= %d AND updated <= %d ORDER BY updated ASC`, old.UnixMilli(), old.UnixMilli())
+
+	assert.NotContains(t, ids(search(since)), changed, "not found by its new updated yet")
+	got := search(byOld)
+	require.Contains(t, ids(got), changed, "still found by its old updated")
+	for _, is := range got {
+		if is.ID == changed {
+			u, err := time.Parse("2006-01-02T15:04:05.000-0700", is.Fields.Updated)
+			require.NoError(t, err)
+			assert.True(t, u.Equal(newUpdated), "its fields are as they are: %v", u)
+		}
+	}
+	var bulk struct{ Issues []issue }
+	post("/rest/api/2/issue/bulkfetch", map[string]any{"issueIdsOrKeys": []string{changed}, "fields": []string{"updated"}}, &bulk)
+	require.Len(t, bulk.Issues, 1)
+
+	sim.Advance(2 * time.Minute)
+	assert.Contains(t, ids(search(since)), changed, "found by its new updated once the lag has passed")
+	assert.NotContains(t, ids(search(byOld)), changed)
+}
