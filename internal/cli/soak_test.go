@@ -140,7 +140,10 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 				drift.Store(true)
 				killAt := -1
 				if cycle%3 == 1 {
-					killAt = 20 + rng.IntN(2000)
+					// Such a run follows a complete one, so it writes the
+					// full tables and then the issues: 750 lines or more,
+					// and the kill lands, in either.
+					killAt = 20 + rng.IntN(600)
 				}
 				if run(killAt) {
 					kills++
@@ -150,7 +153,7 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 			// The last run, once the feeds' held-back minute has passed.
 			s.sim.Advance(2 * time.Minute)
 			require.False(t, run(-1))
-			require.Positive(t, kills, "some runs were killed mid-run")
+			require.Equal(t, 3, kills, "the three runs meant to be killed mid-run were")
 			counts := s.sim.FaultCounts()
 			require.Positive(t, counts.Failed+counts.Throttled+counts.Cut, "faults were injected")
 
