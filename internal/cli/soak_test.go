@@ -133,9 +133,7 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 						}
 					}
 					require.Len(t, ids, 3)
-					for _, id := range s.sim.Delete(ids, 3).Issues {
-						victims = append(victims, id)
-					}
+					victims = append(victims, s.sim.Delete(ids, 3).Issues...)
 				}
 				drift.Store(true)
 				killAt := -1
@@ -150,8 +148,9 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 				}
 				drift.Store(false)
 			}
-			// The last run, once the feeds' held-back minute has passed.
-			s.sim.Advance(2 * time.Minute)
+			// The last run, once the feeds' held-back minute and search's
+			// lag have passed.
+			s.sim.Advance(3 * time.Minute)
 			require.False(t, run(-1))
 			require.Equal(t, 3, kills, "the three runs meant to be killed mid-run were")
 			counts := s.sim.FaultCounts()
