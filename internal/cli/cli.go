@@ -328,11 +328,6 @@ func syncCommand(ctx context.Context, opts *options, cfg *config.Config, log *sl
 	return runSync(ctx, cfg, log, w, plan, st, &opts.observe)
 }
 
-// clockSkewNoted is how far this machine's clock may be from the site's
-// before a run says so (serverInfo's round trip alone puts them a little
-// apart). Only said: the bookmark follows the site's clock either way.
-const clockSkewNoted = time.Minute
-
 func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singer.Writer, plan []*tap.Selected, st *state.State, oo *observeOptions) error {
 	obs := newObservers(ctx, oo, log)
 	client, err := newClient(ctx, cfg, log, obs.onRequest())
@@ -369,11 +364,6 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 		siteStart, _ = info.Now()
 	}
 	start := time.Now()
-	if !siteStart.IsZero() {
-		if skew := start.Sub(siteStart); skew.Abs() > clockSkewNoted {
-			log.Info("this machine's clock and the Jira site's differ; the issues bookmark follows the site's", "ahead_of_site", skew.Round(time.Second))
-		}
-	}
 	env := &streams.Env{
 		Client: client, Cloud: cloud, Log: log,
 		StartDate: cfg.StartDate, RunStart: start, SiteStart: siteStart, Lookback: cfg.Lookback,

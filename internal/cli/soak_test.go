@@ -65,9 +65,12 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 	for _, c := range []struct {
 		flavor jirasim.Flavor
 		tz     string
+		// deployment_type: detected, the site's clock is serverInfo's;
+		// set, the Date of the site's answers.
+		deployment string
 	}{
-		{jirasim.Cloud, "America/Los_Angeles"},
-		{jirasim.DataCenter, "Asia/Kathmandu"}, // UTC+05:45: minutes matter
+		{jirasim.Cloud, "America/Los_Angeles", "auto"},
+		{jirasim.DataCenter, "Asia/Kathmandu", "datacenter"}, // UTC+05:45: minutes matter
 	} {
 		t.Run(string(c.flavor), func(t *testing.T) {
 			t.Parallel()
@@ -94,7 +97,7 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			start := "2025-11-28T00:00:00Z"
-			cfg := configAt(t, srv.URL, start, `, "page_size": 10, "reconcile_deleted_issues": true`)
+			cfg := configAt(t, srv.URL, start, fmt.Sprintf(`, "page_size": 10, "reconcile_deleted_issues": true, "deployment_type": %q`, c.deployment))
 			catalog := selectAll(t, cfg)
 			rng := rand.New(rand.NewPCG(5, uint64(len(c.tz))))
 

@@ -883,26 +883,31 @@ func TestDeletedWorklogsReadAhead(t *testing.T) {
 func TestBookmarkFollowsTheSiteClock(t *testing.T) {
 	t.Parallel()
 	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
-		t.Run(string(flavor), func(t *testing.T) {
-			t.Parallel()
-			s := newSite(t, flavor, "UTC", 200)
-			s.sim.Advance(time.Hour)
-			m := s.sim.Mutate(5, 0)
-			require.NotEmpty(t, m.Issues)
-			touched := s.sim.Now().Truncate(time.Millisecond)
-			s.sim.Advance(time.Minute)
-			require.Greater(t, time.Since(s.sim.Now()), time.Hour, "the site's clock is behind this machine's")
+		// Detected, the site's clock is serverInfo's serverTime; with
+		// deployment_type set, serverInfo is not read and the Date of the
+		// site's answers gives it.
+		for _, deployment := range []string{"auto", map[jirasim.Flavor]string{jirasim.Cloud: "cloud", jirasim.DataCenter: "datacenter"}[flavor]} {
+			t.Run(string(flavor)+"/"+deployment, func(t *testing.T) {
+				t.Parallel()
+				s := newSite(t, flavor, "UTC", 200)
+				s.sim.Advance(time.Hour)
+				m := s.sim.Mutate(5, 0)
+				require.NotEmpty(t, m.Issues)
+				touched := s.sim.Now().Truncate(time.Millisecond)
+				s.sim.Advance(time.Minute)
+				require.Greater(t, time.Since(s.sim.Now()), time.Hour, "the site's clock is behind this machine's")
 
-			cfg := s.config(t, "2025-11-28T00:00:00Z", "")
-			res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issues"))
-			require.Equal(t, ExitOK, res.code, res.stderr)
-			out := parseOutput(t, res.stdout)
-			ids, _ := keysOf(out.records["issues"], []string{"id"})
-			assert.Subset(t, ids, m.Issues, "the issues updated a minute ago are written")
-			bm, err := time.Parse(time.RFC3339, out.lastState["bookmarks"].(map[string]any)["issues"].(map[string]any)["updated"].(string))
-			require.NoError(t, err)
-			assert.True(t, bm.Before(touched), "bookmark %v stops short of the site's last five minutes (%v)", bm, touched)
-			assert.Contains(t, res.stderr, "this machine's clock and the Jira site's differ")
-		})
+				cfg := s.config(t, "2025-11-28T00:00:00Z", fmt.Sprintf(`, "deployment_type": %q`, deployment))
+				res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issues"))
+				require.Equal(t, ExitOK, res.code, res.stderr)
+				out := parseOutput(t, res.stdout)
+				ids, _ := keysOf(out.records["issues"], []string{"id"})
+				assert.Subset(t, ids, m.Issues, "the issues updated a minute ago are written")
+				bm, err := time.Parse(time.RFC3339, out.lastState["bookmarks"].(map[string]any)["issues"].(map[string]any)["updated"].(string))
+				require.NoError(t, err)
+				assert.True(t, bm.Before(touched), "bookmark %v stops short of the site's last five minutes (%v)", bm, touched)
+				assert.Contains(t, res.stderr, "this machine's clock and the Jira site's differ")
+			})
+		}
 	}
 }

@@ -59,6 +59,7 @@ type Client struct {
 	gate      *gate // nil: unbounded
 	zoneMu    sync.Mutex
 	zone      *zoneCall // the run's /myself, once asked
+	clock     siteClock
 	// spillFrom is the size past which sendSpooled puts a body in a file
 	// (0: the package's spillFrom); noSpool is set once no file could be
 	// made or written.
@@ -372,6 +373,7 @@ func attemptRead[T any](ctx context.Context, c *Client, method, endpoint, rel st
 		}
 		return zero, apiErr
 	}
+	c.clock.note(resp.Header.Get("Date"), time.Now())
 	out, err := read(resp.Body, resp.ContentLength)
 	if err != nil {
 		// The body stopped short (a cut connection, a timeout mid-body).
@@ -448,6 +450,49 @@ func checkResponse(method, endpoint string, r *http.Response) *APIError {
 		}
 	}
 	return e
+}
+
+// siteClock is the site's clock as the Date header of its first 2xx answer
+// told it: how far it is ahead of this machine's.
+type siteClock struct {
+	known  atomic.Bool
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// note takes an answer's Date header, received at this machine's time at;
+// only the first one that parses counts. Date has whole seconds, cut down,
+// and was stamped before the answer travelled: the clock it gives is at
+// most a second or so behind the site's, never ahead, which is the safe
+// side for a bookmark's ceiling.
+func (s *siteClock) note(date string, at time.Time) {
+	if s.known.Load() || date == "" {
+		return
+	}
+	t, err := http.ParseTime(date)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.known.Load() {
+		s.offset = t.Sub(at)
+		s.known.Store(true)
+	}
+}
+
+// SiteOffset is how far the site's clock is ahead of this machine's, from
+// the Date header of the first 2xx answer; false before any answer carried
+// one. Jira sets Date on every answer, as HTTP asks of a server with a
+// clock: it is how a run that does not read /serverInfo (deployment_type
+// set) still knows the site's time.
+func (c *Client) SiteOffset() (time.Duration, bool) {
+	if !c.clock.known.Load() {
+		return 0, false
+	}
+	c.clock.mu.Lock()
+	defer c.clock.mu.Unlock()
+	return c.clock.offset, true
 }
 
 // ServerInfo is what /serverInfo says about the site.

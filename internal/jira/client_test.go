@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,6 +113,62 @@ func TestServerInfo(t *testing.T) {
 		now, ok := info.Now()
 		assert.Equal(t, !dt.now.IsZero(), ok, dt.body)
 		assert.True(t, dt.now.Equal(now), "%s: %v", dt.body, now)
+	}
+}
+
+// TestSiteOffset: the site's clock comes from the Date of its first 2xx
+// answer; an answer without one, with one that does not parse, or that is
+// not a 2xx does not set it, and a later Date does not move it.
+func TestSiteOffset(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		answers []string // Date of each answer: an offset from now, "!" before one for a 503
+		want    time.Duration
+		known   bool
+	}{
+		{"an hour ahead", []string{"+1h"}, time.Hour, true},
+		{"ten minutes behind", []string{"-10m"}, -10 * time.Minute, true},
+		{"the first counts", []string{"-10m", "+1h"}, -10 * time.Minute, true},
+		{"no Date", []string{""}, 0, false},
+		{"a Date that does not parse, then one that does", []string{"yesterday", "+1h"}, time.Hour, true},
+		{"a refusal's Date does not count", []string{"!-10m", "+1h"}, time.Hour, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var n atomic.Int64
+			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				date := tc.answers[min(int(n.Add(1))-1, len(tc.answers)-1)]
+				refuse := strings.HasPrefix(date, "!")
+				date = strings.TrimPrefix(date, "!")
+				if d, err := time.ParseDuration(date); err == nil {
+					date = time.Now().Add(d).UTC().Format(http.TimeFormat)
+				}
+				w.Header()["Date"] = []string{date} // an empty one stops net/http's
+				if refuse {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				_, _ = w.Write([]byte(`{}`))
+			})
+			_, ok := c.SiteOffset()
+			require.False(t, ok, "known before any answer")
+			for range tc.answers {
+				var v map[string]any
+				require.NoError(t, c.Get(t.Context(), "rest/api/2/myself", nil, &v))
+				if int(n.Load()) >= len(tc.answers) {
+					break
+				}
+			}
+			off, ok := c.SiteOffset()
+			require.Equal(t, tc.known, ok)
+			// Date has whole seconds, cut down: the clock read is up to a
+			// second (and the answer's travel) behind, never ahead.
+			assert.InDelta(t, tc.want.Seconds(), off.Seconds(), 1.5, "offset %v", off)
+			if ok {
+				assert.LessOrEqual(t, off, tc.want+100*time.Millisecond, "never ahead of the site")
+			}
+		})
 	}
 }
 

@@ -188,7 +188,12 @@ func (s *Server) Data() *Data { return s.data }
 // FaultCounts reports the faults injected so far.
 func (s *Server) FaultCounts() FaultCounts { return s.faults.Counts() }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+// ServeHTTP answers r. Every answer's Date is the site's clock, as a real
+// site's is (net/http would stamp this machine's).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Date", s.Now().Format(http.TimeFormat))
+	s.handler.ServeHTTP(w, r)
+}
 
 func isControl(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/__sim/") }
 

@@ -933,3 +933,37 @@ func TestSearchLag(t *testing.T) {
 	assert.Contains(t, ids(search(since)), changed, "found by its new updated once the lag has passed")
 	assert.NotContains(t, ids(search(byOld)), changed)
 }
+
+// TestDateIsTheSiteClock: every answer's Date is the site's clock, as
+// Advance moves it, not this machine's; a refused login's too.
+func TestDateIsTheSiteClock(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	now := time.Date(2026, 3, 8, 9, 0, 0, 0, time.UTC)
+	sim := New(Options{Flavor: DataCenter, TZ: time.UTC, PAT: "pat",
+		Gen:   GenOptions{Seed: 3, Issues: 5, Projects: 1, Users: 5, Now: now},
+		Clock: func() time.Time { return start }})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	for _, tc := range []struct {
+		advance time.Duration
+		auth    string
+		status  int
+	}{
+		{0, "Bearer pat", http.StatusOK},
+		{90 * time.Minute, "Bearer pat", http.StatusOK},
+		{time.Second, "Bearer wrong", http.StatusUnauthorized},
+	} {
+		sim.Advance(tc.advance)
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/rest/api/2/myself", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", tc.auth)
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		require.Equal(t, tc.status, resp.StatusCode)
+		date, err := http.ParseTime(resp.Header.Get("Date"))
+		require.NoError(t, err)
+		assert.Equal(t, sim.Now().Truncate(time.Second), date)
+	}
+}

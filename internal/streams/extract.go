@@ -42,10 +42,11 @@ type Env struct {
 	StartDate time.Time
 	RunStart  time.Time
 	// SiteStart is the site's own clock at the run's start (serverInfo's
-	// serverTime), zero if unknown. The issues bookmark is capped by it, not
-	// by this machine's clock: Jira stamps updated with its clock, and a
-	// machine running ahead of it would bookmark past issues updated
-	// during the run.
+	// serverTime), zero if unknown (then the client's SiteOffset, from the
+	// Date of the site's answers, stands in). The issues bookmark is capped
+	// by it, not by this machine's clock: Jira stamps updated with its
+	// clock, and a machine running ahead of it would bookmark past issues
+	// updated during the run.
 	SiteStart time.Time
 	Lookback  time.Duration
 	PageSize  int
@@ -67,15 +68,29 @@ type Env struct {
 }
 
 // searchCeiling is the latest updated time the issues bookmark may reach:
-// the run's start on the site's clock (this machine's if the site's is
-// unknown) minus the lag search is allowed.
+// the run's start on the site's clock, minus the lag search is allowed.
+// The site's clock is serverInfo's serverTime when the run read it, else
+// the Date header of the site's first answer (the /myself the issues'
+// JQL waits for, at the latest), else this machine's. A run says when the
+// two clocks differ by more than clockSkewNoted.
 func (e *Env) searchCeiling() time.Time {
 	start := e.RunStart
 	if !e.SiteStart.IsZero() {
 		start = e.SiteStart
+	} else if off, ok := e.Client.SiteOffset(); ok {
+		start = e.RunStart.Add(off)
+	}
+	if skew := e.RunStart.Sub(start); skew.Abs() > clockSkewNoted {
+		e.Log.Info("this machine's clock and the Jira site's differ; the issues bookmark follows the site's", "ahead_of_site", skew.Round(time.Second))
 	}
 	return start.Add(-e.Lookback)
 }
+
+// clockSkewNoted is how far this machine's clock may be from the site's
+// before a run says so (serverInfo's round trip, or Date's whole seconds,
+// alone put them a little apart). Only said: the bookmark follows the
+// site's clock either way.
+const clockSkewNoted = time.Minute
 
 func (e *Env) idPage() int {
 	if e.IDPage > 0 {
