@@ -69,15 +69,21 @@ type Env struct {
 
 // searchCeiling is the latest updated time the issues bookmark may reach:
 // the run's start on the site's clock, minus the lag search is allowed.
-// The site's clock is serverInfo's serverTime when the run read it, else
-// the Date header of the site's first answer (the /myself the issues'
-// JQL waits for, at the latest), else this machine's. A run says when the
-// two clocks differ by more than clockSkewNoted.
+//
+// The site's clock is serverInfo's serverTime when the run read it: Jira's
+// own, the one updated is stamped with. Otherwise (deployment_type set) it
+// is the Date header of the site's first answer (the /myself the issues'
+// JQL waits for, at the latest), but only when it is behind this
+// machine's: Date may come from a proxy in front of Jira, with a clock of
+// its own, and the earlier of two clocks is wrong only when both run ahead
+// of Jira's. An earlier ceiling costs a longer window read again, a later
+// one loses updates. A run says when the clock it uses is more than
+// clockSkewNoted from this machine's.
 func (e *Env) searchCeiling() time.Time {
 	start := e.RunStart
 	if !e.SiteStart.IsZero() {
 		start = e.SiteStart
-	} else if off, ok := e.Client.SiteOffset(); ok {
+	} else if off, ok := e.Client.SiteOffset(); ok && off < 0 {
 		start = e.RunStart.Add(off)
 	}
 	if skew := e.RunStart.Sub(start); skew.Abs() > clockSkewNoted {

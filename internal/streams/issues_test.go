@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -807,4 +808,54 @@ func TestNextPageReadWhilePreparing(t *testing.T) {
 	require.NoError(t, syncIssues(t.Context(), env, sink))
 	assert.True(t, sink.waited.Load(), "the second page was asked for while the first was prepared")
 	assert.Len(t, sink.ids, 25)
+}
+
+// TestSearchCeiling: the issues bookmark's ceiling is the run's start on
+// the site's clock, minus lookback_minutes. The site's clock is serverInfo's
+// serverTime when the run read it; else the Date of the site's answers,
+// when it is behind this machine's (never when ahead: a proxy's clock may
+// stamp it); else this machine's. A run says so when the clock it uses is
+// more than a minute from this machine's.
+func TestSearchCeiling(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		siteStart time.Duration // serverTime at the run's start, from this machine's clock; 0: not read
+		date      string        // the Date the site's answers carry, an offset from now; "": none
+		want      time.Duration // the ceiling, from the run's start before lookback
+		noted     bool
+	}{
+		{"serverTime behind", -2 * time.Hour, "+1h", -2 * time.Hour, true},
+		{"serverTime ahead", 3 * time.Hour, "-1h", 3 * time.Hour, true},
+		{"Date behind", 0, "-90m", -90 * time.Minute, true},
+		{"Date ahead: this machine's clock", 0, "+90m", 0, false},
+		{"Date seconds behind", 0, "-20s", -20 * time.Second, false},
+		{"no Date: this machine's clock", 0, "", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				date := ""
+				if d, err := time.ParseDuration(tc.date); err == nil {
+					date = time.Now().Add(d).UTC().Format(http.TimeFormat)
+				}
+				w.Header()["Date"] = []string{date} // an empty one stops net/http's
+				_, _ = w.Write([]byte(`{"timeZone": "UTC"}`))
+			}))
+			t.Cleanup(srv.Close)
+			var logs bytes.Buffer
+			env := &Env{Client: clientAt(t, srv.URL), Log: slog.New(slog.NewTextHandler(&logs, nil)),
+				RunStart: time.Now(), Lookback: 5 * time.Minute}
+			if tc.siteStart != 0 {
+				env.SiteStart = env.RunStart.Add(tc.siteStart)
+			}
+			_, err := env.Client.Myself(t.Context())
+			require.NoError(t, err)
+			got := env.searchCeiling().Add(env.Lookback).Sub(env.RunStart)
+			// Date has whole seconds, cut down: up to a second earlier.
+			assert.InDelta(t, tc.want.Seconds(), got.Seconds(), 1.5, "ceiling %v from the run's start", got)
+			assert.LessOrEqual(t, got, tc.want+100*time.Millisecond, "never later than the clock it follows")
+			assert.Equal(t, tc.noted, strings.Contains(logs.String(), "clock and the Jira site's differ"), logs.String())
+		})
+	}
 }
