@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -65,6 +66,41 @@ func TestFaultySiteGivesTheSameRecords(t *testing.T) {
 			want2, got2, _, _ := runBoth(faultyState)
 			assert.Equal(t, want2, got2, "an incremental sync through faults emits what a clean one does")
 		})
+	}
+}
+
+// TestStalledAnswersAreRetried: a site whose answers sometimes hang (no
+// byte at all, or half a body and then silence, as a server or proxy that
+// stalls does) costs request_timeout per stall and nothing else: the try
+// is given up and made again, sequentially and in parallel, and the sync
+// emits what a clean one does.
+func TestStalledAnswersAreRetried(t *testing.T) {
+	t.Parallel()
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		for _, conc := range []int{1, 8} {
+			t.Run(fmt.Sprintf("%s/max_concurrency %d", flavor, conc), func(t *testing.T) {
+				t.Parallel()
+				clean := newSite(t, flavor, "UTC", 300)
+				stalling := startSite(t, jirasim.Options{Flavor: flavor, TZ: time.UTC,
+					Faults: jirasim.Faults{Seed: 7, StallRate: 0.04, FailRate: 0.02},
+					Gen:    jirasim.GenOptions{Seed: 11, Issues: 300, Projects: 3, Users: 30}})
+				var got [2]map[string][]string
+				var stderr string
+				for i, s := range []*site{clean, stalling} {
+					cfg := s.config(t, "2025-11-28T00:00:00Z", fmt.Sprintf(`, "page_size": 10, "request_timeout": 0.25, "max_concurrency": %d`, conc))
+					res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg))
+					require.Equal(t, ExitOK, res.code, res.stderr)
+					got[i] = map[string][]string{}
+					for stream, recs := range parseOutput(t, res.stdout).records {
+						got[i][stream], _ = keysOf(recs, keyProps[stream])
+					}
+					stderr = res.stderr
+				}
+				assert.Equal(t, got[0], got[1], "a sync through stalls emits what a clean one does")
+				assert.Positive(t, stalling.sim.FaultCounts().Stalled, "answers stalled")
+				assert.Contains(t, stderr, "Client.Timeout exceeded", "a stall is retried as a timeout")
+			})
+		}
 	}
 }
 

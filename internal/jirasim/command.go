@@ -43,6 +43,8 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		failRate  = fs.Float64("fail-rate", 0, "share of requests answered 500/502/503")
 		throttle  = fs.Float64("throttle-rate", 0, "share of requests answered 429 with Retry-After")
 		cutRate   = fs.Float64("cut-rate", 0, "share of responses cut mid-body")
+		stallRate = fs.Float64("stall-rate", 0, "share of responses that stall (nothing, or half the body, then silence until the client gives up or --stall-for passes)")
+		stallFor  = fs.Duration("stall-for", 2*time.Minute, "how long a stalled response stays silent before its connection is closed")
 		inFlight  = fs.Int("max-in-flight", 0, "site-wide limit: a request arriving while this many are answered gets 429, naming no limit (0: none)")
 		perEndpt  = fs.Int("endpoint-max-in-flight", 0, "burst limit per endpoint and method: a request arriving while this many to its endpoint are answered gets 429 with RateLimit-Reason: jira-burst-based (0: none)")
 		faultSeed = fs.Uint64("fault-seed", 1, "seed of the fault decisions")
@@ -85,7 +87,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	opts := Options{
 		Flavor: Flavor(*flavor), TZ: loc, Email: *email, Token: *token, PAT: *pat,
-		Faults: Faults{Seed: *faultSeed, Latency: *latency, Jitter: *jitter, FailRate: *failRate, ThrottleRate: *throttle, CutRate: *cutRate, MaxInFlight: *inFlight, EndpointMaxInFlight: *perEndpt},
+		Faults: Faults{Seed: *faultSeed, Latency: *latency, Jitter: *jitter, FailRate: *failRate, ThrottleRate: *throttle, CutRate: *cutRate, StallRate: *stallRate, StallFor: *stallFor, MaxInFlight: *inFlight, EndpointMaxInFlight: *perEndpt},
 		Gen:    GenOptions{Seed: *seed, Projects: *projects, Issues: *issues, Users: *users, LongHistories: *long, Histories: *every, LongComments: *longCom},
 	}
 	opts.CloudID, opts.ScopedToken, opts.DCSearchWhole, opts.SearchLag = *cloudID, *scoped, *dcWhole, *searchLag

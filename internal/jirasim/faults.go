@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -32,6 +33,13 @@ type Faults struct {
 	// status, headers and about half of its body are sent, then the
 	// connection is closed so the client sees an unexpected EOF.
 	CutRate float64
+	// StallRate is the share whose response stalls, as a server or proxy
+	// that hangs does: half of them get nothing at all, the others their
+	// status, headers and about half of the body; then the connection
+	// stays open and silent until the client gives up on it (its own
+	// timeout), or for StallFor (0: 2 minutes), after which it is closed.
+	StallRate float64
+	StallFor  time.Duration
 	// RetryAfter is the Retry-After value for 429 (and 503 when sent),
 	// rounded up to whole seconds, at least 1s; 0 means 1s.
 	RetryAfter time.Duration
@@ -56,7 +64,7 @@ type Faults struct {
 }
 
 // FaultCounts reports how many of each fault were injected.
-type FaultCounts struct{ Failed, Throttled, Cut, Delayed int64 }
+type FaultCounts struct{ Failed, Throttled, Cut, Stalled, Delayed int64 }
 
 // Validate reports a configuration the middleware would have to clamp.
 func (f Faults) Validate() error {
@@ -68,6 +76,7 @@ func (f Faults) Validate() error {
 		{"FailRate", f.FailRate},
 		{"ThrottleRate", f.ThrottleRate},
 		{"CutRate", f.CutRate},
+		{"StallRate", f.StallRate},
 		{"NearLimitRate", f.NearLimitRate},
 	} {
 		// !(v >= 0 && v <= 1) also rejects NaN.
@@ -82,6 +91,7 @@ func (f Faults) Validate() error {
 		{"Latency", f.Latency},
 		{"Jitter", f.Jitter},
 		{"RetryAfter", f.RetryAfter},
+		{"StallFor", f.StallFor},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("jirasim: faults: %s %v is negative", d.name, d.v))
@@ -109,10 +119,10 @@ type FaultHandler struct {
 	mu  sync.Mutex
 	rng *rand.Rand
 
-	failed, throttled, cut, delayed atomic.Int64
-	inFlight                        atomic.Int64 // requests being answered, for MaxInFlight
-	endpointsMu                     sync.Mutex
-	endpoints                       map[string]int // requests being answered by endpoint, for EndpointMaxInFlight
+	failed, throttled, cut, stalled, delayed atomic.Int64
+	inFlight                                 atomic.Int64 // requests being answered, for MaxInFlight
+	endpointsMu                              sync.Mutex
+	endpoints                                map[string]int // requests being answered by endpoint, for EndpointMaxInFlight
 }
 
 // Middleware wraps next. Requests for which exempt returns true (e.g. the
@@ -128,6 +138,10 @@ func (f Faults) Middleware(next http.Handler, exempt func(*http.Request) bool, s
 	f.FailRate = clampRate(f.FailRate)
 	f.ThrottleRate = clampRate(f.ThrottleRate)
 	f.CutRate = clampRate(f.CutRate)
+	f.StallRate = clampRate(f.StallRate)
+	if f.StallFor <= 0 {
+		f.StallFor = 2 * time.Minute
+	}
 	f.NearLimitRate = clampRate(f.NearLimitRate)
 	f.Latency = max(f.Latency, 0)
 	f.Jitter = max(f.Jitter, 0)
@@ -156,6 +170,7 @@ func (h *FaultHandler) Counts() FaultCounts {
 		Failed:    h.failed.Load(),
 		Throttled: h.throttled.Load(),
 		Cut:       h.cut.Load(),
+		Stalled:   h.stalled.Load(),
 		Delayed:   h.delayed.Load(),
 	}
 }
@@ -167,6 +182,7 @@ const (
 	faultThrottle
 	faultFail
 	faultCut
+	faultStall
 )
 
 // faultDecision is everything random about one request.
@@ -174,7 +190,7 @@ type faultDecision struct {
 	delay      time.Duration
 	kind       faultKind
 	status     int  // faultFail: 500, 502 or 503
-	html       bool // faultFail: proxy HTML page instead of Jira JSON
+	html       bool // faultFail: proxy HTML page instead of Jira JSON; faultStall: before any byte
 	retryAfter bool // faultFail 503: send Retry-After
 	nearLimit  bool // faultNone, faultCut
 }
@@ -204,6 +220,11 @@ func (h *FaultHandler) decide() faultDecision {
 		d.retryAfter = d.status == 503 && u[5] < 0.5
 	case u[6] < f.CutRate:
 		d.kind = faultCut
+	case u[6] < f.CutRate+f.StallRate:
+		// Drawn from the cut's value: the stall adds no draw, so a seed's
+		// other decisions stay as they were.
+		d.kind = faultStall
+		d.html = u[4] < 0.5
 	}
 	d.nearLimit = u[7] < f.NearLimitRate
 	return d
@@ -261,6 +282,9 @@ func (h *FaultHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-RateLimit-NearLimit", "true")
 		}
 		h.serveCut(w, r)
+	case faultStall:
+		h.stalled.Add(1)
+		h.serveStall(w, r, d.html)
 	default:
 		if d.nearLimit {
 			w.Header().Set("X-RateLimit-NearLimit", "true")
@@ -395,6 +419,44 @@ func (h *FaultHandler) serveCut(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 	_ = conn.Close()
+}
+
+// serveStall answers nothing (early), or the status, headers and about half
+// of the real handler's body, then keeps the connection silent until the
+// client hangs up or StallFor passes, and closes it.
+func (h *FaultHandler) serveStall(w http.ResponseWriter, r *http.Request, early bool) {
+	rc := http.NewResponseController(w)
+	if early {
+		// net/http notices a client hanging up (and ends r's context) only
+		// once the request's body has been read.
+		_, _ = io.Copy(io.Discard, r.Body)
+	} else {
+		buf := &faultBuffer{header: w.Header()}
+		h.next.ServeHTTP(buf, r)
+		status := buf.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		body := buf.body.Bytes()
+		w.Header().Del("Transfer-Encoding")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(status)
+		if r.Method != http.MethodHead && bodyAllowed(status) {
+			_, _ = w.Write(body[:len(body)/2])
+		}
+		_ = rc.Flush()
+	}
+	t := time.NewTimer(h.f.StallFor)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+	case <-t.C:
+	}
+	if conn, _, err := rc.Hijack(); err == nil {
+		_ = conn.Close()
+		return
+	}
+	panic(http.ErrAbortHandler)
 }
 
 func bodyAllowed(status int) bool {

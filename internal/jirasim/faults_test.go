@@ -404,6 +404,55 @@ func TestFaultsCut(t *testing.T) {
 	assert.Equal(t, FaultCounts{Cut: 5}, h.Counts())
 }
 
+// TestFaultsStall: a stalled answer sends nothing, or its status, headers
+// and half its body, then stays silent: a client gets out only by its own
+// timeout. Closed after StallFor, a stall reads as a cut.
+func TestFaultsStall(t *testing.T) {
+	t.Parallel()
+	body := faultTestBody(100_001)
+	var calls atomic.Int64
+	h := Faults{Seed: 4, StallRate: 1}.Middleware(faultTestHandler(body, &calls), nil, nil)
+	srv := faultServer(t, h)
+	client := &http.Client{Timeout: 100 * time.Millisecond}
+	early, late := 0, 0
+	for range 8 {
+		began := time.Now()
+		// POSTs with a body, like most of the tap's: the server must still
+		// notice the client hanging up.
+		resp, err := client.Post(srv.URL+"/rest/api/3/issue/10001/changelog", "application/json", strings.NewReader(`{"ids": [1, 2, 3]}`))
+		if err != nil {
+			early++ // nothing came: the timeout ends the wait for headers
+			assert.ErrorContains(t, err, "Client.Timeout exceeded")
+		} else {
+			late++
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			got, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			require.Error(t, err, "the body never ends")
+			assert.ErrorContains(t, err, "Client.Timeout")
+			assert.Equal(t, body[:len(got)], got, "what arrives is the real body")
+			assert.Less(t, len(got), len(body))
+		}
+		assert.GreaterOrEqual(t, time.Since(began), 100*time.Millisecond, "only the client's timeout ends it")
+	}
+	assert.Positive(t, early, "some stall before any byte")
+	assert.Positive(t, late, "some stall mid-body")
+	assert.Equal(t, FaultCounts{Stalled: 8}, h.Counts())
+	began := time.Now()
+	srv.Close() // waits for the handlers
+	assert.Less(t, time.Since(began), 10*time.Second, "a stall ends when its client hangs up, not after StallFor")
+
+	short := Faults{StallRate: 1, StallFor: 20 * time.Millisecond}.Middleware(faultTestHandler(body, &calls), nil, nil)
+	srv2 := faultServer(t, short)
+	resp, err := srv2.Client().Get(srv2.URL + "/rest/api/3/issue/10001/changelog")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+	}
+	require.Error(t, err, "closed after StallFor, the answer is cut short")
+	assert.NotContains(t, err.Error(), "Timeout")
+}
+
 func TestFaultsCutWithoutBody(t *testing.T) {
 	t.Parallel()
 	h := Faults{CutRate: 1}.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
