@@ -52,8 +52,9 @@ func (w warehouse) live(stream, key string) (map[string]any, bool) {
 // TestScheduledRunsKeepTheWarehouseTrue runs the tap as a scheduler would,
 // every half hour of the site's clock, at the default concurrency, against
 // a site that keeps changing: between the runs and during them (issues and
-// worklogs updated, issues and worklogs deleted), with 5xx, 429s and cut
-// responses, and with some runs killed (SIGKILL) at a random line and the
+// worklogs updated, issues and worklogs deleted), with 5xx, 429s, cut
+// responses and answers that hang (request_timeout gives them up), and
+// with some runs killed (SIGKILL) at a random line and the
 // next resuming from the last STATE they printed. A target that upserts
 // what the runs printed must then hold exactly the site: every issue and
 // worklog at its latest update and no other live one, every child of the
@@ -79,7 +80,7 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 			// Search trails changes by two minutes, as Jira's index does;
 			// lookback_minutes (5) covers it.
 			s := startSite(t, jirasim.Options{Flavor: c.flavor, TZ: loc, SearchLag: 2 * time.Minute,
-				Faults: jirasim.Faults{Seed: 9, Latency: 2 * time.Millisecond, FailRate: 0.03, ThrottleRate: 0.01, CutRate: 0.01},
+				Faults: jirasim.Faults{Seed: 9, Latency: 2 * time.Millisecond, FailRate: 0.03, ThrottleRate: 0.01, CutRate: 0.01, StallRate: 0.02},
 				Gen:    jirasim.GenOptions{Seed: 11, Issues: 500, Projects: 3, Users: 30}})
 			// While drift is on, every fourth page of issues read moves
 			// the clock a minute and changes some issues and worklogs.
@@ -97,7 +98,7 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			start := "2025-11-28T00:00:00Z"
-			cfg := configAt(t, srv.URL, start, fmt.Sprintf(`, "page_size": 10, "reconcile_deleted_issues": true, "deployment_type": %q`, c.deployment))
+			cfg := configAt(t, srv.URL, start, fmt.Sprintf(`, "page_size": 10, "reconcile_deleted_issues": true, "deployment_type": %q, "request_timeout": 0.3`, c.deployment))
 			catalog := selectAll(t, cfg)
 			rng := rand.New(rand.NewPCG(5, uint64(len(c.tz))))
 
@@ -158,6 +159,7 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 			require.Equal(t, 3, kills, "the three runs meant to be killed mid-run were")
 			counts := s.sim.FaultCounts()
 			require.Positive(t, counts.Failed+counts.Throttled+counts.Cut, "faults were injected")
+			require.Positive(t, counts.Stalled, "answers stalled")
 
 			truth := s.sim.Truth()
 			startT, err := time.Parse(time.RFC3339, start)
