@@ -83,8 +83,12 @@ func (e *Env) searchCeiling() time.Time {
 	start := e.RunStart
 	if !e.SiteStart.IsZero() {
 		start = e.SiteStart
-	} else if off, ok := e.Client.SiteOffset(); ok && off < 0 {
-		start = e.RunStart.Add(off)
+	} else if off, ok := e.Client.SiteOffset(); ok {
+		if off < 0 {
+			start = e.RunStart.Add(off)
+		} else if off > clockSkewNoted {
+			e.Log.Info("this machine's clock is behind the Jira site's Date header; the issues bookmark follows this machine's, so each run reads that much more again", "behind_site", off.Round(time.Second))
+		}
 	}
 	if skew := e.RunStart.Sub(start); skew.Abs() > clockSkewNoted {
 		e.Log.Info("this machine's clock and the Jira site's differ; the issues bookmark follows the site's", "ahead_of_site", skew.Round(time.Second))
