@@ -52,15 +52,16 @@ func (w warehouse) live(stream, key string) (map[string]any, bool) {
 // TestScheduledRunsKeepTheWarehouseTrue runs the tap as a scheduler would,
 // every half hour of the site's clock, at the default concurrency, against
 // a site that keeps changing: between the runs and during them (issues and
-// worklogs updated, issues and worklogs deleted), with 5xx, 429s, cut
-// responses and answers that hang (request_timeout gives them up), and
-// with some runs killed (SIGKILL) at a random line and the
-// next resuming from the last STATE they printed. A target that upserts
-// what the runs printed must then hold exactly the site: every issue and
-// worklog at its latest update and no other live one, every child of the
-// issues, every deletion. It checks the guarantees that matter together,
-// with concurrency on, where each test elsewhere checks one. Search trails
-// the changes by two minutes, within lookback_minutes.
+// worklogs updated, comments added and edited, issues and worklogs
+// deleted), with 5xx, 429s, cut responses and answers that hang
+// (request_timeout gives them up), and with some runs killed (SIGKILL) at
+// a random line and the next resuming from the last STATE they printed. A
+// target that upserts what the runs printed must then hold exactly the
+// site: every issue, worklog and comment at its latest update and no other
+// live issue or worklog, every child of the issues, every deletion. It
+// checks the guarantees that matter together, with concurrency on, where
+// each test elsewhere checks one. Search trails the changes by two
+// minutes, within lookback_minutes.
 func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -92,6 +93,7 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 					if pages.Add(1)%4 == 0 {
 						s.sim.Advance(time.Minute)
 						s.sim.Mutate(2, 2)
+						s.sim.MutateComments(1)
 					}
 				}
 				s.sim.ServeHTTP(w, r)
@@ -125,6 +127,7 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 				if cycle > 0 {
 					s.sim.Advance(30 * time.Minute)
 					s.sim.Mutate(15, 10)
+					s.sim.MutateComments(4)
 				}
 				if cycle > 1 {
 					// Three issues the warehouse holds, and some worklogs.
@@ -172,6 +175,11 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 				for _, r := range truth.Streams[stream] {
 					updated[stream][strings.Join(r.Key, "/")] = r.Updated
 				}
+			}
+			// Comments added and edited: each at its latest version too.
+			updated["issue_comments"] = map[string]string{}
+			for _, r := range truth.Streams["issue_comments"] {
+				updated["issue_comments"][strings.Join(r.Key, "/")] = r.OwnUpdated
 			}
 			for stream, keys := range want {
 				var missing, stale []string

@@ -21,6 +21,9 @@ type TruthRecord struct {
 	IssueUpdated string `json:"issueUpdated,omitempty"`
 	// Status is what an issue_status_history record says.
 	Status *TruthStatus `json:"status,omitempty"`
+	// OwnUpdated is a comment's own updated time (RFC 3339 UTC): not a
+	// replication key, but what a target holding its latest version has.
+	OwnUpdated string `json:"ownUpdated,omitempty"`
 }
 
 // TruthStatus is one status change, or an issue's initial status (From ""):
@@ -89,7 +92,7 @@ func (s *Server) Truth() Truth {
 		id, upd := itoa(is.ID), rfc(is.Updated)
 		st["issues"] = append(st["issues"], TruthRecord{Key: key(id), Updated: upd})
 		for _, c := range is.Comments {
-			st["issue_comments"] = append(st["issue_comments"], TruthRecord{Key: key(itoa(c.ID)), IssueID: id, IssueUpdated: upd})
+			st["issue_comments"] = append(st["issue_comments"], TruthRecord{Key: key(itoa(c.ID)), IssueID: id, IssueUpdated: upd, OwnUpdated: rfc(c.Updated)})
 		}
 		for _, h := range is.Histories {
 			st["changelogs"] = append(st["changelogs"], TruthRecord{Key: key(itoa(h.ID)), IssueID: id, IssueUpdated: upd})
@@ -215,10 +218,11 @@ func (s *Server) Delete(issueIDs []int, m int) Deletion {
 	return out
 }
 
-// Mutation says what Mutate changed.
+// Mutation says what Mutate (and MutateComments) changed.
 type Mutation struct {
 	Issues   []string `json:"issues"`
 	Worklogs []string `json:"worklogs"`
+	Comments []string `json:"comments,omitempty"`
 }
 
 // Mutate updates n issues (a new changelog entry, updated = now) and m
@@ -261,6 +265,61 @@ func (s *Server) Mutate(n, m int) Mutation {
 	return out
 }
 
+// MutateComments comments on n issues: on each, a new comment (the last of
+// its list, so past the embedded first ones of an issue with many), or,
+// every other time, an edit of one of its comments (body and updated);
+// either updates the issue, as Jira does. The first issue is the one with
+// the most comments, whose new ones only its /comment pages show; the
+// others are chosen deterministically from the seed and the number of
+// earlier mutations.
+func (s *Server) MutateComments(n int) Mutation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mutations++
+	rng := rand.New(rand.NewPCG(s.opts.Gen.Seed, uint64(s.mutations)))
+	now := s.Now().Truncate(time.Millisecond)
+	out := Mutation{Issues: []string{}, Worklogs: []string{}, Comments: []string{}}
+	if n <= 0 || len(s.data.Issues) == 0 {
+		return out
+	}
+	maxComment, most := 0, s.data.Issues[0]
+	for _, is := range s.data.Issues {
+		for _, c := range is.Comments {
+			maxComment = max(maxComment, c.ID)
+		}
+		if len(is.Comments) > len(most.Comments) {
+			most = is
+		}
+	}
+	picked := []*Issue{most}
+	for _, i := range rng.Perm(len(s.data.Issues)) {
+		if len(picked) >= n {
+			break
+		}
+		if is := s.data.Issues[i]; is != most {
+			picked = append(picked, is)
+		}
+	}
+	for k, is := range picked {
+		if k%2 == 1 && len(is.Comments) > 0 {
+			c := is.Comments[rng.IntN(len(is.Comments))]
+			c.Body += " (edited)"
+			c.Updated = now
+			out.Comments = append(out.Comments, strconv.Itoa(c.ID))
+		} else {
+			maxComment++
+			is.Comments = append(is.Comments, &Comment{ID: maxComment, Author: s.data.Users[0], Body: "A comment added later.", Created: now, Updated: now})
+			out.Comments = append(out.Comments, strconv.Itoa(maxComment))
+		}
+		s.touched(is, now)
+		is.Updated = now
+		s.rev[is.ID]++
+		out.Issues = append(out.Issues, strconv.Itoa(is.ID))
+	}
+	s.version++
+	return out
+}
+
 func (s *Server) truthHandler(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.Truth())
 }
@@ -269,11 +328,18 @@ func (s *Server) mutateHandler(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Issues   int `json:"issues"`
 		Worklogs int `json:"worklogs"`
+		Comments int `json:"comments"`
 	}
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.Mutate(req.Issues, req.Worklogs))
+	m := s.Mutate(req.Issues, req.Worklogs)
+	if req.Comments > 0 {
+		c := s.MutateComments(req.Comments)
+		m.Issues = append(m.Issues, c.Issues...)
+		m.Comments = c.Comments
+	}
+	writeJSON(w, http.StatusOK, m)
 }
 
 func (s *Server) deleteHandler(w http.ResponseWriter, r *http.Request) {

@@ -967,3 +967,86 @@ func TestDateIsTheSiteClock(t *testing.T) {
 		assert.Equal(t, sim.Now().Truncate(time.Second), date)
 	}
 }
+
+// TestMutateComments: a new comment is the last of its issue's list, so on
+// an issue with more comments than are embedded only its /comment pages
+// show it; an edit changes a comment's body and updated; either updates the
+// issue, and the truth has each comment's own updated.
+func TestMutateComments(t *testing.T) {
+	t.Parallel()
+	c := newSim(t, Cloud, "UTC", 300, Faults{})
+	type comment struct {
+		ID      string `json:"id"`
+		Body    string `json:"body"`
+		Updated string `json:"updated"`
+	}
+	comments := func(id string) []comment {
+		var all []comment
+		for at := 0; ; {
+			var page struct {
+				Comments []comment `json:"comments"`
+				Total    int       `json:"total"`
+			}
+			c.get(fmt.Sprintf("/rest/api/2/issue/%s/comment?startAt=%d", id, at), &page)
+			all = append(all, page.Comments...)
+			at += len(page.Comments)
+			if len(page.Comments) == 0 || at >= page.Total {
+				return all
+			}
+		}
+	}
+	embedded := func(id string) []comment {
+		var issues []struct {
+			Fields struct {
+				Comment struct {
+					Comments []comment `json:"comments"`
+				} `json:"comment"`
+			} `json:"fields"`
+		}
+		var page struct {
+			Issues any `json:"issues"`
+		}
+		c.json(http.MethodPost, "/rest/api/2/issue/bulkfetch", map[string]any{"issueIdsOrKeys": []string{id}, "fields": []string{"comment"}}, &page)
+		b, err := json.Marshal(page.Issues)
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &issues))
+		require.Len(t, issues, 1)
+		return issues[0].Fields.Comment.Comments
+	}
+	before := map[string][]comment{}
+	for _, is := range c.sim.Data().Issues {
+		id := strconv.Itoa(is.ID)
+		before[id] = comments(id) // rendered (and cached) before the change
+	}
+	c.sim.Advance(time.Hour)
+	m := c.sim.MutateComments(4)
+	require.Len(t, m.Issues, 4)
+	require.Len(t, m.Comments, 4)
+	now := c.sim.Now().UTC().Truncate(time.Millisecond)
+	truth := map[string]TruthRecord{}
+	for _, r := range c.sim.Truth().Streams["issue_comments"] {
+		truth[r.Key[0]] = r
+	}
+	issues := map[string]TruthRecord{}
+	for _, r := range c.sim.Truth().Streams["issues"] {
+		issues[r.Key[0]] = r
+	}
+	for k, id := range m.Issues {
+		after := comments(id)
+		changed := m.Comments[k]
+		assert.Equal(t, rfc(now), issues[id].Updated, "the issue is updated")
+		assert.Equal(t, rfc(now), truth[changed].OwnUpdated)
+		at := slices.IndexFunc(after, func(x comment) bool { return x.ID == changed })
+		require.GreaterOrEqual(t, at, 0, "comment %s is listed", changed)
+		if len(after) > len(before[id]) {
+			assert.Equal(t, len(after)-1, at, "a new comment is the last")
+			if k == 0 {
+				assert.Greater(t, len(before[id]), 20, "the first issue has the most comments, more than are embedded")
+				assert.NotContains(t, embedded(id), after[at], "only its /comment pages show it")
+			}
+		} else {
+			assert.Contains(t, after[at].Body, "(edited)")
+			assert.NotEqual(t, before[id][at].Updated, after[at].Updated, "an edited comment is rendered again")
+		}
+	}
+}
