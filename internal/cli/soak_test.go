@@ -80,7 +80,9 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 			require.NoError(t, err)
 			// Search trails changes by two minutes, as Jira's index does;
 			// lookback_minutes (5) covers it.
-			s := startSite(t, jirasim.Options{Flavor: c.flavor, TZ: loc, SearchLag: 2 * time.Minute,
+			// Feed pages of 40 worklogs: the feeds take several pages a run,
+			// with changes between them, as a big site's 1000-item pages do.
+			s := startSite(t, jirasim.Options{Flavor: c.flavor, TZ: loc, SearchLag: 2 * time.Minute, FeedPage: 40,
 				Faults: jirasim.Faults{Seed: 9, Latency: 2 * time.Millisecond, FailRate: 0.03, ThrottleRate: 0.01, CutRate: 0.01, StallRate: 0.02},
 				Gen:    jirasim.GenOptions{Seed: 11, Issues: 500, Projects: 3, Users: 30}})
 			// While drift is on, every fourth page of issues read moves

@@ -122,6 +122,14 @@ func (s *Server) issueTransitions(w http.ResponseWriter, r *http.Request) {
 
 const worklogFeedPage = 1000
 
+// feedPage is the items per page of the worklog feeds.
+func (s *Server) feedPage() int {
+	if s.opts.FeedPage > 0 {
+		return s.opts.FeedPage
+	}
+	return worklogFeedPage
+}
+
 type feedItem struct {
 	id      int
 	updated time.Time
@@ -154,7 +162,7 @@ func (s *Server) worklogFeed(w http.ResponseWriter, r *http.Request, items []fee
 		if ms < since || it.updated.After(cutoff) {
 			continue
 		}
-		if len(page) == worklogFeedPage {
+		if len(page) == s.feedPage() {
 			more = true
 			break
 		}

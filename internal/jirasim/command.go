@@ -43,6 +43,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		failRate  = fs.Float64("fail-rate", 0, "share of requests answered 500/502/503")
 		throttle  = fs.Float64("throttle-rate", 0, "share of requests answered 429 with Retry-After")
 		cutRate   = fs.Float64("cut-rate", 0, "share of responses cut mid-body")
+		feedPage  = fs.Int("feed-page", 0, "items per page of the worklog feeds (0: Jira's 1000)")
 		stallRate = fs.Float64("stall-rate", 0, "share of responses that stall (nothing, or half the body, then silence until the client gives up or --stall-for passes)")
 		stallFor  = fs.Duration("stall-for", 2*time.Minute, "how long a stalled response stays silent before its connection is closed")
 		inFlight  = fs.Int("max-in-flight", 0, "site-wide limit: a request arriving while this many are answered gets 429, naming no limit (0: none)")
@@ -90,7 +91,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Faults: Faults{Seed: *faultSeed, Latency: *latency, Jitter: *jitter, FailRate: *failRate, ThrottleRate: *throttle, CutRate: *cutRate, StallRate: *stallRate, StallFor: *stallFor, MaxInFlight: *inFlight, EndpointMaxInFlight: *perEndpt},
 		Gen:    GenOptions{Seed: *seed, Projects: *projects, Issues: *issues, Users: *users, LongHistories: *long, Histories: *every, LongComments: *longCom},
 	}
-	opts.CloudID, opts.ScopedToken, opts.DCSearchWhole, opts.SearchLag = *cloudID, *scoped, *dcWhole, *searchLag
+	opts.CloudID, opts.ScopedToken, opts.DCSearchWhole, opts.SearchLag, opts.FeedPage = *cloudID, *scoped, *dcWhole, *searchLag, *feedPage
 	if *oauthID != "" {
 		opts.OAuth = &OAuthOptions{ClientID: *oauthID, ClientSecret: *oauthSec, RefreshToken: *oauthRT, TTL: *oauthTTL}
 	}

@@ -47,6 +47,10 @@ type Options struct {
 	// the change, while bulkfetch and the issue's own endpoints, and the
 	// fields search returns, give it as it is. 0 means at once.
 	SearchLag time.Duration
+	// FeedPage is the items per page of the worklog feeds (updated and
+	// deleted); 0 means Jira's 1000. Smaller, a small site's feed takes
+	// several pages, with changes between them.
+	FeedPage int
 	// DCSearchWhole makes the Data Center search embed every changelog
 	// entry and comment of its issues instead of the last 100 entries and
 	// the first 20 comments: which Data Center versions do is not

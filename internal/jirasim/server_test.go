@@ -1050,3 +1050,39 @@ func TestMutateComments(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedPage: Options.FeedPage sizes the worklog feeds' pages, which
+// then chain as Jira's 1000-item pages do: each from the last one's until,
+// that item again first, until lastPage.
+func TestFeedPage(t *testing.T) {
+	t.Parallel()
+	sim := New(Options{Flavor: Cloud, TZ: time.UTC, Email: "e", Token: "t", FeedPage: 7,
+		Gen: GenOptions{Seed: 3, Issues: 40, Projects: 1, Users: 5, Now: simNow}})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	c := &client{t: t, srv: srv, sim: sim, auth: func(r *http.Request) { r.SetBasicAuth("e", "t") }}
+	seen := map[string]bool{}
+	since, pages := "0", 0
+	for {
+		var page struct {
+			Values []struct {
+				WorklogID json.Number `json:"worklogId"`
+			} `json:"values"`
+			Until    json.Number `json:"until"`
+			LastPage bool        `json:"lastPage"`
+		}
+		c.get("/rest/api/2/worklog/updated?since="+since, &page)
+		pages++
+		require.LessOrEqual(t, len(page.Values), 7)
+		for _, v := range page.Values {
+			seen[v.WorklogID.String()] = true
+		}
+		if page.LastPage {
+			break
+		}
+		require.Len(t, page.Values, 7, "a page before the last is full")
+		since = page.Until.String()
+	}
+	assert.Len(t, seen, len(sim.Truth().Streams["worklogs"]), "every worklog, once the feed is followed to its end")
+	assert.Greater(t, pages, 3)
+}

@@ -1229,9 +1229,12 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 	if since.IsZero() {
 		since = env.StartDate
 	}
-	// The feed repeats an item at a page boundary, so the ids of the page
-	// written last are all it takes to skip repeats; memory does not grow
-	// with the number of worklogs.
+	// The feed repeats an item at a page boundary, so the entries (id and
+	// updatedTime) of the page written last are all it takes to skip
+	// repeats; memory does not grow with the number of worklogs. An id
+	// again with another time is no repeat: the worklog was updated after
+	// the page before was read, and its new version is written (skipped,
+	// it was lost, as the bookmark moves past it).
 	// The deleted-worklog feed (ids and times) is read while the updated
 	// one is listed, not after it, where its chain of pages would end the
 	// group.
@@ -1241,7 +1244,7 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 		defer stop()
 		deleted = ahead
 	}
-	var seen, last map[string]bool
+	var seen, last map[string]time.Time
 	var feedErr error
 	pages := func(yield func(jira.FeedPage) bool) {
 		// Feed pages are ids only (about 50 KB each): read them well ahead,
@@ -1260,6 +1263,7 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 	type listed struct {
 		worklogs []Prepared
 		ids      []string
+		times    []time.Time // each worklog's feed entry; zero if the page did not list its id
 		until    time.Time
 	}
 	err := ordered(ctx, min(env.Concurrency, worklogListsInFlight), pages, func(ctx context.Context, p jira.FeedPage) (listed, error) {
@@ -1268,24 +1272,31 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 			return listed{}, err
 		}
 		l := listed{until: p.Until}
+		entries := make(map[string]time.Time, len(p.IDs))
+		for i, id := range p.IDs {
+			entries[id.String()] = p.Times[i]
+		}
 		for _, wl := range wls {
 			prep, err := sink.Prepare("worklogs", wl)
 			if err != nil {
 				return listed{}, err
 			}
+			id := fmt.Sprint(wl["id"])
 			l.worklogs = append(l.worklogs, prep)
-			l.ids = append(l.ids, fmt.Sprint(wl["id"]))
+			l.ids = append(l.ids, id)
+			l.times = append(l.times, entries[id])
 		}
 		return l, nil
 	}, func(l listed) error {
 		seen, last = last, seen
 		clear(last)
 		if last == nil {
-			last = map[string]bool{}
+			last = map[string]time.Time{}
 		}
 		for i, wl := range l.worklogs {
-			last[l.ids[i]] = true
-			if seen[l.ids[i]] {
+			at := l.times[i]
+			last[l.ids[i]] = at
+			if before, ok := seen[l.ids[i]]; ok && !at.IsZero() && before.Equal(at) {
 				continue // the feed repeats the item at a page boundary
 			}
 			if err := sink.Write(wl); err != nil {
