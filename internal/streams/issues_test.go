@@ -223,10 +223,7 @@ func TestWorklogFeedRepeatsAreWrittenOnce(t *testing.T) {
 		return values, last, since == "6000"
 	}, func() {})
 	for _, n := range []int{1, 4} {
-		env := &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: state.New(),
-			StartDate: time.UnixMilli(1000).UTC(), RunStart: time.Now(), Concurrency: n}
-		sink := &memSink{records: map[string]int{}}
-		require.NoError(t, syncWorklogs(t.Context(), env, sink))
+		sink, _ := syncWorklogsOf(t, c, n)
 		// 1..6 once each, and 1 again for its later update.
 		assert.Equal(t, 7, sink.records["worklogs"], "concurrency %d", n)
 	}
@@ -252,14 +249,22 @@ func TestWorklogUpdatedBetweenFeedPagesIsWritten(t *testing.T) {
 		return values, last, since == "3000"
 	}, func() {})
 	for _, n := range []int{1, 4} {
-		env := &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: state.New(),
-			StartDate: time.UnixMilli(1000).UTC(), RunStart: time.Now(), Concurrency: n}
-		sink := &memSink{records: map[string]int{}}
-		require.NoError(t, syncWorklogs(t.Context(), env, sink))
+		sink, st := syncWorklogsOf(t, c, n)
 		// 1..5 once each, and 2 again for its update: 3 only once.
 		assert.Equal(t, 6, sink.records["worklogs"], "concurrency %d", n)
-		assert.Equal(t, time.UnixMilli(5000).UTC(), env.State.Updated("worklogs"))
+		assert.Equal(t, time.UnixMilli(5000).UTC(), st.Updated("worklogs"))
 	}
+}
+
+// syncWorklogsOf syncs worklogs from c's feed from 1000 ms on, with n
+// requests in flight.
+func syncWorklogsOf(t *testing.T, c *jira.Client, n int) (*memSink, *state.State) {
+	t.Helper()
+	env := &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: state.New(),
+		StartDate: time.UnixMilli(1000).UTC(), RunStart: time.Now(), Concurrency: n}
+	sink := &memSink{records: map[string]int{}}
+	require.NoError(t, syncWorklogs(t.Context(), env, sink))
+	return sink, env.State
 }
 
 // TestWorklogListsInFlightAreBounded: the worklog group, written last,
