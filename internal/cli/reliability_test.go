@@ -87,7 +87,7 @@ func TestStalledAnswersAreRetried(t *testing.T) {
 				var got [2]map[string][]string
 				var stderr string
 				for i, s := range []*site{clean, stalling} {
-					cfg := s.config(t, "2025-11-28T00:00:00Z", fmt.Sprintf(`, "page_size": 10, "request_timeout": 0.25, "max_concurrency": %d`, conc))
+					cfg := s.config(t, "2025-11-28T00:00:00Z", fmt.Sprintf(`, "page_size": 10, "request_timeout": 0.5, "max_concurrency": %d`, conc))
 					res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg))
 					require.Equal(t, ExitOK, res.code, res.stderr)
 					got[i] = map[string][]string{}

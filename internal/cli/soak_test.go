@@ -102,7 +102,7 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			start := "2025-11-28T00:00:00Z"
-			cfg := configAt(t, srv.URL, start, fmt.Sprintf(`, "page_size": 10, "reconcile_deleted_issues": true, "deployment_type": %q, "request_timeout": 0.3`, c.deployment))
+			cfg := configAt(t, srv.URL, start, fmt.Sprintf(`, "page_size": 10, "reconcile_deleted_issues": true, "deployment_type": %q, "request_timeout": 0.5`, c.deployment))
 			catalog := selectAll(t, cfg)
 			rng := rand.New(rand.NewPCG(5, uint64(len(c.tz))))
 
