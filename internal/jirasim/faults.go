@@ -190,7 +190,8 @@ type faultDecision struct {
 	delay      time.Duration
 	kind       faultKind
 	status     int  // faultFail: 500, 502 or 503
-	html       bool // faultFail: proxy HTML page instead of Jira JSON; faultStall: before any byte
+	html       bool // faultFail: proxy HTML page instead of Jira JSON
+	early      bool // faultStall: silent before any byte, not halfway through the body
 	retryAfter bool // faultFail 503: send Retry-After
 	nearLimit  bool // faultNone, faultCut
 }
@@ -224,7 +225,7 @@ func (h *FaultHandler) decide() faultDecision {
 		// Drawn from the cut's value: the stall adds no draw, so a seed's
 		// other decisions stay as they were.
 		d.kind = faultStall
-		d.html = u[4] < 0.5
+		d.early = u[4] < 0.5
 	}
 	d.nearLimit = u[7] < f.NearLimitRate
 	return d
@@ -284,7 +285,7 @@ func (h *FaultHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveCut(w, r)
 	case faultStall:
 		h.stalled.Add(1)
-		h.serveStall(w, r, d.html)
+		h.serveStall(w, r, d.early)
 	default:
 		if d.nearLimit {
 			w.Header().Set("X-RateLimit-NearLimit", "true")
