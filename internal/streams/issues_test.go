@@ -256,6 +256,27 @@ func TestWorklogUpdatedBetweenFeedPagesIsWritten(t *testing.T) {
 	}
 }
 
+// TestWorklogFeedThatCannotAdvanceStops: a full page of worklogs sharing
+// one millisecond makes Jira's feed return that page again for its next
+// page; the sync stops with an error naming it, neither looping nor moving
+// its bookmark past the worklogs it cannot see.
+func TestWorklogFeedThatCannotAdvanceStops(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int64
+	c := worklogSite(t, func(since string) ([]any, int, bool) {
+		// The same full page each time (a client that followed it would
+		// loop; this one ends the loop at the third request).
+		return []any{feedItem(2), feedItem(2), feedItem(2)}, 2000, requests.Add(1) >= 3
+	}, func() {})
+	env := &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: state.New(),
+		StartDate: time.UnixMilli(2000).UTC(), RunStart: time.Now(), Concurrency: 4}
+	err := syncWorklogs(t.Context(), env, &memSink{records: map[string]int{}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "share the update time 2000 ms; the feed cannot advance")
+	assert.Equal(t, int64(1), requests.Load(), "the page is not asked for again")
+	assert.False(t, env.State.Updated("worklogs").After(time.UnixMilli(2000)), "the bookmark stays at the millisecond")
+}
+
 // syncWorklogsOf syncs worklogs from c's feed from 1000 ms on, with n
 // requests in flight.
 func syncWorklogsOf(t *testing.T, c *jira.Client, n int) (*memSink, *state.State) {
