@@ -98,7 +98,10 @@ func TestStalledAnswersAreRetried(t *testing.T) {
 				}
 				assert.Equal(t, got[0], got[1], "a sync through stalls emits what a clean one does")
 				assert.Positive(t, stalling.sim.FaultCounts().Stalled, "answers stalled")
-				assert.Contains(t, stderr, "Client.Timeout exceeded", "a stall is retried as a timeout")
+				// The timeout reads "Client.Timeout exceeded" or "context
+				// deadline exceeded" before the headers, "Client.Timeout or
+				// context cancellation" in the body.
+				assert.Regexp(t, `retrying a Jira request[^\n]*(Client\.Timeout|deadline exceeded)`, stderr, "a stall is retried as a timeout")
 			})
 		}
 	}
