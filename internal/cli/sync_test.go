@@ -564,7 +564,10 @@ func TestResumeSkipsCompletedStreams(t *testing.T) {
 	s := newSite(t, jirasim.Cloud, "UTC", 100)
 	cfg := s.config(t, "2025-11-28T00:00:00Z", "")
 	catalog := selectAll(t, cfg)
-	state := `{"currently_syncing": "issues", "bookmarks": {"issues": {"updated": "2026-11-01T00:00:00.000000Z"}}}`
+	// The bookmark covers every stream of the group (a state that does not
+	// say so would have the status history read from start_date).
+	state := `{"currently_syncing": "issues", "bookmarks": {"issues": {"updated": "2026-11-01T00:00:00.000000Z",
+		"streams": ["issues", "issue_comments", "changelogs", "issue_transitions", "issue_status_history"]}}}`
 	res := runTap(t, t.Context(), "--config", cfg, "--catalog", catalog, "--state", writeFile(t, "state.json", state))
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	out := parseOutput(t, res.stdout)

@@ -328,6 +328,13 @@ const (
 	// KeyKnownIDs is the issues the reconciliation scan last found:
 	// {"scope": <fingerprint of the issues' scope>, "ids": <IDSet.Encode>}.
 	KeyKnownIDs = "known_ids"
+	// KeyStreams is the streams of a group whose records the updated
+	// bookmark covers (sorted names): a stream selected later has no
+	// records before it, and is read from start_date (KeyBackfill).
+	KeyStreams = "streams"
+	// KeyBackfill is a pass from start_date for streams selected after the
+	// bookmark was made: {"streams": [names], "updated": <how far it came>}.
+	KeyBackfill = "backfill"
 )
 
 // checkExtra validates the bookmark keys tap-jira itself reads, so a
@@ -352,8 +359,121 @@ func checkExtra(where, key string, v any) error {
 		if _, _, err := knownIDs(v); err != nil {
 			return &Error{Msg: where + ": " + err.Error()}
 		}
+	case KeyStreams:
+		if _, err := names(v); err != nil {
+			return &Error{Msg: where + ": " + err.Error()}
+		}
+	case KeyBackfill:
+		if v == nil {
+			return nil
+		}
+		if _, _, err := backfill(v); err != nil {
+			return &Error{Msg: where + ": " + err.Error()}
+		}
 	}
 	return nil
+}
+
+// names reads a list of stream names.
+func names(v any) ([]string, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, errors.New("must be a list of stream names")
+	}
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		name, ok := e.(string)
+		if !ok {
+			return nil, errors.New("must be a list of stream names")
+		}
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+func backfill(v any) (streams []string, at time.Time, err error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, time.Time{}, errors.New(`must be an object {"streams": [...], "updated": ...}`)
+	}
+	if streams, err = names(m["streams"]); err != nil {
+		return nil, time.Time{}, fmt.Errorf("streams: %w", err)
+	}
+	str, ok := m[keyUpdated].(string)
+	if !ok {
+		return nil, time.Time{}, errors.New("updated: must be a timestamp string")
+	}
+	if at, err = parseTime(str); err != nil {
+		return nil, time.Time{}, fmt.Errorf("updated: %q is not a timestamp", echo(str))
+	}
+	return streams, at, nil
+}
+
+// Streams returns the streams stream's updated bookmark covers (see
+// KeyStreams); ok is false when the bookmark does not say (a state from
+// singer-io/tap-jira, or from before tap-jira kept the list).
+func (s *State) Streams(stream string) (covered []string, ok bool) {
+	b := s.Bookmarks[stream]
+	if b == nil {
+		return nil, false
+	}
+	v, ok := b.Extra[KeyStreams]
+	if !ok {
+		return nil, false
+	}
+	covered, err := names(v)
+	return covered, err == nil
+}
+
+// SetStreams records the streams stream's updated bookmark covers.
+func (s *State) SetStreams(stream string, covered []string) {
+	b := s.bookmark(stream)
+	if b.Extra == nil {
+		b.Extra = map[string]any{}
+	}
+	list := make([]any, 0, len(covered))
+	for _, name := range slices.Sorted(slices.Values(covered)) {
+		list = append(list, name)
+	}
+	b.Extra[KeyStreams] = list
+}
+
+// Backfill returns the streams being read from start_date and how far
+// that pass has come; none when there is no such pass.
+func (s *State) Backfill(stream string) (streams []string, at time.Time) {
+	b := s.Bookmarks[stream]
+	if b == nil {
+		return nil, time.Time{}
+	}
+	v, ok := b.Extra[KeyBackfill]
+	if !ok || v == nil {
+		return nil, time.Time{}
+	}
+	streams, at, err := backfill(v)
+	if err != nil {
+		return nil, time.Time{}
+	}
+	return streams, at
+}
+
+// SetBackfill records a pass from start_date for streams, come as far as
+// at; no streams ends it.
+func (s *State) SetBackfill(stream string, streams []string, at time.Time) {
+	if len(streams) == 0 {
+		if b := s.Bookmarks[stream]; b != nil {
+			delete(b.Extra, KeyBackfill)
+		}
+		return
+	}
+	b := s.bookmark(stream)
+	if b.Extra == nil {
+		b.Extra = map[string]any{}
+	}
+	list := make([]any, 0, len(streams))
+	for _, name := range slices.Sorted(slices.Values(streams)) {
+		list = append(list, name)
+	}
+	b.Extra[KeyBackfill] = map[string]any{"streams": list, keyUpdated: at.UTC().Format(timeLayout)}
 }
 
 func knownIDs(v any) (scope string, ids *IDSet, err error) {

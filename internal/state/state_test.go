@@ -1,6 +1,7 @@
 package state_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -130,6 +131,12 @@ func TestParseCorrupt(t *testing.T) {
 		{"updated date only", `{"bookmarks": {"issues": {"updated": "2026-10-21"}}}`, `"2026-10-21" is not a timestamp`},
 		{"updated out of range", `{"bookmarks": {"issues": {"updated": "9999-12-31T23:00:00-02:00"}}}`, "is not a timestamp"},
 		{"unknown stream still checked", `{"bookmarks": {"sprints": {"updated": "x"}}}`, `bookmarks.sprints.updated: "x" is not a timestamp`},
+		{"streams not a list", `{"bookmarks": {"issues": {"streams": "issues"}}}`, "bookmarks.issues.streams: must be a list of stream names"},
+		{"streams of numbers", `{"bookmarks": {"issues": {"streams": [1]}}}`, "bookmarks.issues.streams: must be a list of stream names"},
+		{"backfill a list", `{"bookmarks": {"issues": {"backfill": []}}}`, `bookmarks.issues.backfill: must be an object {"streams": [...], "updated": ...}`},
+		{"backfill without streams", `{"bookmarks": {"issues": {"backfill": {"updated": "2026-10-21T12:00:00Z"}}}}`, "bookmarks.issues.backfill: streams: must be a list of stream names"},
+		{"backfill without updated", `{"bookmarks": {"issues": {"backfill": {"streams": ["changelogs"]}}}}`, "bookmarks.issues.backfill: updated: must be a timestamp string"},
+		{"backfill updated unparsable", `{"bookmarks": {"issues": {"backfill": {"streams": [], "updated": "soon"}}}}`, `bookmarks.issues.backfill: updated: "soon" is not a timestamp`},
 		{"currently_syncing number", `{"currently_syncing": 7, "bookmarks": {}}`, "currently_syncing: must be a stream name or null, got number"},
 		{"currently_syncing object", `{"currently_syncing": {}, "bookmarks": {}}`, "currently_syncing: must be a stream name or null, got object"},
 	}
@@ -377,4 +384,42 @@ func TestNew(t *testing.T) {
 	s := state.New()
 	require.NotNil(t, s.Bookmarks)
 	assert.JSONEq(t, `{"currently_syncing": null, "bookmarks": {}}`, toJSON(t, s.Value()))
+}
+
+func TestStreamsAndBackfill(t *testing.T) {
+	t.Parallel()
+	s := state.New()
+	_, ok := s.Streams("issues")
+	assert.False(t, ok, "no bookmark says nothing of its streams")
+	names, at := s.Backfill("issues")
+	assert.Nil(t, names)
+	assert.True(t, at.IsZero())
+
+	s.SetStreams("issues", []string{"issues", "changelogs"})
+	at0 := time.Date(2026, 3, 4, 5, 6, 7, 8000000, time.FixedZone("x", 3600))
+	s.SetBackfill("issues", []string{"issue_status_history", "issue_comments"}, at0)
+	var out bytes.Buffer
+	require.NoError(t, json.NewEncoder(&out).Encode(s.Value()))
+	assert.JSONEq(t, `{"currently_syncing": null, "bookmarks": {"issues": {"streams": ["changelogs", "issues"],
+		"backfill": {"streams": ["issue_comments", "issue_status_history"], "updated": "2026-03-04T04:06:07.008000Z"}}}}`, out.String(), "sorted names, the time in UTC")
+
+	// What a run wrote, the next reads.
+	back, _, err := state.Parse(&out, streams)
+	require.NoError(t, err)
+	covered, ok := back.Streams("issues")
+	require.True(t, ok)
+	assert.Equal(t, []string{"changelogs", "issues"}, covered)
+	names, at = back.Backfill("issues")
+	assert.Equal(t, []string{"issue_comments", "issue_status_history"}, names)
+	assert.True(t, at.Equal(at0))
+	assert.True(t, back.Updated("issues").IsZero(), "neither moves the bookmark")
+
+	back.SetBackfill("issues", nil, time.Time{})
+	names, _ = back.Backfill("issues")
+	assert.Nil(t, names, "no streams ends the pass")
+	assert.NotContains(t, back.Value()["bookmarks"].(map[string]any)["issues"], "backfill")
+	back.SetStreams("issues", nil)
+	covered, ok = back.Streams("issues")
+	assert.True(t, ok, "an empty list says none is covered")
+	assert.Empty(t, covered)
 }

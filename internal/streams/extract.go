@@ -143,7 +143,7 @@ func Groups() []Group {
 		list("resolutions", "rest/api/2/resolution"),
 		list("roles", "rest/api/2/role"),
 		{Streams: []string{"users"}, Run: syncUsers},
-		{Streams: []string{"issues", "issue_comments", "changelogs", "issue_transitions", "issue_status_history"}, Run: syncIssues, TimeZone: true},
+		{Streams: slices.Clone(issueGroupStreams), Run: syncIssues, TimeZone: true},
 		{Streams: []string{"worklogs"}, Run: syncWorklogs},
 	}
 }

@@ -81,12 +81,9 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	if err != nil {
 		return err
 	}
-	bookmark := env.State.Updated("issues")
-	if bookmark.IsZero() {
-		bookmark = env.StartDate
-	}
+	cover, from := planCoverage(env, sink)
 	jqlFrom := func(from time.Time) string { return IssuesJQL(from, loc, env.Projects, env.JQL) }
-	jql := jqlFrom(bookmark)
+	jql := jqlFrom(from)
 	env.Log.Info("reading issues", "jql", jql, "time_zone", loc.String(), "concurrency", env.Concurrency)
 	expand := []string{"transitions"}
 	if wantsChangelog(sink) {
@@ -99,7 +96,7 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	if env.IssueFields != nil {
 		fields = env.IssueFields
 	}
-	b := &issueBatches{env: env, sink: sink,
+	b := &issueBatches{env: env, sink: sink, cover: &cover,
 		// Search is eventually consistent: never bookmark past the run's
 		// start minus the allowed lag, so the next run re-reads that window.
 		ceiling: env.searchCeiling()}
@@ -113,9 +110,9 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	// this is a sequential tap that reads the next page while it writes.
 	n := max(1, env.Concurrency) + 1
 	if !env.Cloud {
-		err = b.searchPages(ctx, n, bookmark, jqlFrom, fields, expand)
+		err = b.searchPages(ctx, n, from, jqlFrom, fields, expand)
 	} else {
-		scan := b.scanIDs(ctx, bookmark, jqlFrom)
+		scan := b.scanIDs(ctx, from, jqlFrom)
 		type chunk struct {
 			ids  []string
 			rank int // its place among the batches, as ordered ranks it
@@ -177,6 +174,14 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	if b.err != nil {
 		return b.err
 	}
+	// The search is read to its end: a pass from start_date has read every
+	// issue, the bookmark's too.
+	if len(cover.backfill) > 0 {
+		cover.finish(env.State)
+		if err := sink.Checkpoint(); err != nil {
+			return err
+		}
+	}
 	if env.ReconcileDeletedIssues {
 		return reconcileIssues(ctx, env, sink, loc, &b.seen)
 	}
@@ -196,8 +201,9 @@ func wantsChangelog(sink Sink) bool {
 type issueBatches struct {
 	env     *Env
 	sink    Sink
-	seen    seenIDs // issue ids emitted this run
-	written int     // issues written this run
+	cover   *coverage // what the bookmark covers, and a pass from start_date
+	seen    seenIDs   // issue ids emitted this run
+	written int       // issues written this run
 	ceiling time.Time
 	err     error // from the page iterator
 	// noBulk: the site answered /changelog/bulkfetch 404 or 405 (a proxy
@@ -699,7 +705,7 @@ func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
 		}
 	}
 	if !mark.IsZero() {
-		b.env.State.Advance("issues", mark)
+		b.cover.advance(b.env.State, mark)
 	}
 	return b.sink.Checkpoint()
 }

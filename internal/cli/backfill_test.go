@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/jirasim"
+)
+
+// TestStreamsSelectedLaterGetTheirHistory: the issues group's streams
+// share one bookmark, so a stream selected after it was made would only
+// get the issues updated since. Such a stream is read from start_date,
+// once, even across an interrupted run, and then incrementally with the
+// others.
+func TestStreamsSelectedLaterGetTheirHistory(t *testing.T) {
+	t.Parallel()
+	const start = "2024-01-01T00:00:00Z"
+	startT, err := time.Parse(time.RFC3339, start)
+	require.NoError(t, err)
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t, flavor, "America/Los_Angeles", 400)
+			cfg := s.config(t, start, `, "page_size": 25`)
+			run := func(stateIn map[string]any, only ...string) (output, string) {
+				args := []string{"--config", cfg, "--catalog", selectAll(t, cfg, only...)}
+				if stateIn != nil {
+					args = append(args, "--state", writeFile(t, "state.json", mustJSON(t, stateIn)))
+				}
+				res := runTap(t, t.Context(), args...)
+				require.Equal(t, ExitOK, res.code, res.stderr)
+				return parseOutput(t, res.stdout), res.stderr
+			}
+			truth := func() map[string][]string {
+				want := s.sim.Truth().Expected(startT)
+				want["issue_status_history"] = s.sim.Truth().ExpectedStatusHistory(startT)
+				return want
+			}
+			keys := func(out output, stream string) []string {
+				k, _ := keysOf(out.records[stream], keyProps[stream])
+				return k
+			}
+
+			// A month of runs with issues and comments only.
+			out, _ := run(nil, "issues", "issue_comments")
+			assert.Equal(t, truth()["issue_comments"], keys(out, "issue_comments"))
+			s.sim.Advance(30 * time.Minute)
+			s.sim.Mutate(4, 0)
+			out, _ = run(out.lastState, "issues", "issue_comments")
+			require.Less(t, len(out.records["issues"]), 100, "an incremental run")
+
+			// Changelogs and the status history selected: their whole
+			// history, the issues and comments again with them, and the
+			// bookmark covers all four from then on.
+			s.sim.Advance(30 * time.Minute)
+			s.sim.Mutate(3, 0)
+			both := []string{"issues", "issue_comments", "changelogs", "issue_status_history"}
+			out, stderr := run(out.lastState, both...)
+			assert.Contains(t, stderr, "streams the bookmark does not cover")
+			want := truth()
+			for _, stream := range both {
+				assert.Equal(t, want[stream], keys(out, stream), "%s: every record since start_date", stream)
+			}
+			issues := out.lastState["bookmarks"].(map[string]any)["issues"].(map[string]any)
+			assert.ElementsMatch(t, toAny(both), issues["streams"])
+			assert.NotContains(t, issues, "backfill", "the pass is over")
+
+			s.sim.Advance(30 * time.Minute)
+			out, stderr = run(out.lastState, both...)
+			assert.NotContains(t, stderr, "streams the bookmark does not cover")
+			assert.Less(t, len(out.records["changelogs"]), len(want["changelogs"])/4, "then incremental")
+
+			// Comments left out for a while, then selected again: the runs
+			// without them left a gap, read from start_date again.
+			s.sim.Advance(30 * time.Minute)
+			out, _ = run(out.lastState, "issues", "changelogs", "issue_status_history")
+			issues = out.lastState["bookmarks"].(map[string]any)["issues"].(map[string]any)
+			assert.ElementsMatch(t, toAny([]string{"issues", "changelogs", "issue_status_history"}), issues["streams"])
+			s.sim.Advance(30 * time.Minute)
+			s.sim.MutateComments(2)
+			out, _ = run(out.lastState, both...)
+			assert.Equal(t, truth()["issue_comments"], keys(out, "issue_comments"), "comments reselected: all of them")
+
+			// A state that does not say what it covers (singer-io's) is taken
+			// to cover what singer-io has; the status history it never
+			// wrote is read whole.
+			bookmark := out.lastState["bookmarks"].(map[string]any)["issues"].(map[string]any)["updated"]
+			foreign := map[string]any{"bookmarks": map[string]any{"issues": map[string]any{"updated": bookmark}}}
+			s.sim.Advance(30 * time.Minute)
+			out, _ = run(foreign, "issues", "changelogs")
+			assert.Less(t, len(out.records["changelogs"]), len(want["changelogs"])/4, "changelogs taken as covered")
+			out, _ = run(foreign, "issues", "issue_status_history")
+			assert.Equal(t, truth()["issue_status_history"], keys(out, "issue_status_history"), "the status history, new to the state, whole")
+		})
+	}
+}
+
+// TestBackfillResumes: a pass from start_date cut short resumes where it
+// came, not at start_date, and the runs together write every record.
+func TestBackfillResumes(t *testing.T) {
+	t.Parallel()
+	const start = "2024-01-01T00:00:00Z"
+	startT, err := time.Parse(time.RFC3339, start)
+	require.NoError(t, err)
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t, flavor, "UTC", 600)
+			cfg := s.config(t, start, `, "page_size": 20`)
+			first := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issues"))
+			require.Equal(t, ExitOK, first.code, first.stderr)
+			stateIn := mustJSON(t, parseOutput(t, first.stdout).lastState)
+			s.sim.Advance(30 * time.Minute)
+
+			catalog := selectAll(t, cfg, "issues", "changelogs")
+			got := map[string]bool{}
+			var froms []string
+			for run := 0; ; run++ {
+				require.Less(t, run, 20, "the runs must make progress")
+				w := &cutWriter{lines: 700}
+				var stderr strings.Builder
+				code := Run(t.Context(), []string{"--config", cfg, "--catalog", catalog, "--state", writeFile(t, "state.json", stateIn)}, strings.NewReader(""), w, &stderr)
+				out := parseOutput(t, w.buf.String())
+				for _, k := range func() []string { k, _ := keysOf(out.records["changelogs"], keyProps["changelogs"]); return k }() {
+					got[k] = true
+				}
+				for _, line := range strings.Split(stderr.String(), "\n") {
+					if i := strings.Index(line, " from="); i >= 0 && strings.Contains(line, "streams the bookmark does not cover") {
+						froms = append(froms, strings.Fields(line[i+len(" from="):])[0])
+					}
+				}
+				if code == ExitOK {
+					break
+				}
+				require.Equal(t, ExitRuntime, code, stderr.String())
+				require.NotNil(t, out.lastState)
+				stateIn = mustJSON(t, out.lastState)
+			}
+			require.Greater(t, len(froms), 2, "the pass was cut at least twice")
+			assert.Equal(t, start, froms[0], "the pass starts at start_date")
+			assert.True(t, slices.IsSorted(froms), "and each run resumes it further on: %v", froms)
+			assert.Greater(t, froms[len(froms)-1], start)
+			want := s.sim.Truth().Expected(startT)["changelogs"]
+			assert.Len(t, got, len(want), "every changelog entry, across the runs")
+			for _, k := range want {
+				if !got[k] {
+					assert.Fail(t, fmt.Sprintf("changelog entry %s was never written", k))
+					break
+				}
+			}
+		})
+	}
+}
