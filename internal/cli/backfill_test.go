@@ -157,3 +157,66 @@ func TestBackfillResumes(t *testing.T) {
 		})
 	}
 }
+
+// TestWiderScopeIsReadFromStartDate: a project added to projects (or jql
+// changed) after the bookmark was made has issues the runs never read; they
+// are read from start_date once. The same projects in another order are the
+// same scope.
+func TestWiderScopeIsReadFromStartDate(t *testing.T) {
+	t.Parallel()
+	const start = "2024-01-01T00:00:00Z"
+	startT, err := time.Parse(time.RFC3339, start)
+	require.NoError(t, err)
+	s := newSite(t, jirasim.Cloud, "UTC", 300)
+	run := func(stateIn map[string]any, projects string) output {
+		cfg := s.config(t, start, `, "projects": "`+projects+`"`)
+		args := []string{"--config", cfg, "--catalog", selectAll(t, cfg, "issues", "issue_comments")}
+		if stateIn != nil {
+			args = append(args, "--state", writeFile(t, "state.json", mustJSON(t, stateIn)))
+		}
+		res := runTap(t, t.Context(), args...)
+		require.Equal(t, ExitOK, res.code, res.stderr)
+		return parseOutput(t, res.stdout)
+	}
+	inProjects := func(stream string, keys ...string) []string {
+		var out []string
+		byIssue := map[string]string{}
+		for _, is := range s.sim.Data().Issues {
+			byIssue[fmt.Sprint(is.ID)] = is.Project.Key
+		}
+		for _, r := range s.sim.Truth().Streams[stream] {
+			issue := r.IssueID
+			if stream == "issues" {
+				issue = r.Key[0]
+			}
+			if slices.Contains(keys, byIssue[issue]) && slices.Contains(s.sim.Truth().Expected(startT)[stream], strings.Join(r.Key, "/")) {
+				out = append(out, strings.Join(r.Key, "/"))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	keys := func(out output, stream string) []string {
+		k, _ := keysOf(out.records[stream], keyProps[stream])
+		return k
+	}
+
+	out := run(nil, "BETA")
+	require.NotEmpty(t, out.records["issues"])
+	s.sim.Advance(30 * time.Minute)
+	out = run(out.lastState, "BETA")
+	s.sim.Advance(30 * time.Minute)
+	out = run(out.lastState, "BETA, ALPHA")
+	for _, stream := range []string{"issues", "issue_comments"} {
+		assert.Equal(t, inProjects(stream, "ALPHA", "BETA"), keys(out, stream), "%s: the added project's records since start_date", stream)
+	}
+	s.sim.Advance(30 * time.Minute)
+	out = run(out.lastState, "ALPHA,BETA")
+	assert.Less(t, len(out.records["issues"]), 20, "the same projects in another order: incremental")
+
+	// A state from singer-io, which has no projects, says nothing of its
+	// scope: it is taken as the one configured.
+	bookmark := out.lastState["bookmarks"].(map[string]any)["issues"].(map[string]any)["updated"]
+	out = run(map[string]any{"bookmarks": map[string]any{"issues": map[string]any{"updated": bookmark}}}, "GAMMA")
+	assert.Less(t, len(out.records["issues"]), 20, "no scope in the state: incremental")
+}

@@ -335,6 +335,9 @@ const (
 	// KeyBackfill is a pass from start_date for streams selected after the
 	// bookmark was made: {"streams": [names], "updated": <how far it came>}.
 	KeyBackfill = "backfill"
+	// KeyScope is a fingerprint of the issues' scope (projects and jql)
+	// the updated bookmark covers: in another scope, nothing is covered.
+	KeyScope = "scope"
 )
 
 // checkExtra validates the bookmark keys tap-jira itself reads, so a
@@ -358,6 +361,10 @@ func checkExtra(where, key string, v any) error {
 		}
 		if _, _, err := knownIDs(v); err != nil {
 			return &Error{Msg: where + ": " + err.Error()}
+		}
+	case KeyScope:
+		if _, ok := v.(string); !ok {
+			return &Error{Msg: where + ": must be a string"}
 		}
 	case KeyStreams:
 		if _, err := names(v); err != nil {
@@ -423,6 +430,24 @@ func (s *State) Streams(stream string) (covered []string, ok bool) {
 	}
 	covered, err := names(v)
 	return covered, err == nil
+}
+
+// Scope returns the scope fingerprint stream's bookmark covers; ok is
+// false when the bookmark does not say.
+func (s *State) Scope(stream string) (scope string, ok bool) {
+	if b := s.Bookmarks[stream]; b != nil {
+		scope, ok = b.Extra[KeyScope].(string)
+	}
+	return scope, ok
+}
+
+// SetScope records the scope fingerprint stream's bookmark covers.
+func (s *State) SetScope(stream, scope string) {
+	b := s.bookmark(stream)
+	if b.Extra == nil {
+		b.Extra = map[string]any{}
+	}
+	b.Extra[KeyScope] = scope
 }
 
 // SetStreams records the streams stream's updated bookmark covers.

@@ -131,6 +131,7 @@ func TestParseCorrupt(t *testing.T) {
 		{"updated date only", `{"bookmarks": {"issues": {"updated": "2026-10-21"}}}`, `"2026-10-21" is not a timestamp`},
 		{"updated out of range", `{"bookmarks": {"issues": {"updated": "9999-12-31T23:00:00-02:00"}}}`, "is not a timestamp"},
 		{"unknown stream still checked", `{"bookmarks": {"sprints": {"updated": "x"}}}`, `bookmarks.sprints.updated: "x" is not a timestamp`},
+		{"scope not a string", `{"bookmarks": {"issues": {"scope": 5}}}`, "bookmarks.issues.scope: must be a string"},
 		{"streams not a list", `{"bookmarks": {"issues": {"streams": "issues"}}}`, "bookmarks.issues.streams: must be a list of stream names"},
 		{"streams of numbers", `{"bookmarks": {"issues": {"streams": [1]}}}`, "bookmarks.issues.streams: must be a list of stream names"},
 		{"backfill a list", `{"bookmarks": {"issues": {"backfill": []}}}`, `bookmarks.issues.backfill: must be an object {"streams": [...], "updated": ...}`},
@@ -413,6 +414,13 @@ func TestStreamsAndBackfill(t *testing.T) {
 	assert.Equal(t, []string{"issue_comments", "issue_status_history"}, names)
 	assert.True(t, at.Equal(at0))
 	assert.True(t, back.Updated("issues").IsZero(), "neither moves the bookmark")
+
+	_, ok = back.Scope("issues")
+	assert.False(t, ok)
+	back.SetScope("issues", "sha256:0123")
+	scope, ok := back.Scope("issues")
+	assert.True(t, ok)
+	assert.Equal(t, "sha256:0123", scope)
 
 	back.SetBackfill("issues", nil, time.Time{})
 	names, _ = back.Backfill("issues")

@@ -16,7 +16,10 @@ import (
 // start_date by a pass of its own, resumable like any sync
 // (state.KeyBackfill), that ends once it reaches the bookmark. The pass
 // writes every selected stream of the issues it reads, not only the new
-// one: records the target already holds come again and are upserted.
+// one: records the target already holds come again and are upserted. The
+// bookmark also records the scope it covers (state.KeyScope, projects and
+// jql): a project added later has issues no run read, so in another scope
+// the bookmark covers nothing and every stream is read from start_date.
 
 // singerIOIssueStreams are the issues group's streams singer-io/tap-jira
 // has: a state that does not say what its bookmark covers is taken to
@@ -36,10 +39,11 @@ type coverage struct {
 	until    time.Time // the updated bookmark: the pass ends on reaching it
 }
 
-// planCoverage works out, from the state and the streams selected, what
-// the issues bookmark covers and where this run reads issues from: the
-// bookmark, or where a pass from start_date for streams selected since has
-// come. It records both in the state, for the run's first STATE.
+// planCoverage works out, from the state, the streams selected and the
+// scope, what the issues bookmark covers and where this run reads issues
+// from: the bookmark, or where a pass from start_date for streams selected
+// since (or a scope changed since) has come. It records them in the
+// state, for the run's first STATE.
 func planCoverage(env *Env, sink Sink) (c coverage, from time.Time) {
 	var selected []string
 	for _, name := range issueGroupStreams {
@@ -49,6 +53,9 @@ func planCoverage(env *Env, sink Sink) (c coverage, from time.Time) {
 	}
 	st := env.State
 	bookmark := st.Updated("issues")
+	scope := coverScope(env)
+	scopeWas, scopeKnown := st.Scope("issues")
+	st.SetScope("issues", scope)
 	if bookmark.IsZero() {
 		// A first run reads everything from start_date for all of them.
 		c.covered = selected
@@ -60,11 +67,18 @@ func planCoverage(env *Env, sink Sink) (c coverage, from time.Time) {
 	if !known {
 		covered = singerIOIssueStreams
 	}
+	pending, at := st.Backfill("issues")
+	if scopeKnown && scopeWas != scope {
+		// Projects or jql changed: the issues the new scope adds (a project
+		// added) were never read. A narrower scope is read again too, as
+		// the tap cannot tell one from the other in jql.
+		env.Log.Info("projects or jql changed since the issues bookmark was made: the issues in scope are read from start_date")
+		covered, pending, at = nil, nil, time.Time{}
+	}
 	// A stream deselected stops being covered: selected again, it has a
 	// gap to fill.
 	c.covered = intersect(covered, selected)
-	pending, at := st.Backfill("issues")
-	c.backfill = intersect(pending, selected)
+	c.backfill = slices.DeleteFunc(intersect(pending, selected), func(name string) bool { return slices.Contains(c.covered, name) })
 	var added []string
 	for _, name := range selected {
 		if !slices.Contains(c.covered, name) && !slices.Contains(c.backfill, name) {
@@ -131,4 +145,12 @@ func intersect(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// coverScope is the fingerprint of the issues' scope the bookmark covers:
+// the projects (in any order) and jql. start_date is not in it: a rolling
+// one moves every run, and only ever narrows the scope.
+func coverScope(env *Env) string {
+	projects := slices.Compact(slices.Sorted(slices.Values(env.Projects)))
+	return fingerprint(projects, env.JQL)
 }

@@ -63,8 +63,10 @@ func deletedFeed(ctx context.Context, env *Env) iter.Seq2[jira.FeedPage, error] 
 // scopeFingerprint identifies which issues the tap syncs (projects and
 // jql): ids remembered under another scope are dropped rather than
 // compared, so narrowing the scope reports no deletions.
-func scopeFingerprint(env *Env) string {
-	sum := sha256.Sum256([]byte("projects=" + strings.Join(env.Projects, ",") + "\njql=" + env.JQL))
+func scopeFingerprint(env *Env) string { return fingerprint(env.Projects, env.JQL) }
+
+func fingerprint(projects []string, jql string) string {
+	sum := sha256.Sum256([]byte("projects=" + strings.Join(projects, ",") + "\njql=" + jql))
 	return "sha256:" + hex.EncodeToString(sum[:8])
 }
 
