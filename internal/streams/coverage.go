@@ -90,6 +90,11 @@ func planCoverage(env *Env, sink Sink) (c coverage, from time.Time) {
 		c.backfill = append(c.backfill, added...)
 		at = time.Time{}
 	}
+	if len(c.backfill) > 0 && !at.IsZero() && !at.Before(bookmark) {
+		// A pass come as far as the bookmark (a state edited by hand) is
+		// over.
+		c.covered, c.backfill = append(c.covered, c.backfill...), nil
+	}
 	st.SetStreams("issues", c.covered)
 	if len(c.backfill) == 0 {
 		st.SetBackfill("issues", nil, time.Time{})
@@ -101,7 +106,7 @@ func planCoverage(env *Env, sink Sink) (c coverage, from time.Time) {
 	}
 	c.until = bookmark
 	st.SetBackfill("issues", c.backfill, c.at)
-	env.Log.Info("reading issues from start_date for streams the bookmark does not cover (selected since it was made)",
+	env.Log.Info("reading issues from start_date for the streams the bookmark does not cover",
 		"streams", c.backfill, "from", c.at.UTC().Format(time.RFC3339), "bookmark", bookmark.UTC().Format(time.RFC3339))
 	return c, c.at
 }

@@ -1,0 +1,146 @@
+package streams
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/tap-jira/tap-jira/internal/state"
+)
+
+func TestPlanCoverage(t *testing.T) {
+	t.Parallel()
+	startDate := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	bookmark := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	midway := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	all := issueGroupStreams
+	scopeA := fingerprint(nil, "")
+	for _, tc := range []struct {
+		name     string
+		state    func(*state.State)
+		projects []string
+		selected []string
+		from     time.Time
+		covered  []string // after planning
+		backfill []string
+	}{
+		{name: "first run", selected: all, from: startDate, covered: all},
+		{name: "all covered", selected: all, from: bookmark, covered: all,
+			state: func(s *state.State) {
+				s.Advance("issues", bookmark)
+				s.SetStreams("issues", all)
+				s.SetScope("issues", scopeA)
+			}},
+		{name: "a stream selected since", selected: []string{"issues", "changelogs"}, from: startDate,
+			covered: []string{"issues"}, backfill: []string{"changelogs"},
+			state: func(s *state.State) { s.Advance("issues", bookmark); s.SetStreams("issues", []string{"issues"}) }},
+		{name: "a stream deselected is no longer covered", selected: []string{"issues"}, from: bookmark, covered: []string{"issues"},
+			state: func(s *state.State) {
+				s.Advance("issues", bookmark)
+				s.SetStreams("issues", []string{"issues", "changelogs"})
+			}},
+		{name: "a pass resumes where it came", selected: []string{"issues", "changelogs"}, from: midway,
+			covered: []string{"issues"}, backfill: []string{"changelogs"},
+			state: func(s *state.State) {
+				s.Advance("issues", bookmark)
+				s.SetStreams("issues", []string{"issues"})
+				s.SetBackfill("issues", []string{"changelogs"}, midway)
+			}},
+		{name: "another stream selected starts the pass again", selected: []string{"issues", "changelogs", "issue_comments"}, from: startDate,
+			covered: []string{"issues"}, backfill: []string{"changelogs", "issue_comments"},
+			state: func(s *state.State) {
+				s.Advance("issues", bookmark)
+				s.SetStreams("issues", []string{"issues"})
+				s.SetBackfill("issues", []string{"changelogs"}, midway)
+			}},
+		{name: "a pass of streams deselected ends", selected: []string{"issues"}, from: bookmark, covered: []string{"issues"},
+			state: func(s *state.State) {
+				s.Advance("issues", bookmark)
+				s.SetStreams("issues", []string{"issues"})
+				s.SetBackfill("issues", []string{"changelogs"}, midway)
+			}},
+		{name: "a pass at the bookmark is over", selected: []string{"issues", "changelogs"}, from: bookmark, covered: []string{"issues", "changelogs"},
+			state: func(s *state.State) {
+				s.Advance("issues", bookmark)
+				s.SetStreams("issues", []string{"issues"})
+				s.SetBackfill("issues", []string{"changelogs"}, bookmark)
+			}},
+		{name: "singer-io's state covers singer-io's streams", selected: []string{"issues", "issue_comments", "changelogs", "issue_transitions"}, from: bookmark,
+			covered: []string{"issues", "issue_comments", "changelogs", "issue_transitions"},
+			state:   func(s *state.State) { s.Advance("issues", bookmark) }},
+		{name: "singer-io's state, and the status history", selected: []string{"issues", "issue_status_history"}, from: startDate,
+			covered: []string{"issues"}, backfill: []string{"issue_status_history"},
+			state: func(s *state.State) { s.Advance("issues", bookmark) }},
+		{name: "another scope covers nothing", selected: []string{"issues", "changelogs"}, projects: []string{"ALPHA"}, from: startDate,
+			backfill: []string{"issues", "changelogs"},
+			state: func(s *state.State) {
+				s.Advance("issues", bookmark)
+				s.SetStreams("issues", all)
+				s.SetScope("issues", scopeA)
+			}},
+		{name: "projects in another order are the same scope", selected: []string{"issues"}, projects: []string{"BETA", "ALPHA"}, from: bookmark,
+			covered: []string{"issues"},
+			state: func(s *state.State) {
+				s.Advance("issues", bookmark)
+				s.SetStreams("issues", all)
+				s.SetScope("issues", fingerprint([]string{"ALPHA", "BETA"}, ""))
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st := state.New()
+			if tc.state != nil {
+				tc.state(st)
+			}
+			wants := map[string]bool{}
+			for _, name := range tc.selected {
+				wants[name] = true
+			}
+			env := &Env{State: st, StartDate: startDate, Projects: tc.projects, Log: slog.New(slog.DiscardHandler)}
+			c, from := planCoverage(env, newKeySink(wants))
+			assert.True(t, from.Equal(tc.from), "reads from %v, want %v", from, tc.from)
+			assert.ElementsMatch(t, tc.covered, c.covered, "covered")
+			assert.ElementsMatch(t, tc.backfill, c.backfill, "the pass")
+			// What the state says for the next run's first STATE.
+			covered, ok := st.Streams("issues")
+			assert.True(t, ok)
+			assert.ElementsMatch(t, tc.covered, covered)
+			pass, at := st.Backfill("issues")
+			assert.ElementsMatch(t, tc.backfill, pass)
+			if len(tc.backfill) > 0 {
+				assert.True(t, at.Equal(tc.from))
+			}
+			want := time.Time{} // a first run's, until its first page
+			if tc.state != nil {
+				want = bookmark
+			}
+			assert.True(t, st.Updated("issues").Equal(want), "the bookmark does not move")
+		})
+	}
+}
+
+func TestCoverageAdvance(t *testing.T) {
+	t.Parallel()
+	bookmark := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	st := state.New()
+	st.Advance("issues", bookmark)
+	st.SetStreams("issues", []string{"issues"})
+	c := &coverage{covered: []string{"issues"}, backfill: []string{"changelogs"}, at: bookmark.AddDate(-1, 0, 0), until: bookmark}
+	c.advance(st, bookmark.AddDate(0, -2, 0))
+	pass, at := st.Backfill("issues")
+	assert.Equal(t, []string{"changelogs"}, pass)
+	assert.True(t, at.Equal(bookmark.AddDate(0, -2, 0)), "the pass's place moves")
+	assert.True(t, st.Updated("issues").Equal(bookmark), "the bookmark does not")
+	c.advance(st, bookmark.AddDate(0, -3, 0))
+	_, at = st.Backfill("issues")
+	assert.True(t, at.Equal(bookmark.AddDate(0, -2, 0)), "nor does the pass's place go back")
+
+	c.advance(st, bookmark.Add(time.Minute))
+	pass, _ = st.Backfill("issues")
+	assert.Empty(t, pass, "past the bookmark the pass is over")
+	covered, _ := st.Streams("issues")
+	assert.ElementsMatch(t, []string{"issues", "changelogs"}, covered)
+	assert.True(t, st.Updated("issues").Equal(bookmark.Add(time.Minute)), "and the bookmark moves on")
+}
