@@ -13,6 +13,23 @@ import (
 	"github.com/tap-jira/tap-jira/internal/jirasim"
 )
 
+// backfillStart is these tests' start_date: every issue of the sites is
+// updated since.
+var backfillStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// syncFrom runs a sync of the streams named (every one if none) from
+// stateIn (none if nil), and returns its output and log.
+func syncFrom(t *testing.T, cfg string, stateIn map[string]any, only ...string) (output, string) {
+	t.Helper()
+	args := []string{"--config", cfg, "--catalog", selectAll(t, cfg, only...)}
+	if stateIn != nil {
+		args = append(args, "--state", writeFile(t, "state.json", mustJSON(t, stateIn)))
+	}
+	res := runTap(t, t.Context(), args...)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	return parseOutput(t, res.stdout), res.stderr
+}
+
 // TestStreamsSelectedLaterGetTheirHistory: the issues group's streams
 // share one bookmark, so a stream selected after it was made would only
 // get the issues updated since. Such a stream is read from start_date,
@@ -20,26 +37,17 @@ import (
 // others.
 func TestStreamsSelectedLaterGetTheirHistory(t *testing.T) {
 	t.Parallel()
-	const start = "2024-01-01T00:00:00Z"
-	startT, err := time.Parse(time.RFC3339, start)
-	require.NoError(t, err)
 	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
 		t.Run(string(flavor), func(t *testing.T) {
 			t.Parallel()
 			s := newSite(t, flavor, "America/Los_Angeles", 400)
-			cfg := s.config(t, start, `, "page_size": 25`)
+			cfg := s.config(t, backfillStart.Format(time.RFC3339), `, "page_size": 25`)
 			run := func(stateIn map[string]any, only ...string) (output, string) {
-				args := []string{"--config", cfg, "--catalog", selectAll(t, cfg, only...)}
-				if stateIn != nil {
-					args = append(args, "--state", writeFile(t, "state.json", mustJSON(t, stateIn)))
-				}
-				res := runTap(t, t.Context(), args...)
-				require.Equal(t, ExitOK, res.code, res.stderr)
-				return parseOutput(t, res.stdout), res.stderr
+				return syncFrom(t, cfg, stateIn, only...)
 			}
 			truth := func() map[string][]string {
-				want := s.sim.Truth().Expected(startT)
-				want["issue_status_history"] = s.sim.Truth().ExpectedStatusHistory(startT)
+				want := s.sim.Truth().Expected(backfillStart)
+				want["issue_status_history"] = s.sim.Truth().ExpectedStatusHistory(backfillStart)
 				return want
 			}
 			keys := func(out output, stream string) []string {
@@ -105,9 +113,7 @@ func TestStreamsSelectedLaterGetTheirHistory(t *testing.T) {
 // came, not at start_date, and the runs together write every record.
 func TestBackfillResumes(t *testing.T) {
 	t.Parallel()
-	const start = "2024-01-01T00:00:00Z"
-	startT, err := time.Parse(time.RFC3339, start)
-	require.NoError(t, err)
+	start := backfillStart.Format(time.RFC3339)
 	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
 		t.Run(string(flavor), func(t *testing.T) {
 			t.Parallel()
@@ -146,7 +152,7 @@ func TestBackfillResumes(t *testing.T) {
 			assert.Equal(t, start, froms[0], "the pass starts at start_date")
 			assert.True(t, slices.IsSorted(froms), "and each run resumes it further on: %v", froms)
 			assert.Greater(t, froms[len(froms)-1], start)
-			want := s.sim.Truth().Expected(startT)["changelogs"]
+			want := s.sim.Truth().Expected(backfillStart)["changelogs"]
 			assert.Len(t, got, len(want), "every changelog entry, across the runs")
 			for _, k := range want {
 				if !got[k] {
@@ -164,19 +170,11 @@ func TestBackfillResumes(t *testing.T) {
 // same scope.
 func TestWiderScopeIsReadFromStartDate(t *testing.T) {
 	t.Parallel()
-	const start = "2024-01-01T00:00:00Z"
-	startT, err := time.Parse(time.RFC3339, start)
-	require.NoError(t, err)
 	s := newSite(t, jirasim.Cloud, "UTC", 300)
 	run := func(stateIn map[string]any, projects string) output {
-		cfg := s.config(t, start, `, "projects": "`+projects+`"`)
-		args := []string{"--config", cfg, "--catalog", selectAll(t, cfg, "issues", "issue_comments")}
-		if stateIn != nil {
-			args = append(args, "--state", writeFile(t, "state.json", mustJSON(t, stateIn)))
-		}
-		res := runTap(t, t.Context(), args...)
-		require.Equal(t, ExitOK, res.code, res.stderr)
-		return parseOutput(t, res.stdout)
+		cfg := s.config(t, backfillStart.Format(time.RFC3339), `, "projects": "`+projects+`"`)
+		out, _ := syncFrom(t, cfg, stateIn, "issues", "issue_comments")
+		return out
 	}
 	inProjects := func(stream string, keys ...string) []string {
 		var out []string
@@ -189,7 +187,7 @@ func TestWiderScopeIsReadFromStartDate(t *testing.T) {
 			if stream == "issues" {
 				issue = r.Key[0]
 			}
-			if slices.Contains(keys, byIssue[issue]) && slices.Contains(s.sim.Truth().Expected(startT)[stream], strings.Join(r.Key, "/")) {
+			if slices.Contains(keys, byIssue[issue]) && slices.Contains(s.sim.Truth().Expected(backfillStart)[stream], strings.Join(r.Key, "/")) {
 				out = append(out, strings.Join(r.Key, "/"))
 			}
 		}
