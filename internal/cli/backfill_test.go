@@ -114,11 +114,14 @@ func TestStreamsSelectedLaterGetTheirHistory(t *testing.T) {
 func TestBackfillResumes(t *testing.T) {
 	t.Parallel()
 	start := backfillStart.Format(time.RFC3339)
-	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
-		t.Run(string(flavor), func(t *testing.T) {
+	for _, c := range []struct {
+		flavor jirasim.Flavor
+		conc   int
+	}{{jirasim.Cloud, 8}, {jirasim.DataCenter, 8}, {jirasim.Cloud, 1}, {jirasim.DataCenter, 1}} {
+		t.Run(fmt.Sprintf("%s/max_concurrency_%d", c.flavor, c.conc), func(t *testing.T) {
 			t.Parallel()
-			s := newSite(t, flavor, "UTC", 600)
-			cfg := s.config(t, start, `, "page_size": 20`)
+			s := newSite(t, c.flavor, "UTC", 600)
+			cfg := s.config(t, start, fmt.Sprintf(`, "page_size": 20, "max_concurrency": %d`, c.conc))
 			first := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "issues"))
 			require.Equal(t, ExitOK, first.code, first.stderr)
 			stateIn := mustJSON(t, parseOutput(t, first.stdout).lastState)
