@@ -104,11 +104,21 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 			start := "2025-11-28T00:00:00Z"
 			cfg := configAt(t, srv.URL, start, fmt.Sprintf(`, "page_size": 10, "reconcile_deleted_issues": true, "deployment_type": %q, "request_timeout": 0.5`, c.deployment))
 			catalog := selectAll(t, cfg)
+			// The first run leaves out two streams of the issues group, as
+			// a user adding them later would: the next run, killed midway,
+			// starts the pass that reads them from start_date.
+			var early []string
+			for stream := range keyProps {
+				if stream != "issue_comments" && stream != "issue_status_history" {
+					early = append(early, stream)
+				}
+			}
+			firstCatalog := selectAll(t, cfg, early...)
 			rng := rand.New(rand.NewPCG(5, uint64(len(c.tz))))
 
 			wh := warehouse{}
 			var stateIn map[string]any
-			run := func(killAt int) bool {
+			run := func(killAt int, catalog string) bool {
 				args := []string{"--config", cfg, "--catalog", catalog}
 				if stateIn != nil {
 					args = append(args, "--state", writeFile(t, "state.json", mustJSON(t, stateIn)))
@@ -152,7 +162,11 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 					// and the kill lands, in either.
 					killAt = 20 + rng.IntN(600)
 				}
-				if run(killAt) {
+				cat := catalog
+				if cycle == 0 {
+					cat = firstCatalog
+				}
+				if run(killAt, cat) {
 					kills++
 				}
 				drift.Store(false)
@@ -160,7 +174,7 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 			// The last run, once the feeds' held-back minute and search's
 			// lag have passed.
 			s.sim.Advance(3 * time.Minute)
-			require.False(t, run(-1))
+			require.False(t, run(-1, catalog))
 			require.Equal(t, 3, kills, "the three runs meant to be killed mid-run were")
 			counts := s.sim.FaultCounts()
 			require.Positive(t, counts.Failed+counts.Throttled+counts.Cut, "faults were injected")
