@@ -1,11 +1,13 @@
 package streams
 
 import (
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/tap-jira/tap-jira/internal/state"
 )
@@ -143,4 +145,50 @@ func TestCoverageAdvance(t *testing.T) {
 	covered, _ := st.Streams("issues")
 	assert.ElementsMatch(t, []string{"issues", "changelogs"}, covered)
 	assert.True(t, st.Updated("issues").Equal(bookmark.Add(time.Minute)), "and the bookmark moves on")
+}
+
+// TestPassLeftForTheNextRunStaysOpen: a Data Center search that stops
+// before its end, leaving what lies past a shift to the next run, has not
+// read every issue up to the bookmark, so a pass from start_date stays open
+// at its place. Here the last issue read before the shift is one updated
+// since the run began that the search, trailing the change, still lists
+// where it stood: past the bookmark's ceiling, it ends the run's reading.
+func TestPassLeftForTheNextRunStaysOpen(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	runStart := base.Add(30 * time.Minute) // the ceiling is minute 25
+	bookmark := base.Add(24 * time.Minute)
+	for _, n := range []int{1, 4} {
+		t.Run(fmt.Sprintf("concurrency=%d", n), func(t *testing.T) {
+			t.Parallel()
+			d := &dcSearch{issues: minuteIssues(base, 30)}
+			d.issues[18].updated = runStart.Add(time.Minute)
+			d.edit = func(startAt int) {
+				if startAt == 18 && d.issues[1].id == 10001 {
+					d.issues = append(d.issues[:1:1], d.issues[2:]...) // a deletion: a shift
+				}
+			}
+			d.after = func(startAt int) int { // the page the shift meets comes last
+				if startAt == 18 {
+					return 2
+				}
+				return 0
+			}
+			srv := d.serve(t)
+			st := state.New()
+			st.Advance("issues", bookmark)
+			st.SetStreams("issues", []string{"issues"})
+			env := &Env{Client: clientAt(t, srv.URL), Log: slog.New(slog.DiscardHandler), State: st,
+				StartDate: base, RunStart: runStart, Lookback: 5 * time.Minute, PageSize: 10, Concurrency: n}
+			sink := &idSink{memSink: memSink{records: map[string]int{}}}
+			require.NoError(t, syncIssues(t.Context(), env, sink))
+			assert.NotContains(t, sink.ids, "10020", "the issues past the shift are the next run's")
+			pass, at := st.Backfill("issues")
+			assert.ElementsMatch(t, []string{"issue_comments", "changelogs", "issue_transitions", "issue_status_history"}, pass, "the pass stays open")
+			assert.True(t, at.Before(bookmark), "at its place, %v", at)
+			covered, _ := st.Streams("issues")
+			assert.Equal(t, []string{"issues"}, covered)
+			assert.True(t, st.Updated("issues").Equal(bookmark))
+		})
+	}
 }

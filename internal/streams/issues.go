@@ -175,8 +175,10 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 		return b.err
 	}
 	// The search is read to its end: a pass from start_date has read every
-	// issue, the bookmark's too.
-	if len(cover.backfill) > 0 {
+	// issue, the bookmark's too. (Not so when the rest was left to the next
+	// run: the last issue read can be one updated since the run began that
+	// the search, trailing the change, still lists where it stood.)
+	if len(cover.backfill) > 0 && !b.leftForNextRun {
 		cover.finish(env.State)
 		if err := sink.Checkpoint(); err != nil {
 			return err
@@ -206,6 +208,9 @@ type issueBatches struct {
 	written int       // issues written this run
 	ceiling time.Time
 	err     error // from the page iterator
+	// leftForNextRun: the search stopped before its end, the rest being
+	// the next run's (searchPages).
+	leftForNextRun bool
 	// noBulk: the site answered /changelog/bulkfetch 404 or 405 (a proxy
 	// or an older site), or its bulk reads kept coming short; changelogs
 	// are read issue by issue.
@@ -578,6 +583,7 @@ func (b *issueBatches) searchPages(ctx context.Context, n int, from time.Time, j
 			// Every issue up to the bookmark's ceiling is written; the
 			// ones updated since the run started come next run.
 			env.Log.Info("issues moved while the search was read, past the bookmark's ceiling; the next run reads on from it")
+			b.leftForNextRun = true
 			return nil
 		}
 		// Read again from the minute of the last issue written. A search
