@@ -145,7 +145,7 @@ func fewestRequests(t *testing.T, sim *jirasim.Server, start time.Time) fewest {
 			r["GET "+api+"project/{id}/components"]++
 		}
 	}
-	users := len(data.Users)/1000 + 2
+	users := pages(len(data.Users), 1000) + 1 // the last page empty
 	if cloud {
 		r["GET "+api+"project/search"] = pages(len(data.Projects), 100)
 		r["GET "+api+"users/search"] = users
