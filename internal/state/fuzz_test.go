@@ -15,6 +15,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(singerIOSample))
 	f.Add([]byte(`{"bookmarks": {"issues": {"updated": "2026-10-21T12:00:23.738000Z", "known_ids": {"scope": "sha256:0011", "ids": "v1:oZwBBAY"}},
 		"worklogs": {"updated": "2026-10-20T10:00:23.738000Z", "deleted": "2026-10-20T10:00:23.738000Z"}}}`))
+	f.Add([]byte(`{"bookmarks": {"issues": {"updated": "2026-10-21T12:00:23.738000Z", "scope": "sha256:0011", "streams": ["issues"],
+		"backfill": {"streams": ["changelogs"], "updated": "2026-01-02T03:04:05.000000Z"}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, _, err := state.Parse(bytes.NewReader(data), streams)
 		if err != nil {
