@@ -914,3 +914,37 @@ func TestBookmarkFollowsTheSiteClock(t *testing.T) {
 		}
 	}
 }
+
+// TestProjectsRestrictWorklogs: the worklog feed is site-wide; with
+// projects set, only the worklogs of issues in those projects are written.
+// jql does not restrict them, and a warning says so.
+func TestProjectsRestrictWorklogs(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, flavor := range []jirasim.Flavor{jirasim.Cloud, jirasim.DataCenter} {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t, flavor, "UTC", 300)
+			cfg := s.config(t, start.Format(time.RFC3339), `, "projects": "BETA, GAMMA", "jql": "created >= \"2020-01-01\""`)
+			res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg, "worklogs"))
+			require.Equal(t, ExitOK, res.code, res.stderr)
+			assert.Contains(t, res.stderr, "jql does not restrict worklogs", "a warning says what jql leaves")
+			project := map[string]string{}
+			for _, is := range s.sim.Data().Issues {
+				project[fmt.Sprint(is.ID)] = is.Project.Key
+			}
+			var want []string
+			all := s.sim.Truth().Expected(start)["worklogs"]
+			for _, r := range s.sim.Truth().Streams["worklogs"] {
+				if p := project[r.IssueID]; (p == "BETA" || p == "GAMMA") && slices.Contains(all, r.Key[0]) {
+					want = append(want, r.Key[0])
+				}
+			}
+			slices.Sort(want)
+			require.NotEmpty(t, want)
+			require.Greater(t, len(all), len(want), "other projects have worklogs")
+			got, _ := keysOf(parseOutput(t, res.stdout).records["worklogs"], keyProps["worklogs"])
+			assert.Equal(t, want, got)
+		})
+	}
+}

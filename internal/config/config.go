@@ -181,11 +181,11 @@ func Settings() []Setting {
 		},
 		{
 			Name: keyProjects, Type: "string",
-			Description: "Comma-separated project keys (or a JSON list) to restrict issues, their children, versions and components to. Defaults to every project the user can see.",
+			Description: "Comma-separated project keys (or a JSON list) to restrict issues, their children, worklogs, versions and components to. Defaults to every project the user can see.",
 		},
 		{
 			Name: keyJQL, Type: "string",
-			Description: "Extra JQL filter ANDed onto the issues query, e.g. `issuetype != Epic`.",
+			Description: "Extra JQL filter ANDed onto the issues query, e.g. `issuetype != Epic`. It restricts issues and their children, not worklogs (see Streams).",
 		},
 		{
 			Name: keyPageSize, Type: "integer", Default: defaultPageSize,

@@ -3,6 +3,7 @@ package jira
 import (
 	"encoding/json"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,4 +89,57 @@ func TestDeletedWorklogFeed(t *testing.T) {
 	assert.Equal(t, []string{"7", "8", "8"}, ids)
 	assert.Equal(t, time.UnixMilli(1500).UTC(), times[0])
 	assert.Equal(t, []int64{2000, 2000}, untils)
+}
+
+// TestIssuesIn: on Cloud the issues' project fields, an issue not found
+// only left out; on Data Center one search of the ids in the projects,
+// paged, that warns rather than fails on an id that does not exist.
+func TestIssuesIn(t *testing.T) {
+	t.Parallel()
+	t.Run("cloud", func(t *testing.T) {
+		t.Parallel()
+		c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+			assert.Equal(t, "/jira/rest/api/2/issue/bulkfetch", r.URL.Path)
+			var body struct {
+				IDs    []string `json:"issueIdsOrKeys"`
+				Fields []string `json:"fields"`
+			}
+			assert.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+			assert.Equal(t, []string{"project"}, body.Fields)
+			assert.Equal(t, []string{"1", "2", "3", "4"}, body.IDs)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"issues": [{"id": "1", "fields": {"project": {"key": "BETA"}}}, {"id": "3", "fields": {"project": {"key": "ALPHA"}}},
+				{"id": "4", "fields": {"project": {"key": "GAMMA"}}}], "issueErrors": [{"issueIdOrKey": "2"}]}`))
+		})
+		got, err := c.IssuesIn(t.Context(), true, []string{"1", "2", "3", "4"}, []string{"BETA", "GAMMA"})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]bool{"1": true, "4": true}, got)
+	})
+	t.Run("datacenter", func(t *testing.T) {
+		t.Parallel()
+		var mu sync.Mutex
+		var starts []float64
+		c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+			assert.Equal(t, "/jira/rest/api/2/search", r.URL.Path)
+			var body map[string]any
+			assert.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+			assert.Equal(t, "id in (1, 2, 3) AND project in (BETA, GAMMA)", body["jql"])
+			assert.Equal(t, "warn", body["validateQuery"])
+			mu.Lock()
+			starts = append(starts, body["startAt"].(float64))
+			mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			if body["startAt"].(float64) == 0 {
+				_, _ = w.Write([]byte(`{"startAt": 0, "total": 2, "issues": [{"id": "1"}], "warningMessages": ["An issue with key '2' does not exist for field 'id'."]}`))
+				return
+			}
+			_, _ = w.Write([]byte(`{"startAt": 1, "total": 2, "issues": [{"id": "3"}]}`))
+		})
+		got, err := c.IssuesIn(t.Context(), false, []string{"1", "2", "3"}, []string{"BETA", "GAMMA"})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]bool{"1": true, "3": true}, got)
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, []float64{0, 1}, starts, "paged")
+	})
 }

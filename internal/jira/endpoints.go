@@ -9,7 +9,9 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -696,6 +698,54 @@ func (c *Client) ExistingIssues(ctx context.Context, ids []string) (map[string]b
 		found[is.ID] = true
 	}
 	return found, nil
+}
+
+// IssuesIn returns which of the issues ids (on Cloud at most BulkFetchMax)
+// belong to one of projects (keys): on Cloud by /issue/bulkfetch of their
+// project field, where an issue that does not exist (or that the user
+// cannot see) is only left out; on Data Center by one search of the ids in
+// those projects, told to warn, not fail, about an id that does not exist
+// (validateQuery). A worklog's issue is known by its id only.
+func (c *Client) IssuesIn(ctx context.Context, cloud bool, ids, projects []string) (map[string]bool, error) {
+	in := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return in, nil
+	}
+	if cloud {
+		var resp struct {
+			Issues []struct {
+				ID     string `json:"id"`
+				Fields struct {
+					Project struct {
+						Key string `json:"key"`
+					} `json:"project"`
+				} `json:"fields"`
+			} `json:"issues"`
+		}
+		if err := c.Post(ctx, "rest/api/2/issue/bulkfetch", map[string]any{"issueIdsOrKeys": ids, "fields": []string{"project"}}, &resp); err != nil {
+			return nil, fmt.Errorf("reading the projects of %d issues: %w", len(ids), err)
+		}
+		for _, is := range resp.Issues {
+			if slices.Contains(projects, is.Fields.Project.Key) {
+				in[is.ID] = true
+			}
+		}
+		return in, nil
+	}
+	jql := fmt.Sprintf("id in (%s) AND project in (%s)", strings.Join(ids, ", "), strings.Join(projects, ", "))
+	for startAt := 0; ; {
+		page, err := c.searchDC(ctx, map[string]any{"jql": jql, "fields": []string{"id"}, "maxResults": SearchIDDCPage, "startAt": startAt, "validateQuery": "warn"})
+		if err != nil {
+			return nil, fmt.Errorf("reading the projects of %d issues: %w", len(ids), err)
+		}
+		for _, is := range page.Issues {
+			in[fmt.Sprint(is["id"])] = true
+		}
+		startAt += len(page.Issues)
+		if len(page.Issues) == 0 || startAt >= page.Total {
+			return in, nil
+		}
+	}
 }
 
 // ChangelogBulkMax is the most issues one /changelog/bulkfetch reads.

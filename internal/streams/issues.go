@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -1250,6 +1251,9 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 	// The deleted-worklog feed (ids and times) is read while the updated
 	// one is listed, not after it, where its chain of pages would end the
 	// group.
+	if env.JQL != "" {
+		env.Log.Warn("jql does not restrict worklogs: they come from Jira's site-wide worklog feed, restricted to the configured projects only")
+	}
 	deleted := deletedFeed(ctx, env)
 	if env.Concurrency > 1 {
 		ahead, stop := startAhead(ctx, feedReadAhead, deleted)
@@ -1282,6 +1286,11 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 		wls, err := env.Client.WorklogList(ctx, p.IDs)
 		if err != nil {
 			return listed{}, err
+		}
+		if len(env.Projects) > 0 {
+			if wls, err = worklogsInProjects(ctx, env, wls); err != nil {
+				return listed{}, err
+			}
 		}
 		l := listed{until: p.Until}
 		entries := make(map[string]time.Time, len(p.IDs))
@@ -1325,4 +1334,39 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 		return feedErr
 	}
 	return syncDeletedWorklogs(env, sink, deleted)
+}
+
+// worklogsInProjects keeps the worklogs whose issue is in one of the
+// configured projects. The worklog feed is site-wide and a worklog names its
+// issue by id only, so each page's issues are looked up: on Cloud 100 a
+// request, side by side; on Data Center in one search.
+func worklogsInProjects(ctx context.Context, env *Env, wls []jira.Record) ([]jira.Record, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, wl := range wls {
+		if id := fmt.Sprint(wl["issueId"]); !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	size := len(ids)
+	if env.Cloud {
+		size = jira.BulkFetchMax
+	}
+	var mu sync.Mutex
+	in := map[string]bool{}
+	err := each(ctx, env.Concurrency, slices.Collect(slices.Chunk(ids, max(size, 1))), func(ctx context.Context, chunk []string) error {
+		found, err := env.Client.IssuesIn(ctx, env.Cloud, chunk, env.Projects)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		maps.Copy(in, found)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(wls, func(wl jira.Record) bool { return !in[fmt.Sprint(wl["issueId"])] }), nil
 }
