@@ -168,15 +168,15 @@ func TestBackfillResumes(t *testing.T) {
 }
 
 // TestWiderScopeIsReadFromStartDate: a project added to projects (or jql
-// changed) after the bookmark was made has issues the runs never read; they
-// are read from start_date once. The same projects in another order are the
-// same scope.
+// changed) after the bookmark was made has issues and worklogs the runs
+// never read; they are read from start_date once. The same projects in
+// another order are the same scope.
 func TestWiderScopeIsReadFromStartDate(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, jirasim.Cloud, "UTC", 300)
 	run := func(stateIn map[string]any, projects string) output {
 		cfg := s.config(t, backfillStart.Format(time.RFC3339), `, "projects": "`+projects+`"`)
-		out, _ := syncFrom(t, cfg, stateIn, "issues", "issue_comments")
+		out, _ := syncFrom(t, cfg, stateIn, "issues", "issue_comments", "worklogs")
 		return out
 	}
 	inProjects := func(stream string, keys ...string) []string {
@@ -208,12 +208,16 @@ func TestWiderScopeIsReadFromStartDate(t *testing.T) {
 	out = run(out.lastState, "BETA")
 	s.sim.Advance(30 * time.Minute)
 	out = run(out.lastState, "BETA, ALPHA")
-	for _, stream := range []string{"issues", "issue_comments"} {
+	for _, stream := range []string{"issues", "issue_comments", "worklogs"} {
 		assert.Equal(t, inProjects(stream, "ALPHA", "BETA"), keys(out, stream), "%s: the added project's records since start_date", stream)
+	}
+	for _, stream := range []string{"issues", "worklogs"} {
+		assert.NotContains(t, out.lastState["bookmarks"].(map[string]any)[stream], "backfill", "%s: the pass is over", stream)
 	}
 	s.sim.Advance(30 * time.Minute)
 	out = run(out.lastState, "ALPHA,BETA")
 	assert.Less(t, len(out.records["issues"]), 20, "the same projects in another order: incremental")
+	assert.Less(t, len(out.records["worklogs"]), 20, "worklogs too")
 
 	// A state from singer-io, which has no projects, says nothing of its
 	// scope: it is taken as the one configured.

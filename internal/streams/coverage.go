@@ -31,8 +31,13 @@ var singerIOIssueStreams = []string{"issues", "issue_comments", "changelogs", "i
 var issueGroupStreams = []string{"issues", "issue_comments", "changelogs", "issue_transitions", "issue_status_history"}
 
 // coverage is what the issues bookmark covers, and the pass from
-// start_date for the streams it does not, while a run reads issues.
+// start_date for the streams it does not, while a run reads issues. It
+// goes into the state with each page's bookmark (apply), not before: a run
+// that fails before its first page then states the same at any
+// max_concurrency (its groups' states reach the output at their
+// checkpoints only).
 type coverage struct {
+	scope    string    // the fingerprint of the scope (coverScope)
 	covered  []string  // the streams the updated bookmark covers
 	backfill []string  // the streams read from start_date, none if no pass
 	at       time.Time // how far the pass has come
@@ -42,8 +47,7 @@ type coverage struct {
 // planCoverage works out, from the state, the streams selected and the
 // scope, what the issues bookmark covers and where this run reads issues
 // from: the bookmark, or where a pass from start_date for streams selected
-// since (or a scope changed since) has come. It records them in the
-// state, for the run's first STATE.
+// since (or a scope changed since) has come.
 func planCoverage(env *Env, sink Sink) (c coverage, from time.Time) {
 	var selected []string
 	for _, name := range issueGroupStreams {
@@ -53,14 +57,10 @@ func planCoverage(env *Env, sink Sink) (c coverage, from time.Time) {
 	}
 	st := env.State
 	bookmark := st.Updated("issues")
-	scope := coverScope(env)
-	scopeWas, scopeKnown := st.Scope("issues")
-	st.SetScope("issues", scope)
+	c.scope = coverScope(env)
 	if bookmark.IsZero() {
 		// A first run reads everything from start_date for all of them.
 		c.covered = selected
-		st.SetStreams("issues", c.covered)
-		st.SetBackfill("issues", nil, time.Time{})
 		return c, env.StartDate
 	}
 	covered, known := st.Streams("issues")
@@ -68,7 +68,7 @@ func planCoverage(env *Env, sink Sink) (c coverage, from time.Time) {
 		covered = singerIOIssueStreams
 	}
 	pending, at := st.Backfill("issues")
-	if scopeKnown && scopeWas != scope {
+	if was, ok := st.Scope("issues"); ok && was != c.scope {
 		// Projects or jql changed: the issues the new scope adds (a project
 		// added) were never read. A narrower scope is read again too, as
 		// the tap cannot tell one from the other in jql.
@@ -95,9 +95,7 @@ func planCoverage(env *Env, sink Sink) (c coverage, from time.Time) {
 		// over.
 		c.covered, c.backfill = append(c.covered, c.backfill...), nil
 	}
-	st.SetStreams("issues", c.covered)
 	if len(c.backfill) == 0 {
-		st.SetBackfill("issues", nil, time.Time{})
 		return c, bookmark
 	}
 	c.at = at
@@ -105,40 +103,46 @@ func planCoverage(env *Env, sink Sink) (c coverage, from time.Time) {
 		c.at = env.StartDate
 	}
 	c.until = bookmark
-	st.SetBackfill("issues", c.backfill, c.at)
 	env.Log.Info("reading issues from start_date for the streams the bookmark does not cover",
 		"streams", c.backfill, "from", c.at.UTC().Format(time.RFC3339), "bookmark", bookmark.UTC().Format(time.RFC3339))
 	return c, c.at
 }
 
 // advance moves the bookmarks past a page written whose issues were
-// updated up to mark: the pass's position while it is behind the
-// bookmark, and once it reaches it, the bookmark, now covering the
-// streams of the pass too.
+// updated up to mark: the pass's place while it is behind the bookmark,
+// and once it reaches it, the bookmark, now covering the streams of the
+// pass too.
 func (c *coverage) advance(st *state.State, mark time.Time) {
-	if c != nil && len(c.backfill) > 0 {
+	if c == nil {
+		st.Advance("issues", mark)
+		return
+	}
+	if len(c.backfill) > 0 {
 		if mark.Before(c.until) {
 			if mark.After(c.at) {
 				c.at = mark
-				st.SetBackfill("issues", c.backfill, c.at)
 			}
+			c.apply(st)
 			return
 		}
-		c.finish(st)
+		c.covered, c.backfill = append(c.covered, c.backfill...), nil
 	}
 	st.Advance("issues", mark)
+	c.apply(st)
 }
 
 // finish ends the pass: every issue up to the bookmark has been written
 // with the streams it read.
 func (c *coverage) finish(st *state.State) {
-	if len(c.backfill) == 0 {
-		return
-	}
-	c.covered = append(c.covered, c.backfill...)
-	c.backfill = nil
+	c.covered, c.backfill = append(c.covered, c.backfill...), nil
+	c.apply(st)
+}
+
+// apply states what the bookmark covers and the pass's place.
+func (c *coverage) apply(st *state.State) {
+	st.SetScope("issues", c.scope)
 	st.SetStreams("issues", c.covered)
-	st.SetBackfill("issues", nil, time.Time{})
+	st.SetBackfill("issues", c.backfill, c.at)
 }
 
 // intersect is the names of a that are in b, in a's order.
@@ -158,4 +162,63 @@ func intersect(a, b []string) []string {
 func coverScope(env *Env) string {
 	projects := slices.Compact(slices.Sorted(slices.Values(env.Projects)))
 	return fingerprint(projects, env.JQL)
+}
+
+// worklogPass is the worklogs' counterpart of the issues' pass. The feed is
+// site-wide, and projects restricts which of its worklogs are written: a
+// project added later has worklogs no run wrote, so when the projects
+// change the feed is read again from start_date, its place kept in the
+// state (state.KeyBackfill) until it reaches the bookmark. jql does not
+// restrict worklogs, so it is not part of their scope. Like coverage, it
+// goes into the state with each page's bookmark.
+type worklogPass struct {
+	scope string
+	open  bool
+	until time.Time // the bookmark: the pass ends on reaching it
+}
+
+// planWorklogs returns where this run reads the worklog feed from: the
+// bookmark, or where a pass from start_date has come.
+func planWorklogs(env *Env) (p worklogPass, from time.Time) {
+	st := env.State
+	p.scope = fingerprint(slices.Compact(slices.Sorted(slices.Values(env.Projects))), "")
+	bookmark := st.Updated("worklogs")
+	if bookmark.IsZero() {
+		return p, env.StartDate
+	}
+	pending, at := st.Backfill("worklogs")
+	if was, ok := st.Scope("worklogs"); ok && was != p.scope {
+		env.Log.Info("projects changed since the worklogs bookmark was made: the worklog feed is read from start_date")
+		pending, at = []string{"worklogs"}, time.Time{}
+	}
+	if at.Before(env.StartDate) {
+		at = env.StartDate
+	}
+	if len(pending) == 0 || !at.Before(bookmark) {
+		return p, bookmark
+	}
+	env.Log.Info("reading the worklog feed from start_date for the projects the bookmark does not cover",
+		"from", at.UTC().Format(time.RFC3339), "bookmark", bookmark.UTC().Format(time.RFC3339))
+	p.open, p.until = true, bookmark
+	return p, at
+}
+
+// advance moves the pass's place, or the bookmark, past a feed page
+// written up to until.
+func (p *worklogPass) advance(st *state.State, until time.Time) {
+	st.SetScope("worklogs", p.scope)
+	if p.open && until.Before(p.until) {
+		st.SetBackfill("worklogs", []string{"worklogs"}, until)
+		return
+	}
+	p.open = false
+	st.SetBackfill("worklogs", nil, time.Time{})
+	st.Advance("worklogs", until)
+}
+
+// finish ends the pass: the feed was read to its end.
+func (p *worklogPass) finish(st *state.State) {
+	p.open = false
+	st.SetScope("worklogs", p.scope)
+	st.SetBackfill("worklogs", nil, time.Time{})
 }

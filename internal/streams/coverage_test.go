@@ -1,8 +1,10 @@
 package streams
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,11 +103,14 @@ func TestPlanCoverage(t *testing.T) {
 				wants[name] = true
 			}
 			env := &Env{State: st, StartDate: startDate, Projects: tc.projects, Log: slog.New(slog.DiscardHandler)}
+			before := st.Value()
 			c, from := planCoverage(env, newKeySink(wants))
 			assert.True(t, from.Equal(tc.from), "reads from %v, want %v", from, tc.from)
 			assert.ElementsMatch(t, tc.covered, c.covered, "covered")
 			assert.ElementsMatch(t, tc.backfill, c.backfill, "the pass")
-			// What the state says for the next run's first STATE.
+			assert.Equal(t, before, st.Value(), "planning states nothing: its keys go with the first page's bookmark")
+			// What the state says once the first page is written.
+			c.apply(st)
 			covered, ok := st.Streams("issues")
 			assert.True(t, ok)
 			assert.ElementsMatch(t, tc.covered, covered)
@@ -168,9 +173,9 @@ func TestPassLeftForTheNextRunStaysOpen(t *testing.T) {
 					d.issues = append(d.issues[:1:1], d.issues[2:]...) // a deletion: a shift
 				}
 			}
-			d.after = func(startAt int) int { // the page the shift meets comes last
+			d.after = func(startAt int) int { // the page the shift meets is served last
 				if startAt == 18 {
-					return 2
+					return 3
 				}
 				return 0
 			}
@@ -191,4 +196,70 @@ func TestPassLeftForTheNextRunStaysOpen(t *testing.T) {
 			assert.True(t, st.Updated("issues").Equal(bookmark))
 		})
 	}
+}
+
+// cancelAt is a sink that cancels the run at its nth checkpoint: a run
+// killed there.
+type cancelAt struct {
+	memSink
+	n      int
+	cancel context.CancelFunc
+}
+
+func (s *cancelAt) Checkpoint() error {
+	if s.checks++; s.checks == s.n {
+		s.cancel()
+	}
+	return nil
+}
+
+// TestWorklogPassResumes: projects changed since the worklogs bookmark was
+// made, so the feed is read again from start_date; a run stopped after its
+// first page keeps the pass's place, not the bookmark's (which does not
+// move back), and the next run reads on from that place to the end.
+func TestWorklogPassResumes(t *testing.T) {
+	t.Parallel()
+	pages := map[string][]int{"1000": {1, 2, 3}, "3000": {3, 4, 5}, "5000": {5, 6}}
+	var mu sync.Mutex
+	var sinces []string
+	c := worklogSite(t, func(since string) ([]any, int, bool) {
+		mu.Lock()
+		sinces = append(sinces, since)
+		mu.Unlock()
+		var values []any
+		for _, id := range pages[since] {
+			values = append(values, feedItem(id))
+		}
+		return values, pages[since][len(pages[since])-1] * 1000, since == "5000"
+	}, func() {})
+	st := state.New()
+	bookmark := time.UnixMilli(5500).UTC()
+	st.Advance("worklogs", bookmark)
+	st.SetScope("worklogs", fingerprint([]string{"ALPHA"}, ""))
+	env := func() *Env {
+		return &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: st, Projects: nil,
+			StartDate: time.UnixMilli(1000).UTC(), RunStart: time.Now(), Concurrency: 1}
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	err := syncWorklogs(ctx, env(), &cancelAt{memSink: memSink{records: map[string]int{}}, n: 1, cancel: cancel})
+	require.Error(t, err, "stopped after its first page")
+	pass, at := st.Backfill("worklogs")
+	assert.Equal(t, []string{"worklogs"}, pass)
+	assert.Equal(t, time.UnixMilli(3000).UTC(), at, "the pass's place: the first page's end")
+	assert.Equal(t, bookmark, st.Updated("worklogs"), "the bookmark does not move back")
+
+	mu.Lock()
+	sinces = nil
+	mu.Unlock()
+	sink := &memSink{records: map[string]int{}}
+	require.NoError(t, syncWorklogs(t.Context(), env(), sink))
+	mu.Lock()
+	assert.Equal(t, "3000", sinces[0], "the next run reads on from the pass's place")
+	mu.Unlock()
+	assert.Equal(t, 4, sink.records["worklogs"], "3 (the boundary), 4, 5 and 6")
+	pass, _ = st.Backfill("worklogs")
+	assert.Empty(t, pass, "the pass is over")
+	assert.Equal(t, time.UnixMilli(6000).UTC(), st.Updated("worklogs"))
 }

@@ -1238,10 +1238,7 @@ const (
 // holds back the last minute, so its high-water mark is safe to bookmark.
 // Feed pages are read ahead while earlier pages' worklogs are fetched.
 func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
-	since := env.State.Updated("worklogs")
-	if since.IsZero() {
-		since = env.StartDate
-	}
+	pass, since := planWorklogs(env)
 	// The feed repeats an item at a page boundary, so the entries (id and
 	// updatedTime) of the page written last are all it takes to skip
 	// repeats; memory does not grow with the number of worklogs. An id
@@ -1324,7 +1321,7 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 				return err
 			}
 		}
-		env.State.Advance("worklogs", l.until)
+		pass.advance(env.State, l.until)
 		return sink.Checkpoint()
 	})
 	if err != nil {
@@ -1332,6 +1329,13 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 	}
 	if feedErr != nil {
 		return feedErr
+	}
+	if pass.open {
+		// The feed was read to its end, past the bookmark's time.
+		pass.finish(env.State)
+		if err := sink.Checkpoint(); err != nil {
+			return err
+		}
 	}
 	return syncDeletedWorklogs(env, sink, deleted)
 }
