@@ -442,25 +442,11 @@ func (s *State) Scope(stream string) (scope string, ok bool) {
 }
 
 // SetScope records the scope fingerprint stream's bookmark covers.
-func (s *State) SetScope(stream, scope string) {
-	b := s.bookmark(stream)
-	if b.Extra == nil {
-		b.Extra = map[string]any{}
-	}
-	b.Extra[KeyScope] = scope
-}
+func (s *State) SetScope(stream, scope string) { s.setExtra(stream, KeyScope, scope) }
 
 // SetStreams records the streams stream's updated bookmark covers.
 func (s *State) SetStreams(stream string, covered []string) {
-	b := s.bookmark(stream)
-	if b.Extra == nil {
-		b.Extra = map[string]any{}
-	}
-	list := make([]any, 0, len(covered))
-	for _, name := range slices.Sorted(slices.Values(covered)) {
-		list = append(list, name)
-	}
-	b.Extra[KeyStreams] = list
+	s.setExtra(stream, KeyStreams, sortedNames(covered))
 }
 
 // Backfill returns the streams being read from start_date and how far
@@ -485,20 +471,35 @@ func (s *State) Backfill(stream string) (streams []string, at time.Time) {
 // at; no streams ends it.
 func (s *State) SetBackfill(stream string, streams []string, at time.Time) {
 	if len(streams) == 0 {
-		if b := s.Bookmarks[stream]; b != nil {
-			delete(b.Extra, KeyBackfill)
-		}
+		s.deleteExtra(stream, KeyBackfill)
 		return
 	}
+	s.setExtra(stream, KeyBackfill, map[string]any{"streams": sortedNames(streams), keyUpdated: at.UTC().Format(timeLayout)})
+}
+
+// sortedNames is names sorted, as a JSON list.
+func sortedNames(names []string) []any {
+	list := make([]any, 0, len(names))
+	for _, name := range slices.Sorted(slices.Values(names)) {
+		list = append(list, name)
+	}
+	return list
+}
+
+// setExtra keeps v under key in stream's bookmark.
+func (s *State) setExtra(stream, key string, v any) {
 	b := s.bookmark(stream)
 	if b.Extra == nil {
 		b.Extra = map[string]any{}
 	}
-	list := make([]any, 0, len(streams))
-	for _, name := range slices.Sorted(slices.Values(streams)) {
-		list = append(list, name)
+	b.Extra[key] = v
+}
+
+// deleteExtra drops key from stream's bookmark.
+func (s *State) deleteExtra(stream, key string) {
+	if b := s.Bookmarks[stream]; b != nil {
+		delete(b.Extra, key)
 	}
-	b.Extra[KeyBackfill] = map[string]any{"streams": list, keyUpdated: at.UTC().Format(timeLayout)}
 }
 
 func knownIDs(v any) (scope string, ids *IDSet, err error) {
@@ -538,16 +539,10 @@ func (s *State) KnownIDs(stream, scope string) *IDSet {
 // SetKnownIDs remembers ids for scope; nil forgets them.
 func (s *State) SetKnownIDs(stream, scope string, ids *IDSet) {
 	if ids == nil {
-		if b := s.Bookmarks[stream]; b != nil {
-			delete(b.Extra, KeyKnownIDs)
-		}
+		s.deleteExtra(stream, KeyKnownIDs)
 		return
 	}
-	b := s.bookmark(stream)
-	if b.Extra == nil {
-		b.Extra = map[string]any{}
-	}
-	b.Extra[KeyKnownIDs] = map[string]any{"scope": scope, "ids": ids.Encode()}
+	s.setExtra(stream, KeyKnownIDs, map[string]any{"scope": scope, "ids": ids.Encode()})
 }
 
 // Time returns a timestamp kept under key in stream's bookmark (such as
