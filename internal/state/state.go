@@ -566,11 +566,7 @@ func (s *State) AdvanceTime(stream, key string, t time.Time) bool {
 	if t.IsZero() || !t.After(s.Time(stream, key)) {
 		return false
 	}
-	b := s.bookmark(stream)
-	if b.Extra == nil {
-		b.Extra = map[string]any{}
-	}
-	b.Extra[key] = t.UTC().Format(timeLayout)
+	s.setExtra(stream, key, t.UTC().Format(timeLayout))
 	return true
 }
 
