@@ -124,7 +124,7 @@ func TestIssuesIn(t *testing.T) {
 			var body map[string]any
 			assert.NoError(t, json.NewDecoder(r.Body).Decode(&body))
 			assert.Equal(t, "id in (1, 2, 3) AND project in (BETA, GAMMA)", body["jql"])
-			assert.Equal(t, "warn", body["validateQuery"])
+			assert.Equal(t, false, body["validateQuery"])
 			mu.Lock()
 			starts = append(starts, body["startAt"].(float64))
 			mu.Unlock()

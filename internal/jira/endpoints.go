@@ -705,7 +705,10 @@ func (c *Client) ExistingIssues(ctx context.Context, ids []string) (map[string]b
 // project field, where an issue that does not exist (or that the user
 // cannot see) is only left out; on Data Center by one search of the ids in
 // those projects, told to warn, not fail, about an id that does not exist
-// (validateQuery). A worklog's issue is known by its id only.
+// (validateQuery false: Data Center answers 400 to JQL naming an issue
+// that does not exist, such as one deleted since its worklog was listed;
+// the POST body takes a boolean, false being the legacy "warn"). A
+// worklog's issue is known by its id only.
 func (c *Client) IssuesIn(ctx context.Context, cloud bool, ids, projects []string) (map[string]bool, error) {
 	in := make(map[string]bool, len(ids))
 	if len(ids) == 0 {
@@ -734,7 +737,7 @@ func (c *Client) IssuesIn(ctx context.Context, cloud bool, ids, projects []strin
 	}
 	jql := fmt.Sprintf("id in (%s) AND project in (%s)", strings.Join(ids, ", "), strings.Join(projects, ", "))
 	for startAt := 0; ; {
-		page, err := c.searchDC(ctx, map[string]any{"jql": jql, "fields": []string{"id"}, "maxResults": SearchIDDCPage, "startAt": startAt, "validateQuery": "warn"})
+		page, err := c.searchDC(ctx, map[string]any{"jql": jql, "fields": []string{"id"}, "maxResults": SearchIDDCPage, "startAt": startAt, "validateQuery": false})
 		if err != nil {
 			return nil, fmt.Errorf("reading the projects of %d issues: %w", len(ids), err)
 		}
