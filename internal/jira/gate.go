@@ -290,6 +290,16 @@ func WithPriority(ctx context.Context, rank int) context.Context {
 	return context.WithValue(ctx, priorityKey{}, append(slices.Clip(priorityOf(ctx)), rank))
 }
 
+// WithFirstPriority ranks the requests made with the returned context
+// before every ranked request waiting for a slot. It is for a chain of
+// small requests, each sent once the one before has answered (a feed
+// followed page by page): a page among parallel ones that waits for a slot
+// delays itself, but a link of a chain delays every link after it, and a
+// chain starved by the pages around it can end the sync on its own.
+func WithFirstPriority(ctx context.Context) context.Context {
+	return context.WithValue(ctx, priorityKey{}, []int(nil))
+}
+
 func priorityOf(ctx context.Context) []int {
 	p, _ := ctx.Value(priorityKey{}).([]int)
 	return p

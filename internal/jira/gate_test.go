@@ -274,7 +274,8 @@ func together(calls []func() error) error {
 
 // TestGateServesTheLowestRankFirst: a freed slot goes to the waiting
 // request of the lowest rank (WithPriority paths, a path before its
-// extensions), the earliest of equals; a waiter that gives up leaves the
+// extensions; WithFirstPriority before every ranked one, whatever its
+// context's rank), the earliest of equals; a waiter that gives up leaves the
 // queue, and one granted a slot as it gives up hands the slot on.
 func TestGateServesTheLowestRankFirst(t *testing.T) {
 	t.Parallel()
@@ -306,6 +307,7 @@ func TestGateServesTheLowestRankFirst(t *testing.T) {
 		{"gives up", gaveUp},
 		{"serverInfo", t.Context()},
 		{"issues page 3, its comments", ranked(6, 3, 0)},
+		{"worklogs' feed, a chain", WithFirstPriority(ranked(7))},
 	}
 	var mu sync.Mutex
 	var order []string
@@ -333,7 +335,7 @@ func TestGateServesTheLowestRankFirst(t *testing.T) {
 	close(release)
 	g.release(held, succeeded)
 	wg.Wait()
-	assert.Equal(t, []string{"serverInfo", "projects, project 5", "projects, project 5 again", "issues' id search", "issues page 3", "issues page 3, its comments"}, order)
+	assert.Equal(t, []string{"serverInfo", "worklogs' feed, a chain", "projects, project 5", "projects, project 5 again", "issues' id search", "issues page 3", "issues page 3, its comments"}, order)
 
 	// A waiter given a slot as it gives up hands the slot on: whichever
 	// way each race goes, no slot is lost and no waiter is left behind.

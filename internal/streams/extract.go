@@ -65,6 +65,12 @@ type Env struct {
 	// IDPage is the ids per page of the Cloud id search; 0 means the most
 	// Jira gives (jira.SearchIDPage). Tests make it small.
 	IDPage int
+	// Turn, when not nil, is closed once the group's records are being
+	// written: until then they wait in a bounded queue (a group fetched
+	// ahead of its turn), and a group that holds what it fetched ahead to
+	// less than it could fetch at once widens to Concurrency then. nil
+	// means now.
+	Turn <-chan struct{}
 }
 
 // searchCeiling is the latest updated time the issues bookmark may reach:

@@ -288,35 +288,133 @@ func syncWorklogsOf(t *testing.T, c *jira.Client, n int) (*memSink, *state.State
 	return sink, env.State
 }
 
-// TestWorklogListsInFlightAreBounded: the worklog group, written last,
-// lists at most worklogListsInFlight feed pages at once, and still more
-// than one.
-func TestWorklogListsInFlightAreBounded(t *testing.T) {
+// TestWorklogListsInFlight: the worklogs group, fetched ahead of its turn,
+// lists at most worklogListsInFlight feed pages at once (each listed page
+// waits in memory until the group is written), and max_concurrency once its
+// turn has come, or when it is written at once: the lists left at its turn
+// are then the tail of the sync.
+func TestWorklogListsInFlight(t *testing.T) {
 	t.Parallel()
-	const feedPages = 12
-	var inFlight, peak atomic.Int64
-	c := worklogSite(t, func(since string) ([]any, int, bool) {
-		n, _ := strconv.Atoi(since)
-		id := n/1000 + 1
-		return []any{feedItem(id)}, id * 1000, id >= feedPages
-	}, func() {
-		inFlight.Add(1)
-		defer inFlight.Add(-1)
-		// Hold each list a while, long enough for every list the tap
-		// would send at once to arrive: one more than the bound, if the
-		// bound did not hold.
-		for deadline := time.Now().Add(300 * time.Millisecond); inFlight.Load() <= worklogListsInFlight && time.Now().Before(deadline); {
+	const feedPages, concurrency = 24, 8
+	for _, tc := range []struct {
+		name string
+		turn func(peak *atomic.Int64) <-chan struct{} // the group's Env.Turn
+		want int64
+	}{
+		{"before its turn", func(*atomic.Int64) <-chan struct{} { return make(chan struct{}) }, worklogListsInFlight},
+		{"written at once", func(*atomic.Int64) <-chan struct{} { return nil }, concurrency},
+		{"its turn has come", func(*atomic.Int64) <-chan struct{} {
+			ch := make(chan struct{})
+			close(ch)
+			return ch
+		}, concurrency},
+		{"its turn comes while it lists", func(peak *atomic.Int64) <-chan struct{} {
+			ch := make(chan struct{})
+			go func() {
+				for peak.Load() < worklogListsInFlight {
+					time.Sleep(time.Millisecond)
+				}
+				close(ch)
+			}()
+			return ch
+		}, concurrency},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var inFlight, peak atomic.Int64
+			c := worklogSite(t, func(since string) ([]any, int, bool) {
+				n, _ := strconv.Atoi(since)
+				id := n/1000 + 1
+				return []any{feedItem(id)}, id * 1000, id >= feedPages
+			}, func() {
+				n := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				// Hold each list until one more than the bound is in
+				// flight (if the bound does not hold), or a while.
+				for deadline := time.Now().Add(300 * time.Millisecond); inFlight.Load() <= tc.want && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
+				}
+				for p, n := peak.Load(), inFlight.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+			})
+			env := &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: state.New(),
+				StartDate: time.UnixMilli(0).UTC(), RunStart: time.Now(), Concurrency: concurrency, Turn: tc.turn(&peak)}
+			sink := &memSink{records: map[string]int{}}
+			require.NoError(t, syncWorklogs(t.Context(), env, sink))
+			assert.Equal(t, feedPages, sink.records["worklogs"])
+			assert.Equal(t, tc.want, peak.Load(), "lists in flight at once")
+		})
+	}
+}
+
+// TestWorklogFeedIsNotStarved: each page of the worklog feed waits for the
+// one before, so its requests go before every ranked request waiting for a
+// slot. Ranked with its group, behind the issue batches of the group
+// written before it, the chain got a slot only when no batch was waiting,
+// and at 16 in flight its nine pages took the whole 20k sync.
+func TestWorklogFeedIsNotStarved(t *testing.T) {
+	t.Parallel()
+	const feedPages, floodMax = 5, 400
+	var mu sync.Mutex
+	var order []string // what the server answered, in order
+	var floods atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
+		mu.Lock()
+		order = append(order, r.URL.Path)
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/rest/api/2/worklog/updated":
+			n, _ := strconv.Atoi(r.URL.Query().Get("since"))
+			id := n/1000 + 1
+			write(map[string]any{"values": []any{feedItem(id)}, "until": id * 1000, "lastPage": id >= feedPages})
+		case "/rest/api/2/worklog/list":
+			write([]any{})
+		case "/rest/api/2/worklog/deleted":
+			write(map[string]any{"values": []any{}, "until": 0, "lastPage": true})
+		default: // the issue batches of the group before
 			time.Sleep(time.Millisecond)
+			write(map[string]any{})
 		}
-		for p, n := peak.Load(), inFlight.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-		}
-	})
+	}))
+	t.Cleanup(srv.Close)
+	base, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	c, err := jira.New(jira.Options{BaseURL: base, Username: "u", Password: "p",
+		Retry: jira.RetryPolicy{MaxAttempts: 1}, MaxInFlight: 1})
+	require.NoError(t, err)
+
+	// Four callers keep requests of the group before (rank 6) waiting for
+	// the one slot until they have sent floodMax.
+	ctx := t.Context()
+	var flooders sync.WaitGroup
+	for range 4 {
+		flooders.Go(func() {
+			for floods.Add(1) <= floodMax {
+				_ = c.Get(jira.WithPriority(ctx, 6), "rest/api/2/issue/bulkfetch", nil, nil)
+			}
+		})
+	}
 	env := &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: state.New(),
 		StartDate: time.UnixMilli(0).UTC(), RunStart: time.Now(), Concurrency: 8}
-	sink := &memSink{records: map[string]int{}}
-	require.NoError(t, syncWorklogs(t.Context(), env, sink))
-	assert.Equal(t, feedPages, sink.records["worklogs"])
-	assert.Equal(t, int64(worklogListsInFlight), peak.Load(), "lists in flight at once")
+	require.NoError(t, syncWorklogs(jira.WithPriority(ctx, 7), env, &memSink{records: map[string]int{}}))
+	flooders.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	feeds, last := 0, 0
+	for i, path := range order {
+		if path == "/rest/api/2/worklog/updated" {
+			feeds, last = feeds+1, i
+		}
+	}
+	require.Equal(t, feedPages, feeds)
+	// Between two feed pages, about one batch: the one that took the slot
+	// while the tap read the page before. Ranked with its group, the feed
+	// waited for every batch.
+	assert.Less(t, last, floodMax/4, "the feed's last page came after %d other requests", last-feedPages+1)
 }
 
 // dcSearch serves /rest/api/2/search over issues, which the test may

@@ -30,18 +30,22 @@ import (
 // only take slots from the lists of the pages it needs first (a window of
 // 2n throughout made the 20k sync a fifth slower).
 func ordered[T, R any](ctx context.Context, n int, items iter.Seq[T], fetch func(context.Context, T) (R, error), emit func(R) error) error {
-	n = max(1, n)
+	return orderedIn(ctx, newWindow(n), items, fetch, emit)
+}
+
+// orderedIn is ordered within the window w (newWindow, or one that widens
+// later).
+func orderedIn[T, R any](ctx context.Context, w *window, items iter.Seq[T], fetch func(context.Context, T) (R, error), emit func(R) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type result struct {
 		r   R
 		err error
 	}
-	w := newWindow(n)
 	// Results wait here until their turn, each holding a page of records.
 	// A fetch starts only once its place is queued, so the window's size
 	// is what lets n be in flight while the writer waits for the oldest.
-	queue := make(chan chan result, 2*n)
+	queue := make(chan chan result, 2*max(w.n, w.wide))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(queue)
@@ -95,10 +99,19 @@ type window struct {
 	inFlight int
 	waiting  int
 	changed  chan struct{} // poked when a place may have opened
+	// widen, once closed, takes n to wide (widenAt).
+	widen <-chan struct{}
+	wide  int
 }
 
 func newWindow(n int) *window {
-	return &window{n: n, changed: make(chan struct{}, 1)}
+	return &window{n: max(1, n), changed: make(chan struct{}, 1)}
+}
+
+// widenAt makes the window n wide once at is closed (nil: never).
+func (w *window) widenAt(at <-chan struct{}, n int) *window {
+	w.widen, w.wide = at, max(w.n, n)
+	return w
 }
 
 // enter takes a place, waiting for one; false if ctx ends first.
@@ -115,9 +128,14 @@ func (w *window) enter(ctx context.Context) bool {
 			w.mu.Unlock()
 			return true
 		}
+		widen := w.widen
 		w.mu.Unlock()
 		select {
 		case <-w.changed:
+		case <-widen: // a nil channel never is
+			w.mu.Lock()
+			w.n, w.widen = w.wide, nil
+			w.mu.Unlock()
 		case <-ctx.Done():
 			return false
 		}

@@ -232,6 +232,7 @@ func (s *sink) summary() Summary {
 type prefetch struct {
 	ops    chan queued
 	budget *semaphore.Weighted // bytes of encoded records queued
+	turn   chan struct{}       // the group's Env.Turn, closed by drain
 	err    error               // the group's result; read after ops is closed
 }
 
@@ -254,11 +255,12 @@ const (
 )
 
 func startPrefetch(ctx context.Context, g streams.Group, env *streams.Env, sk *sink) *prefetch {
-	pf := &prefetch{ops: make(chan queued, prefetchDepth), budget: semaphore.NewWeighted(prefetchBytes)}
+	pf := &prefetch{ops: make(chan queued, prefetchDepth), budget: semaphore.NewWeighted(prefetchBytes), turn: make(chan struct{})}
 	// The group advances a private copy of the state; the writer applies
 	// its bookmarks only once the records they cover are written.
 	own := *env
 	own.State = env.State.Clone()
+	own.Turn = pf.turn
 	qs := &queueSink{ctx: ctx, sink: sk, st: own.State, ops: pf.ops, budget: pf.budget}
 	go func() {
 		defer close(pf.ops)
@@ -271,6 +273,7 @@ func startPrefetch(ctx context.Context, g streams.Group, env *streams.Env, sk *s
 // bookmarks of the group's streams at each checkpoint, and returns the
 // group's error once its queue is empty.
 func (pf *prefetch) drain(sk *sink, names []string) error {
+	close(pf.turn)
 	for q := range pf.ops {
 		if q.marks == nil {
 			if err := sk.Write(q.record); err != nil {

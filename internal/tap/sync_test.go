@@ -162,3 +162,53 @@ func TestGroupsRankByTheirTurn(t *testing.T) {
 	defer mu.Unlock()
 	assert.Equal(t, []string{"hold", "projects", "users"}, seen)
 }
+
+// TestTurnComesWhenTheGroupIsWritten: a group fetched ahead of its turn
+// sees its Env.Turn closed once the groups before it are written and its
+// own records are, not before: until then what it fetches waits in memory,
+// and a group that widens at its turn (the worklog lists) would hold more.
+// Not parallel: it replaces the groups.
+func TestTurnComesWhenTheGroupIsWritten(t *testing.T) {
+	plan, err := Plan(discovered(t, "projects", "users"), bundled(t), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	release := make(chan struct{})
+	var early, noTurn atomic.Bool
+	saved := groupsToSync
+	t.Cleanup(func() { groupsToSync = saved })
+	groupsToSync = func() []streams.Group {
+		return []streams.Group{
+			{Streams: []string{"projects"}, Run: func(ctx context.Context, _ *streams.Env, _ streams.Sink) error {
+				select {
+				case <-release:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}},
+			{Streams: []string{"users"}, Run: func(ctx context.Context, env *streams.Env, _ streams.Sink) error {
+				if env.Turn == nil {
+					noTurn.Store(true)
+					close(release)
+					return nil
+				}
+				select {
+				case <-env.Turn:
+					early.Store(true)
+				case <-time.After(50 * time.Millisecond): // the projects are not written yet
+				}
+				close(release)
+				select {
+				case <-env.Turn:
+					return nil
+				case <-time.After(5 * time.Second):
+					return errors.New("the users' turn never came")
+				}
+			}},
+		}
+	}
+	var out bytes.Buffer
+	_, err = Sync(t.Context(), singer.NewWriter(&out), slog.New(slog.DiscardHandler), plan, state.New(), &streams.Env{Concurrency: 4}, fixedNow)
+	require.NoError(t, err)
+	assert.False(t, noTurn.Load(), "a group fetched ahead of its turn has an Env.Turn")
+	assert.False(t, early.Load(), "the users' turn came while the projects were not written")
+}
