@@ -70,9 +70,13 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 		// deployment_type: detected, the site's clock is serverInfo's;
 		// set, the Date of the site's answers.
 		deployment string
+		// projects: how many of the site's projects the config names (0:
+		// all). Their worklogs are picked from the site-wide feed by
+		// looking their issues up, issues deleted meanwhile among them.
+		projects int
 	}{
-		{jirasim.Cloud, "America/Los_Angeles", "auto"},
-		{jirasim.DataCenter, "Asia/Kathmandu", "datacenter"}, // UTC+05:45: minutes matter
+		{jirasim.Cloud, "America/Los_Angeles", "auto", 0},
+		{jirasim.DataCenter, "Asia/Kathmandu", "datacenter", 2}, // UTC+05:45: minutes matter
 	} {
 		t.Run(string(c.flavor), func(t *testing.T) {
 			t.Parallel()
@@ -102,7 +106,15 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			start := "2025-11-28T00:00:00Z"
-			cfg := configAt(t, srv.URL, start, fmt.Sprintf(`, "page_size": 10, "reconcile_deleted_issues": true, "deployment_type": %q, "request_timeout": 0.5`, c.deployment))
+			// The scope: the projects named, and what is theirs. Issues
+			// are not moved, so an issue's project is the one it was
+			// generated in, deleted or not.
+			scope := newProjectScope(s.sim.Data(), c.projects)
+			extra := fmt.Sprintf(`, "page_size": 10, "reconcile_deleted_issues": true, "deployment_type": %q, "request_timeout": 0.5`, c.deployment)
+			if c.projects > 0 {
+				extra += fmt.Sprintf(`, "projects": %q`, strings.Join(scope.keys, ","))
+			}
+			cfg := configAt(t, srv.URL, start, extra)
 			catalog := selectAll(t, cfg)
 			// The first run leaves out two streams of the issues group, as
 			// a user adding them later would: the next run, killed midway,
@@ -181,10 +193,16 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 			require.Positive(t, counts.Stalled, "answers stalled")
 
 			truth := s.sim.Truth()
+			scope.learn(s.sim.Data())
 			startT, err := time.Parse(time.RFC3339, start)
 			require.NoError(t, err)
 			want := truth.Expected(startT)
 			want["issue_status_history"] = truth.ExpectedStatusHistory(startT)
+			all := len(want["issues"])
+			scope.keep(truth, want)
+			if c.projects > 0 {
+				require.Less(t, len(want["issues"]), all, "the other projects have issues")
+			}
 			updated := map[string]map[string]string{} // stream, key: updated now
 			for _, stream := range []string{"issues", "worklogs"} {
 				updated[stream] = map[string]string{}
@@ -221,10 +239,21 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 				}
 				assert.Empty(t, extra, "%s: live rows the site no longer has", stream)
 			}
+			// Nothing of another project: no issue, no child, no worklog.
+			for stream, rows := range wh {
+				var outside []string
+				for k, rec := range rows {
+					if _, ok := wh.live(stream, k); ok && !scope.holds(stream, k, rec) {
+						outside = append(outside, k)
+					}
+				}
+				assert.Empty(t, outside, "%s: live rows of projects outside the configured ones", stream)
+			}
 			// Every deleted worklog is in the feed; a deleted issue is
 			// reported if a run had emitted it (one updated only by the
 			// deletion of one of its worklogs, as it was deleted, never was).
 			deleted := truth.ExpectedDeleted(startT)
+			deleted["issues"] = slices.DeleteFunc(deleted["issues"], func(id string) bool { return !scope.issue(id) })
 			for stream, keys := range deleted {
 				var notMarked []string
 				for _, k := range keys {
@@ -242,6 +271,84 @@ func TestScheduledRunsKeepTheWarehouseTrue(t *testing.T) {
 				rec := wh["issues"][id]
 				assert.NotNil(t, rec["_sdc_deleted_at"], "issue %s, deleted while the warehouse held it, is marked deleted", id)
 			}
+		})
+	}
+}
+
+// projectScope is the projects a config names and what belongs to them.
+type projectScope struct {
+	keys   []string                   // the project keys named; nil: every project
+	issues map[string]bool            // issue id: in scope
+	lists  map[string]map[string]bool // versions, components: id: in scope
+}
+
+// newProjectScope names the first n of the site's projects (every project
+// when n is 0).
+func newProjectScope(d *jirasim.Data, n int) *projectScope {
+	sc := &projectScope{issues: map[string]bool{}, lists: map[string]map[string]bool{"versions": {}, "components": {}}}
+	for _, p := range d.Projects[:min(n, len(d.Projects))] {
+		sc.keys = append(sc.keys, p.Key)
+	}
+	sc.learn(d)
+	return sc
+}
+
+// learn adds the issues, versions and components d holds.
+func (sc *projectScope) learn(d *jirasim.Data) {
+	in := func(key string) bool { return sc.keys == nil || slices.Contains(sc.keys, key) }
+	for _, p := range d.Projects {
+		for _, v := range p.Versions {
+			sc.lists["versions"][strconv.Itoa(v.ID)] = in(p.Key)
+		}
+		for _, c := range p.Components {
+			sc.lists["components"][strconv.Itoa(c.ID)] = in(p.Key)
+		}
+	}
+	for _, is := range d.Issues {
+		sc.issues[strconv.Itoa(is.ID)] = in(is.Project.Key)
+	}
+	for _, is := range d.DeletedIssues {
+		project, _, _ := strings.Cut(is.Key, "-")
+		sc.issues[strconv.Itoa(is.ID)] = in(project)
+	}
+}
+
+func (sc *projectScope) issue(id string) bool { return sc.issues[id] }
+
+// holds says whether a stream's row (key k, record rec) is in scope.
+func (sc *projectScope) holds(stream, k string, rec map[string]any) bool {
+	switch stream {
+	case "issues":
+		return sc.issue(k)
+	case "versions", "components":
+		return sc.lists[stream][k]
+	}
+	if id, ok := rec["issueId"]; ok {
+		return sc.issue(fmt.Sprint(id))
+	}
+	return true // a full table, or a deletion record (ids only)
+}
+
+// keep leaves in want, the keys a complete sync emits, those in scope.
+func (sc *projectScope) keep(truth jirasim.Truth, want map[string][]string) {
+	issueOf := map[string]map[string]string{} // stream, key: issue id
+	for stream, recs := range truth.Streams {
+		issueOf[stream] = map[string]string{}
+		for _, r := range recs {
+			issueOf[stream][strings.Join(r.Key, "/")] = r.IssueID
+		}
+	}
+	issueOf["issue_status_history"] = map[string]string{}
+	for _, r := range truth.StatusHistory {
+		issueOf["issue_status_history"][strings.Join(r.Key, "/")] = r.IssueID
+	}
+	for stream, keys := range want {
+		want[stream] = slices.DeleteFunc(keys, func(k string) bool {
+			rec := map[string]any{}
+			if id := issueOf[stream][k]; id != "" {
+				rec["issueId"] = id
+			}
+			return !sc.holds(stream, k, rec)
 		})
 	}
 }
