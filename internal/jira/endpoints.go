@@ -500,12 +500,27 @@ func (c *Client) worklogFeed(ctx context.Context, path string, since time.Time) 
 				// A full page sharing one millisecond: following nextPage
 				// would return it forever, and skipping ahead would lose
 				// worklogs. Stop loudly instead.
-				yield(FeedPage{}, fmt.Errorf("reading %s: more than %d worklogs share the update time %d ms; the feed cannot advance", what, len(feed.Values), sinceMS))
+				yield(FeedPage{}, &StuckFeedError{Feed: what, At: time.UnixMilli(sinceMS).UTC(), Count: len(feed.Values)})
 				return
 			}
 			sinceMS = feed.Until
 		}
 	}
+}
+
+// StuckFeedError is a worklog feed that cannot advance: a full page of
+// worklogs updated (or deleted) in one millisecond, At. Jira pages the feed
+// by the millisecond, from since inclusive, so the page after it is the
+// same page, and the worklogs of that millisecond past it cannot be read.
+type StuckFeedError struct {
+	Feed  string // "the worklog feed" or "the deleted worklog feed"
+	At    time.Time
+	Count int // the page's worklogs, all of them At
+}
+
+func (e *StuckFeedError) Error() string {
+	return fmt.Sprintf("reading %s: more than %d worklogs share the update time %s (%d ms), and Jira's feed cannot page past one millisecond",
+		e.Feed, e.Count, FormatTime(e.At), e.At.UnixMilli())
 }
 
 // WorklogList reads the worklogs with these ids (at most 1000).

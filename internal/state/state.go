@@ -323,6 +323,8 @@ func (s *State) Advance(stream string, t time.Time) bool {
 // Keys tap-jira keeps in a bookmark besides updated. singer-io/tap-jira
 // reads only updated and ignores them.
 const (
+	// KeyUpdated is a bookmark's time, and a pass's (KeyBackfill).
+	KeyUpdated = keyUpdated
 	// KeyDeleted is the worklog deletion feed's position (a timestamp).
 	KeyDeleted = "deleted"
 	// KeyKnownIDs is the issues the reconciliation scan last found:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -31,7 +32,7 @@ func syncDeletedWorklogs(env *Env, sink Sink, feed iter.Seq2[jira.FeedPage, erro
 	var seen seenIDs
 	for page, err := range feed {
 		if err != nil {
-			return err
+			return stuckRemedy(err, "bookmarks.worklogs."+state.KeyDeleted)
 		}
 		for i, id := range page.IDs {
 			if !seen.Add(id.String()) {
@@ -48,6 +49,19 @@ func syncDeletedWorklogs(env *Env, sink Sink, feed iter.Seq2[jira.FeedPage, erro
 		}
 	}
 	return nil
+}
+
+// stuckRemedy adds to a feed that cannot advance (jira.StuckFeedError)
+// what the user can do: the run stops rather than skip worklogs, and on
+// every later run again, until the feed's place in the state (place) is
+// moved past the millisecond, giving up the worklogs of it Jira cannot list.
+func stuckRemedy(err error, place string) error {
+	var stuck *jira.StuckFeedError
+	if !errors.As(err, &stuck) {
+		return err
+	}
+	return fmt.Errorf("%w; the sync stops rather than skip them. To go on without the rest of that millisecond's worklogs, set %s to %q in the state",
+		err, place, jira.FormatTime(stuck.At.Add(time.Millisecond)))
 }
 
 // deletedFeed is /worklog/deleted from its bookmark, start_date on the

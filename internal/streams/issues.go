@@ -1341,7 +1341,11 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 		return err
 	}
 	if feedErr != nil {
-		return feedErr
+		place := "bookmarks.worklogs." + state.KeyUpdated
+		if pass.open {
+			place = "bookmarks.worklogs." + state.KeyBackfill + "." + state.KeyUpdated
+		}
+		return stuckRemedy(feedErr, place)
 	}
 	if pass.open {
 		// The feed was read to its end, past the bookmark's time.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -259,22 +260,75 @@ func TestWorklogUpdatedBetweenFeedPagesIsWritten(t *testing.T) {
 // TestWorklogFeedThatCannotAdvanceStops: a full page of worklogs sharing
 // one millisecond makes Jira's feed return that page again for its next
 // page; the sync stops with an error naming it, neither looping nor moving
-// its bookmark past the worklogs it cannot see.
+// its bookmark past the worklogs it cannot see, and saying how to go on.
+// Done as it says, the next run reads on past that millisecond.
 func TestWorklogFeedThatCannotAdvanceStops(t *testing.T) {
 	t.Parallel()
-	var requests atomic.Int64
-	c := worklogSite(t, func(since string) ([]any, int, bool) {
-		// The same full page each time (a client that followed it would
-		// loop; this one ends the loop at the third request).
-		return []any{feedItem(2), feedItem(2), feedItem(2)}, 2000, requests.Add(1) >= 3
-	}, func() {})
-	env := &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: state.New(),
-		StartDate: time.UnixMilli(2000).UTC(), RunStart: time.Now(), Concurrency: 4}
-	err := syncWorklogs(t.Context(), env, &memSink{records: map[string]int{}})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "share the update time 2000 ms; the feed cannot advance")
-	assert.Equal(t, int64(1), requests.Load(), "the page is not asked for again")
-	assert.False(t, env.State.Updated("worklogs").After(time.UnixMilli(2000)), "the bookmark stays at the millisecond")
+	for _, tc := range []struct {
+		name, stuck, place string
+		bookmark           func(*state.State) time.Time
+	}{
+		{"updated", "/rest/api/2/worklog/updated", "bookmarks.worklogs.updated",
+			func(st *state.State) time.Time { return st.Updated("worklogs") }},
+		{"deleted", "/rest/api/2/worklog/deleted", "bookmarks.worklogs.deleted",
+			func(st *state.State) time.Time { return st.Time("worklogs", state.KeyDeleted) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var stuckAsked atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				write := func(v any) { _ = json.NewEncoder(w).Encode(v) }
+				since, _ := strconv.Atoi(r.URL.Query().Get("since"))
+				switch r.URL.Path {
+				case tc.stuck:
+					if since <= 2000 {
+						// The same full page each time: a client that
+						// followed it would loop.
+						stuckAsked.Add(1)
+						write(map[string]any{"values": []any{feedItem(2), feedItem(2), feedItem(2)}, "until": 2000, "lastPage": false})
+						return
+					}
+					write(map[string]any{"values": []any{feedItem(3)}, "until": 3000, "lastPage": true})
+				case "/rest/api/2/worklog/updated", "/rest/api/2/worklog/deleted":
+					write(map[string]any{"values": []any{}, "until": since, "lastPage": true})
+				case "/rest/api/2/worklog/list":
+					write([]any{})
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			t.Cleanup(srv.Close)
+			env := &Env{Client: clientAt(t, srv.URL), Log: slog.New(slog.DiscardHandler), State: state.New(),
+				StartDate: time.UnixMilli(1000).UTC(), RunStart: time.Now(), Concurrency: 4}
+			err := syncWorklogs(t.Context(), env, &memSink{records: map[string]int{}})
+			require.Error(t, err)
+			var stuck *jira.StuckFeedError
+			require.ErrorAs(t, err, &stuck)
+			assert.Equal(t, time.UnixMilli(2000).UTC(), stuck.At)
+			assert.Contains(t, err.Error(), "share the update time 1970-01-01T00:00:02.000Z (2000 ms)")
+			assert.Equal(t, int64(2), stuckAsked.Load(), "the page is asked for once more, not again")
+			assert.Equal(t, time.UnixMilli(2000).UTC(), tc.bookmark(env.State), "the bookmark stays at the millisecond")
+
+			// Do what the error says to the state, as a user would.
+			m := regexp.MustCompile(`set (\S+) to "([^"]+)" in the state`).FindStringSubmatch(err.Error())
+			require.NotNil(t, m, "the error says what to set: %v", err)
+			require.Equal(t, tc.place, m[1])
+			value := env.State.Value()
+			at := value
+			path := strings.Split(m[1], ".")
+			for _, k := range path[:len(path)-1] {
+				at = at[k].(map[string]any)
+			}
+			at[path[len(path)-1]] = m[2]
+			raw, err := json.Marshal(value)
+			require.NoError(t, err)
+			st, _, err := state.Parse(bytes.NewReader(raw), []string{"worklogs"})
+			require.NoError(t, err)
+			env.State = st
+			require.NoError(t, syncWorklogs(t.Context(), env, &memSink{records: map[string]int{}}), "the next run reads on")
+			assert.Equal(t, time.UnixMilli(3000).UTC(), tc.bookmark(env.State))
+		})
+	}
 }
 
 // syncWorklogsOf syncs worklogs from c's feed from 1000 ms on, with n
