@@ -365,10 +365,10 @@ func TestWorklogListsInFlight(t *testing.T) {
 		{"its turn comes while it lists", func(peak *atomic.Int64) <-chan struct{} {
 			ch := make(chan struct{})
 			go func() {
-				for peak.Load() < worklogListsInFlight {
+				defer close(ch)
+				for deadline := time.Now().Add(5 * time.Second); peak.Load() < worklogListsInFlight && time.Now().Before(deadline); {
 					time.Sleep(time.Millisecond)
 				}
-				close(ch)
 			}()
 			return ch
 		}, concurrency},
