@@ -47,28 +47,8 @@ bench: build ## Go benchmarks (b.Loop, 10 runs each, into bench.txt; compare run
 instructions: ## instructions per op of one benchmark, counted by valgrind (BENCH=BenchmarkIssuePage PKG=./internal/tap REV=<git rev> to count it too)
 	./scripts/instructions.sh '$(or $(BENCH),BenchmarkIssuePage)' '$(or $(PKG),./internal/tap)' '$(REV)'
 
-fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
-	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./internal/config
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/state
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeIDSet$$' -fuzztime=$(FUZZTIME) ./internal/state
-	$(GO) test -run='^$$' -fuzz='^FuzzParseCatalog$$' -fuzztime=$(FUZZTIME) ./internal/singer
-	$(GO) test -run='^$$' -fuzz='^FuzzAppendJSON$$' -fuzztime=$(FUZZTIME) ./internal/singer
-	$(GO) test -run='^$$' -fuzz='^FuzzParseTime$$' -fuzztime=$(FUZZTIME) ./internal/jira
-	$(GO) test -run='^$$' -fuzz='^FuzzNormalTime$$' -fuzztime=$(FUZZTIME) ./internal/jira
-	$(GO) test -run='^$$' -fuzz='^FuzzResponses$$' -fuzztime=$(FUZZTIME) ./internal/jira
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeTree$$' -fuzztime=$(FUZZTIME) ./internal/jira
-	$(GO) test -run='^$$' -fuzz='^FuzzCanonical$$' -fuzztime=$(FUZZTIME) ./internal/jira
-	$(GO) test -run='^$$' -fuzz='^FuzzChangelogWindows$$' -fuzztime=$(FUZZTIME) ./internal/jira
-	$(GO) test -run='^$$' -fuzz='^FuzzCompactPage$$' -fuzztime=$(FUZZTIME) ./internal/jira
-	$(GO) test -run='^$$' -fuzz='^FuzzTokenResponse$$' -fuzztime=$(FUZZTIME) ./internal/jira
-	$(GO) test -run='^$$' -fuzz='^FuzzIssueShape$$' -fuzztime=$(FUZZTIME) ./internal/streams
-	$(GO) test -run='^$$' -fuzz='^FuzzSeenIDs$$' -fuzztime=$(FUZZTIME) ./internal/streams
-	$(GO) test -run='^$$' -fuzz='^FuzzCustomFields$$' -fuzztime=$(FUZZTIME) ./internal/tap
-	$(GO) test -run='^$$' -fuzz='^FuzzFastWalk$$' -fuzztime=$(FUZZTIME) ./internal/schema
-	$(GO) test -run='^$$' -fuzz='^FuzzUTCMillis$$' -fuzztime=$(FUZZTIME) ./internal/schema
-	$(GO) test -run='^$$' -fuzz='^FuzzPlain$$' -fuzztime=$(FUZZTIME) ./internal/jsonscan
-	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) ./internal/jsonscan
-	$(GO) test -run='^$$' -fuzz='^FuzzParseJQL$$' -fuzztime=$(FUZZTIME) ./internal/jirasim
+fuzz: ## run each fuzz target briefly (FUZZTIME=10s); a bare deadline flake of Go's fuzzer is run again
+	GO='$(GO)' ./scripts/fuzz.sh '$(FUZZTIME)'
 
 reliability: ## only the fault, signal, EPIPE and kill -9 tests (also part of make test)
 	$(GO) test -race -count=1 -run 'Fault|Signal|ClosedOutput|Kill|Interrupted|BadSites|Retries|Cancel|ScheduledRuns|StoppedBeforeItsScan|Stall' ./internal/...
