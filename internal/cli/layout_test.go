@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestPackagesKeepTheirPlaces holds the layout the architecture notes
+// describe to what the code imports: only internal/jira speaks go-jira (it
+// is HTTP plumbing there, nowhere else), main is one line, and no package is
+// named for nothing in particular.
+func TestPackagesKeepTheirPlaces(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("..", "..")
+	fset := token.NewFileSet()
+	importers := map[string][]string{} // import path: directories of non-test files importing it
+	var vague []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "testdata", "node_modules":
+				return filepath.SkipDir
+			case "util", "utils", "common", "helpers", "misc":
+				vague = append(vague, path)
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, filepath.Dir(path))
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			p, err := strconv.Unquote(imp.Path.Value)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(importers[p], filepath.ToSlash(rel)) {
+				importers[p] = append(importers[p], filepath.ToSlash(rel))
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.NotEmpty(t, importers["github.com/spf13/cobra"], "the walk found the code")
+	assert.Equal(t, []string{"internal/jira"}, importers["github.com/andygrunwald/go-jira"], "packages importing go-jira")
+	assert.Empty(t, vague, "packages named for nothing in particular")
+
+	src, err := os.ReadFile(filepath.Join(root, "cmd", "tap-jira", "main.go"))
+	require.NoError(t, err)
+	f, err := parser.ParseFile(fset, "main.go", src, 0)
+	require.NoError(t, err)
+	var body []ast.Stmt
+	for _, d := range f.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Name.Name == "main" {
+			body = fn.Body.List
+			assert.Equal(t, fset.Position(fn.Pos()).Line, fset.Position(fn.End()).Line, "main is one line")
+		}
+	}
+	assert.Len(t, body, 1, "main hands over to internal/cli in one statement")
+}
