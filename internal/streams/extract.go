@@ -57,7 +57,8 @@ type Env struct {
 	// IssueFields is the fields= of issue requests; nil means *all.
 	IssueFields []string
 	// Concurrency is max_concurrency: the client holds requests in flight
-	// to it (1 is sequential); the issues pipelines work on one page more.
+	// to it (1 is sequential); the issues pipelines work on more pages
+	// (issuePipeline).
 	Concurrency int
 	// ReconcileDeletedIssues scans the issues in scope by id after the
 	// issues sync and emits a deletion record for each remembered one gone.

@@ -105,14 +105,12 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 		b.scope = scopeFingerprint(env)
 		b.known = env.State.KnownIDs("issues", b.scope)
 	}
-	// One page more than requests in flight is worked on: the client holds
-	// requests to Concurrency, and the extra page is prepared (decoded
-	// records validated and encoded) while the others are on the wire. At 1
-	// this is a sequential tap that reads the next page while it writes.
-	n := max(1, env.Concurrency) + 1
 	if !env.Cloud {
-		err = b.searchPages(ctx, n, from, jqlFrom, fields, expand)
+		// One page more than requests in flight, each of about 1 MiB
+		// (pageSizer): see issuePipeline.
+		err = b.searchPages(ctx, max(1, env.Concurrency)+1, from, jqlFrom, fields, expand)
 	} else {
+		n := issuePipeline(env.Concurrency)
 		scan := b.scanIDs(ctx, from, jqlFrom)
 		type chunk struct {
 			ids  []string
@@ -135,6 +133,13 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 			}
 		}
 		lag := newPageLag(env.Concurrency)
+		// Reads started as pages arrive outlive the fetches (pages kept
+		// back are written after ordered returns) and end with the scan.
+		readsCtx, cancelReads := context.WithCancel(ctx)
+		defer cancelReads()
+		if env.Concurrency > 1 {
+			b.early = make(chan struct{}, earlyReads)
+		}
 		err = ordered(ctx, n, batches, func(ctx context.Context, c chunk) (*issueBatch, error) {
 			ids := c.ids
 			issues, err := env.Client.BulkFetch(ctx, ids, fields, expand)
@@ -162,6 +167,7 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 			batch, err := b.prepare(issues)
 			if batch != nil {
 				batch.rank = c.rank
+				b.startEarly(readsCtx, batch)
 			}
 			return batch, err
 		}, func(batch *issueBatch) error {
@@ -194,6 +200,30 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 	return nil
 }
 
+// issuePipeline is how many Cloud issue batches are worked on at once:
+// fetched, prepared, or waiting to be written. One more than requests in
+// flight: the client holds requests to concurrency, and the extra batch is
+// prepared (decoded records validated and encoded) while the others are
+// on the wire; at 1 this is a sequential tap that reads the next batch
+// while it writes. With concurrency, half again as many (at most
+// maxExtraPages more): on two cores the writer falls behind batches that
+// arrive together, and with one more the window filled with batches
+// waiting to be written while the requests in flight fell to 10-13 of 16.
+// Data Center search pages keep one more than requests in flight: they
+// are weighed to 1 MiB each, and where issues carry long histories the
+// extra pages held took a site of fat pages at 16 from 3.4 s to 3.9 s
+// (the collector working on what they hold).
+func issuePipeline(concurrency int) int {
+	c := max(1, concurrency)
+	if c == 1 {
+		return 2
+	}
+	return c + 1 + min(c/2, maxExtraPages)
+}
+
+// maxExtraPages bounds the pages issuePipeline adds past one a request.
+const maxExtraPages = 8
+
 // wantsChangelog says whether issues' changelogs are needed: the changelogs
 // stream and the status history are read from them.
 func wantsChangelog(sink Sink) bool {
@@ -219,6 +249,9 @@ type issueBatches struct {
 	short  atomic.Int64 // issues whose bulk read came short, this run
 	// readWaits counts the pages' list reads waiting to retry now.
 	readWaits atomic.Int64
+	// early holds a place for each page whose lists are read as it
+	// arrives (startEarly); nil where none are.
+	early chan struct{}
 	// known is the issue ids a reconciliation scan found, with every
 	// issue written since, for scope; nil if issue deletions are not
 	// tracked (yet). Each page states its issues' ids before writing them
@@ -253,6 +286,8 @@ type issueBatch struct {
 	// rank is the page's place among the pages ordered fetched: the lists
 	// read for it rank with it (jira.WithPriority), before later pages.
 	rank int
+	// early says its lists were started as it arrived (startEarly).
+	early bool
 }
 
 // place is where an issue stands in the search's order.
@@ -665,6 +700,7 @@ const maxShifts = 10
 func (b *issueBatches) emit(ctx context.Context, batch *issueBatch) error {
 	ctx = jira.WithPriority(ctx, batch.rank)
 	b.startReads(ctx, batch)
+	defer b.endEarly(batch)
 	defer batch.stopReads()
 	whole := batch.whole
 	dups := make([]bool, len(batch.items))
@@ -860,9 +896,54 @@ func (l *pageLag) flush(ctx context.Context, b *issueBatches, err error) error {
 			continue
 		}
 		batch.stopReads()
+		b.endEarly(batch)
 	}
 	l.pending = nil
 	return err
+}
+
+// earlyReads is how many pages not yet at the writer may have their lists
+// read as they arrive (Cloud, with concurrency), besides those pageLag
+// keeps back. Started at the writer, the lists of the sync's last page
+// waited for the pages before it to be written, and then their round trip
+// ended the sync (the 20k sync at 16: 36 ms from the last bulkfetch to its
+// lists, then 60 ms for them). A few pages' lists at most are held this way,
+// so a site whose every page has lists does not hold all of them.
+const earlyReads = 3
+
+// startEarly starts reading the lists of a page that has some as it
+// arrives, ahead of the writer, while fewer than earlyReads pages are so
+// read. emit frees the place (endEarly).
+func (b *issueBatches) startEarly(ctx context.Context, batch *issueBatch) {
+	if b.early == nil || !batch.hasLists(b) {
+		return
+	}
+	select {
+	case b.early <- struct{}{}:
+		batch.early = true
+		b.startReads(jira.WithPriority(ctx, batch.rank), batch)
+	default:
+	}
+}
+
+// endEarly frees the place of a page whose lists were read early.
+func (b *issueBatches) endEarly(batch *issueBatch) {
+	if batch.early {
+		batch.early = false
+		<-b.early
+	}
+}
+
+// hasLists says whether the page has lists startReads reads.
+func (batch *issueBatch) hasLists(b *issueBatches) bool {
+	for _, it := range batch.items {
+		for _, l := range it.deferred {
+			if !l.stream && (!l.bulk || !b.noBulk.Load()) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // startReads starts reading a page's lists that it does not embed whole:
@@ -1235,6 +1316,16 @@ const (
 	worklogListsInFlight = 4
 )
 
+// worklogListsAhead is how many /worklog/list calls run at once before
+// the group's turn: worklogListsInFlight, or half of max_concurrency when
+// that is more. With 16 in flight, 4 left the 20k sync's last three lists
+// to its end, one more round trip after the issues (8: 0.84-0.88 s against
+// 0.96-0.97 s, five interleaved runs, with the issue window and early
+// reads; 107-123 MB at 100k under the soft limit's headroom).
+func worklogListsAhead(concurrency int) int {
+	return min(max(1, concurrency), max(worklogListsInFlight, concurrency/2))
+}
+
 // syncWorklogs follows the worklog change feed from the bookmark. The feed
 // holds back the last minute, so its high-water mark is safe to bookmark.
 // Feed pages are read ahead while earlier pages' worklogs are fetched.
@@ -1290,7 +1381,7 @@ func syncWorklogs(ctx context.Context, env *Env, sink Sink) error {
 	// issues and 8 in flight, 35 lists four at a time, 550 ms of 5.7 s).
 	lists := newWindow(env.Concurrency)
 	if env.Turn != nil {
-		lists = newWindow(min(env.Concurrency, worklogListsInFlight)).widenAt(env.Turn, env.Concurrency)
+		lists = newWindow(worklogListsAhead(env.Concurrency)).widenAt(env.Turn, env.Concurrency)
 	}
 	err := orderedIn(ctx, lists, pages, func(ctx context.Context, p jira.FeedPage) (listed, error) {
 		wls, err := env.Client.WorklogList(ctx, p.IDs)

@@ -2,6 +2,7 @@ package streams
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -343,25 +344,29 @@ func syncWorklogsOf(t *testing.T, c *jira.Client, n int) (*memSink, *state.State
 }
 
 // TestWorklogListsInFlight: the worklogs group, fetched ahead of its turn,
-// lists at most worklogListsInFlight feed pages at once (each listed page
-// waits in memory until the group is written), and max_concurrency once its
-// turn has come, or when it is written at once: the lists left at its turn
-// are then the tail of the sync.
+// lists at most worklogListsInFlight feed pages at once, or half of
+// max_concurrency when that is more (each listed page waits in memory until
+// the group is written), and max_concurrency once its turn has come, or
+// when it is written at once: the lists left at its turn are then the tail
+// of the sync.
 func TestWorklogListsInFlight(t *testing.T) {
 	t.Parallel()
 	const feedPages, concurrency = 24, 8
 	for _, tc := range []struct {
-		name string
-		turn func(peak *atomic.Int64) <-chan struct{} // the group's Env.Turn
-		want int64
+		name        string
+		turn        func(peak *atomic.Int64) <-chan struct{} // the group's Env.Turn
+		want        int64
+		concurrency int // 8 if 0
 	}{
-		{"before its turn", func(*atomic.Int64) <-chan struct{} { return make(chan struct{}) }, worklogListsInFlight},
-		{"written at once", func(*atomic.Int64) <-chan struct{} { return nil }, concurrency},
+		{"before its turn", func(*atomic.Int64) <-chan struct{} { return make(chan struct{}) }, worklogListsInFlight, 0},
+		{"before its turn at 16: half of it", func(*atomic.Int64) <-chan struct{} { return make(chan struct{}) }, 8, 16},
+		{"before its turn at 2", func(*atomic.Int64) <-chan struct{} { return make(chan struct{}) }, 2, 2},
+		{"written at once", func(*atomic.Int64) <-chan struct{} { return nil }, concurrency, 0},
 		{"its turn has come", func(*atomic.Int64) <-chan struct{} {
 			ch := make(chan struct{})
 			close(ch)
 			return ch
-		}, concurrency},
+		}, concurrency, 0},
 		{"its turn comes while it lists", func(peak *atomic.Int64) <-chan struct{} {
 			ch := make(chan struct{})
 			go func() {
@@ -371,10 +376,11 @@ func TestWorklogListsInFlight(t *testing.T) {
 				}
 			}()
 			return ch
-		}, concurrency},
+		}, concurrency, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			conc := cmp.Or(tc.concurrency, concurrency)
 			var inFlight, peak atomic.Int64
 			c := worklogSite(t, func(since string) ([]any, int, bool) {
 				n, _ := strconv.Atoi(since)
@@ -394,7 +400,7 @@ func TestWorklogListsInFlight(t *testing.T) {
 				}
 			})
 			env := &Env{Client: c, Log: slog.New(slog.DiscardHandler), State: state.New(),
-				StartDate: time.UnixMilli(0).UTC(), RunStart: time.Now(), Concurrency: concurrency, Turn: tc.turn(&peak)}
+				StartDate: time.UnixMilli(0).UTC(), RunStart: time.Now(), Concurrency: conc, Turn: tc.turn(&peak)}
 			sink := &memSink{records: map[string]int{}}
 			require.NoError(t, syncWorklogs(t.Context(), env, sink))
 			assert.Equal(t, feedPages, sink.records["worklogs"])

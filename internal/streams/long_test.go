@@ -378,6 +378,17 @@ type manySite struct {
 	refused    chan struct{}
 	bulkMu     sync.Mutex
 	bulkLog    []string // the first issue id of each bulk read, in order
+	// longOnly, if set, is the one issue with histories entries; the
+	// others have 5, all embedded.
+	longOnly int
+}
+
+// historiesOf is the changelog length of an issue.
+func (s *manySite) historiesOf(issue int) int {
+	if s.longOnly > 0 && issue != s.longOnly {
+		return 5
+	}
+	return s.histories
 }
 
 // numbers are from, from+1, ... to-1.
@@ -412,7 +423,7 @@ func (s *manySite) serve(t *testing.T) *httptest.Server {
 			var out []any
 			for _, id := range body.IDs {
 				n, _ := strconv.Atoi(id)
-				out = append(out, s.long.issue(n, s.histories, 0))
+				out = append(out, s.long.issue(n, s.historiesOf(n), 0))
 			}
 			write(map[string]any{"issues": out})
 		case path == "/rest/api/2/changelog/bulkfetch":
@@ -444,7 +455,7 @@ func (s *manySite) serve(t *testing.T) *httptest.Server {
 			changelogBulk(w, r, &s.long, func(issue int) []int {
 				// Left out: entries a page token that counts slid past. Added:
 				// entries made after the issue was read (days later).
-				return append(numbers(s.short[issue], s.histories), numbers(10000, 10000+s.added[issue])...)
+				return append(numbers(s.short[issue], s.historiesOf(issue)), numbers(10000, 10000+s.added[issue])...)
 			})
 		case strings.HasSuffix(path, "/changelog"):
 			n := s.inFlight.Add(1)
@@ -482,7 +493,9 @@ func TestLaterPagesListsReadAhead(t *testing.T) {
 		least, most int64
 	}{
 		{concurrency: 1, least: 1, most: 2}, // the page written and the next
-		{concurrency: 8, least: 3, most: writeLag + 1},
+		// The pages kept back and the one written, and those read as they
+		// arrived (TestListsReadAsPagesArrive).
+		{concurrency: 8, least: 3, most: writeLag + 1 + earlyReads},
 	} {
 		t.Run(fmt.Sprint("concurrency=", tc.concurrency), func(t *testing.T) {
 			t.Parallel()
@@ -533,7 +546,64 @@ func TestPagesKeptBackWhileAReadWaits(t *testing.T) {
 	defer site.bulkMu.Unlock()
 	again := slices.Index(site.bulkLog[1:], "1") + 1
 	require.Positive(t, again, "page 1's bulk read was never sent again: %v", site.bulkLog)
-	assert.ElementsMatch(t, []string{"1", "11", "21", "31", "41", "51", "61"}, site.bulkLog[:again], "bulk reads sent while page 1's waited")
+	sent := site.bulkLog[:again]
+	assert.Subset(t, sent, []string{"1", "11", "21", "31", "41", "51", "61"}, "bulk reads sent while page 1's waited")
+	// Besides, the pages read as they arrived (TestListsReadAsPagesArrive).
+	assert.LessOrEqual(t, len(sent), waitLag+1+earlyReads, "bulk reads sent while page 1's waited: %v", sent)
+}
+
+// TestListsReadAsPagesArrive: with concurrency, the lists of up to
+// earlyReads pages are read as the pages arrive, before the writer reaches
+// them; started at the writer, the lists of the sync's last page waited for
+// the pages before it to be written, and their round trip then ended the
+// sync. Here only page 6 has lists to read, and the writer is held on page
+// 1's first record until page 6's bulk read has been sent (or 2 s). A
+// sequential sync does not: its one request at a time goes to the page
+// being written.
+func TestListsReadAsPagesArrive(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		concurrency int
+		early       bool
+	}{
+		{concurrency: 8, early: true},
+		{concurrency: 1, early: false},
+	} {
+		t.Run(fmt.Sprint("concurrency=", tc.concurrency), func(t *testing.T) {
+			t.Parallel()
+			site := &manySite{issues: 60, histories: 60, longOnly: 55}
+			sink := &holdSink{keySink: newKeySink(map[string]bool{"changelogs": true}), hold: func() bool {
+				deadline := time.After(2 * time.Second)
+				for {
+					if _, ok := site.bulkFirst.Load("55"); ok {
+						return true
+					}
+					select {
+					case <-deadline:
+						return false
+					case <-time.After(time.Millisecond):
+					}
+				}
+			}}
+			syncSite(t, site.serve(t).URL, sink, 10, tc.concurrency)
+			assert.Len(t, sink.written["changelogs"], (site.issues-1)*5+site.histories, "every entry")
+			assert.Equal(t, tc.early, sink.sawBeforeFirst, "page 6's lists read while page 1 was written")
+		})
+	}
+}
+
+// holdSink is a keySink whose first Write waits for hold, and notes what it
+// said.
+type holdSink struct {
+	*keySink
+	hold           func() bool
+	once           sync.Once
+	sawBeforeFirst bool
+}
+
+func (s *holdSink) Write(p Prepared) error {
+	s.once.Do(func() { s.sawBeforeFirst = s.hold() })
+	return s.keySink.Write(p)
 }
 
 // TestPagesWithNothingToReadAreNotHeld: a page whose lists are all
@@ -923,6 +993,44 @@ func TestInitialStatusAfterSelection(t *testing.T) {
 			for id, to := range sink.initial {
 				assert.Equal(t, "st0", to, "issue %s", id)
 			}
+		})
+	}
+}
+
+// TestIssueBatchesAheadOfTheWriter: while the writer is held on the first
+// Cloud batch, the batches fetched behind it are issuePipeline's: one more
+// than the requests in flight sequentially, half again as many with
+// concurrency (at most 8 more). With one more, on two cores the window
+// filled with batches waiting to be written and the requests in flight
+// fell below max_concurrency.
+func TestIssueBatchesAheadOfTheWriter(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		concurrency int
+		want        int64 // batches asked for while the first is written
+	}{
+		{concurrency: 1, want: 3},
+		{concurrency: 8, want: 14},
+		{concurrency: 16, want: 26},
+		{concurrency: 32, want: 42},
+	} {
+		t.Run(fmt.Sprint("concurrency=", tc.concurrency), func(t *testing.T) {
+			t.Parallel()
+			var batches atomic.Int64
+			site := &manySite{issues: 500, histories: 5, beforeBatch: func([]string) { batches.Add(1) }}
+			var held int64
+			sink := &holdSink{keySink: newKeySink(map[string]bool{"issues": true}), hold: func() bool {
+				// Until no batch has been asked for in 200 ms.
+				for last := int64(-1); last != batches.Load(); {
+					last = batches.Load()
+					time.Sleep(200 * time.Millisecond)
+				}
+				held = batches.Load()
+				return true
+			}}
+			syncSite(t, site.serve(t).URL, sink, 10, tc.concurrency)
+			assert.Len(t, sink.written["issues"], site.issues)
+			assert.Equal(t, tc.want, held, "batches asked for while the first was written")
 		})
 	}
 }

@@ -13,17 +13,24 @@ import (
 // memory for CPU, and a soft limit keeps the process near 100 MiB, because
 // a tap's live data is a few pages. BenchmarkIssuePage runs under them too.
 //
-// The soft limit follows the live heap up, to LimitPerLive times it: a
-// fixed limit near the live data makes the collector run without pause
-// (Go lets it take half the CPU then), which doubled the CPU a record
-// took at max_concurrency 32, where 32 pages in flight are 80 MB live,
-// and would do the same at the default on a site whose pages are fatter
-// than the simulator's. Memory then grows with what is live, as it would
-// under GOGC 150, instead of the CPU.
+// The soft limit follows the live heap up, to the live heap plus
+// LimitHeadroom or LimitPerLive times it, whichever is more: a fixed
+// limit near the live data makes the collector run without pause (Go lets
+// it take half the CPU then), which doubled the CPU a record took at
+// max_concurrency 32, where 32 pages in flight are 80 MB live, and would
+// do the same at the default on a site whose pages are fatter than the
+// simulator's. A headroom of 48 MiB keeps memory flat with the length of a
+// run: under 2.5 times the live heap, which this rule replaced, peak RSS
+// followed the highest live heap a run reached, and the 100k sync at 16
+// in flight peaked at 121-152 MB against 105 MB at 20k (107 MB under
+// this rule at both). Past 96 MiB live, half the live heap is the
+// headroom, so the collector's work per byte allocated stays bounded
+// where pages are fat (docs/performance.md, "Memory at 16").
 const (
-	GCPercent    = 400
-	MemoryLimit  = 100 << 20
-	LimitPerLive = 2.5
+	GCPercent     = 400
+	MemoryLimit   = 100 << 20
+	LimitHeadroom = 48 << 20
+	LimitPerLive  = 1.5
 )
 
 // TuneGC sets them for the process; GOGC and GOMEMLIMIT, when set, win
@@ -53,11 +60,11 @@ func TuneGC() (restore func()) {
 }
 
 // limitFor is the soft limit for a live heap: at least floor, at least
-// LimitPerLive times live, and the current limit kept unless the wanted
-// one differs from it by an eighth or more (setting the limit stops the
-// world, so it is moved seldom).
+// live plus LimitHeadroom and LimitPerLive times live, and the current
+// limit kept unless the wanted one differs from it by an eighth or more
+// (setting the limit stops the world, so it is moved seldom).
 func limitFor(floor, live, current int64) (int64, bool) {
-	want := max(floor, int64(float64(live)*LimitPerLive))
+	want := max(floor, live+LimitHeadroom, int64(float64(live)*LimitPerLive))
 	diff := want - current
 	if diff < 0 {
 		diff = -diff

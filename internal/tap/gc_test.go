@@ -20,13 +20,14 @@ func TestLimitFor(t *testing.T) {
 		move          bool
 	}{
 		{"little live data keeps the floor", 10 * mib, floor, floor, false},
-		{"just under the floor's share", 40 * mib, floor, floor, false},
-		{"the default's pages, 48 MiB live", 48 * mib, floor, 120 * mib, true},
-		{"32 pages in flight", 82 * mib, floor, 205 * mib, true},
-		{"a small change is not worth a stop", 84 * mib, 205 * mib, 210 * mib, false},
-		{"an eighth more moves it", 100 * mib, 200 * mib, 250 * mib, true},
+		{"just under the floor's share", 52 * mib, floor, floor, false},
+		{"16 pages in flight, 60 MiB live: not an eighth more", 60 * mib, floor, 108 * mib, false},
+		{"32 pages in flight: the headroom", 82 * mib, floor, 130 * mib, true},
+		{"fat pages: half the live heap", 170 * mib, floor, 255 * mib, true},
+		{"a small change is not worth a stop", 84 * mib, 130 * mib, 132 * mib, false},
+		{"an eighth more moves it", 100 * mib, 120 * mib, 150 * mib, true},
 		{"live data gone: back to the floor", 2 * mib, 205 * mib, floor, true},
-		{"down by less than an eighth stays", 76 * mib, 205 * mib, 190 * mib, false},
+		{"down by less than an eighth stays", 76 * mib, 130 * mib, 124 * mib, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -59,8 +60,8 @@ func TestSoftLimitFollowsTheLiveHeap(t *testing.T) {
 				require.Equal(t, before, first, "a GOMEMLIMIT given is not overridden")
 			}
 
-			live := make([]byte, 80<<20) // past MemoryLimit/LimitPerLive
-			raised := int64(float64(len(live)) * LimitPerLive)
+			live := make([]byte, 80<<20) // past MemoryLimit-LimitHeadroom
+			raised := int64(len(live)) + LimitHeadroom
 			if !tc.follows {
 				collect(3)
 				runtime.KeepAlive(live)
