@@ -363,12 +363,17 @@ func runSync(ctx context.Context, cfg *config.Config, log *slog.Logger, w *singe
 		log.Info("connected", "deployment_type", info.DeploymentType, "version", info.Version)
 		siteStart, _ = info.Now()
 	}
+	concurrency := cfg.Concurrency(cloud)
+	client.SetMaxInFlight(concurrency)
+	if cfg.MaxConcurrency == 0 {
+		log.Info("requests in flight at once: the flavor's default (max_concurrency not set)", "max_concurrency", concurrency)
+	}
 	start := time.Now()
 	env := &streams.Env{
 		Client: client, Cloud: cloud, Log: log,
 		StartDate: cfg.StartDate, RunStart: start, SiteStart: siteStart, Lookback: cfg.Lookback,
 		PageSize: cfg.PageSize, Projects: cfg.Projects, JQL: cfg.JQL, RenderedFields: cfg.RenderedFields,
-		Concurrency: cfg.MaxConcurrency, ReconcileDeletedIssues: cfg.ReconcileDeletedIssues,
+		Concurrency: concurrency, ReconcileDeletedIssues: cfg.ReconcileDeletedIssues,
 	}
 	stop := obs.start(ctx, start, client.Stats)
 	sum, err := tap.Sync(ctx, w, log, plan, st, env, time.Now, obs.reporter)

@@ -25,7 +25,9 @@ func newClient(ctx context.Context, cfg *config.Config, log *slog.Logger, onRequ
 	}
 	opts := jira.Options{
 		BaseURL: cfg.BaseURL, UserAgent: cfg.UserAgent, Timeout: cfg.RequestTimeout, Log: log,
-		Retry: retryPolicy(cfg.MaxAttempts), MaxInFlight: cfg.MaxConcurrency,
+		// Until the flavor is known, Cloud's default; runSync sets Data
+		// Center's once it is found.
+		Retry: retryPolicy(cfg.MaxAttempts), MaxInFlight: cfg.Concurrency(cfg.Deployment != config.DeploymentDataCenter),
 		OnRequest: onRequest,
 	}
 	switch cfg.Auth {

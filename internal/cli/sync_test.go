@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tap-jira/tap-jira/internal/config"
 	"github.com/tap-jira/tap-jira/internal/jirasim"
 	"github.com/tap-jira/tap-jira/internal/singer/singertest"
 )
@@ -776,6 +777,42 @@ func TestMaxConcurrencyBoundsTheWholeRun(t *testing.T) {
 		res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg))
 		require.Equal(t, ExitOK, res.code, res.stderr)
 		assert.Equal(t, n, peak.Load(), "max_concurrency %d: requests in flight at the peak", n)
+	}
+}
+
+// TestDefaultConcurrencyByFlavor: without max_concurrency, a run keeps up
+// to 16 requests in flight on Jira Cloud and 8 on Data Center, whose flavor
+// the run finds out from serverInfo after its first requests.
+func TestDefaultConcurrencyByFlavor(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		flavor jirasim.Flavor
+		want   int64
+	}{
+		{jirasim.Cloud, config.DefaultConcurrencyCloud},
+		{jirasim.DataCenter, config.DefaultConcurrencyDataCenter},
+	} {
+		t.Run(string(tc.flavor), func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t, tc.flavor, "UTC", 400)
+			var inFlight, peak atomic.Int64
+			counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				time.Sleep(20 * time.Millisecond) // so that requests overlap
+				s.sim.ServeHTTP(w, r)
+			}))
+			t.Cleanup(counting.Close)
+			cfg := configAt(t, counting.URL, "2025-11-28T00:00:00Z", `, "page_size": 10`)
+			res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg))
+			require.Equal(t, ExitOK, res.code, res.stderr)
+			// One more at most: the client frees a slot once it has read
+			// an answer, which may be before its handler here has returned.
+			assert.GreaterOrEqual(t, peak.Load(), tc.want, "requests in flight at the peak")
+			assert.LessOrEqual(t, peak.Load(), tc.want+1, "requests in flight at the peak")
+		})
 	}
 }
 

@@ -44,7 +44,7 @@ type Config struct {
 	Deployment     string        // DeploymentAuto, DeploymentCloud or DeploymentDataCenter
 	RenderedFields bool          // also request issues' renderedFields (HTML)
 	MaxAttempts    int           // tries per request, retries included
-	MaxConcurrency int           // requests in flight at once
+	MaxConcurrency int           // requests in flight at once; 0 if not set (Concurrency)
 	// ReconcileDeletedIssues scans issue ids each run to emit deletions.
 	ReconcileDeletedIssues bool
 	// FlattenCustomFields makes discovery give each custom field a
@@ -212,8 +212,8 @@ func Settings() []Setting {
 			Description: "Tries per HTTP request before the run gives up (1-20; 1 disables retries). 429, 5xx, network errors and cut responses are retried with exponential backoff and jitter, honouring Retry-After.",
 		},
 		{
-			Name: keyMaxConcurrency, Type: "integer", Default: defaultMaxConcurrency,
-			Description: "Requests to Jira in flight at once, all streams together (1-32; 1 is a sequential sync); halved while Jira answers 429, then raised again. Output order and state are the same at any setting.",
+			Name: keyMaxConcurrency, Type: "integer",
+			Description: "Requests to Jira in flight at once, all streams together (1-32; 1 is a sequential sync); halved while Jira answers 429, then raised again. Output order and state are the same at any setting. Default 16 on Jira Cloud, 8 on Jira Data Center (a server with its rate limiting off cannot say it is overloaded).",
 		},
 		{
 			Name: keyReconcileDeleted, Type: "boolean", Default: false,
@@ -394,10 +394,19 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool(keyRenderedFields, c.RenderedFields),
 		slog.Bool(keyFlattenCustom, c.FlattenCustomFields),
 		slog.Int(keyMaxAttempts, c.MaxAttempts),
-		slog.Int(keyMaxConcurrency, c.MaxConcurrency),
+		concurrencyAttr(c.MaxConcurrency),
 		slog.Bool(keyReconcileDeleted, c.ReconcileDeletedIssues),
 	)
 	return slog.GroupValue(attrs...)
+}
+
+// concurrencyAttr logs max_concurrency, "default" when it is not set (it
+// depends on the flavor, found later).
+func concurrencyAttr(n int) slog.Attr {
+	if n == 0 {
+		return slog.String(keyMaxConcurrency, "default")
+	}
+	return slog.Int(keyMaxConcurrency, n)
 }
 
 // redactedIf hides a secret but still tells an empty one apart.

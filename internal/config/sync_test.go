@@ -28,7 +28,13 @@ func TestSyncSettings(t *testing.T) {
 			assert.False(t, c.RenderedFields)
 			assert.False(t, c.FlattenCustomFields)
 			assert.Equal(t, 8, c.MaxAttempts)
-			assert.Equal(t, 8, c.MaxConcurrency)
+			assert.Equal(t, 0, c.MaxConcurrency, "not set")
+			assert.Equal(t, 16, c.Concurrency(true), "Cloud's default")
+			assert.Equal(t, 8, c.Concurrency(false), "Data Center's default")
+		}},
+		{"max_concurrency set holds on both flavors", `, "max_concurrency": 4`, func(t *testing.T, c *Config) {
+			assert.Equal(t, 4, c.Concurrency(true))
+			assert.Equal(t, 4, c.Concurrency(false))
 		}},
 		{"rendered fields", `, "rendered_fields": true`, func(t *testing.T, c *Config) {
 			assert.True(t, c.RenderedFields)

@@ -107,6 +107,16 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
+// SetMaxInFlight sets the bound on requests in flight at once (Options'
+// MaxInFlight) before a run's streams start: the default depends on the
+// flavor, which the first requests find out. What the bound learnt from
+// 429s so far starts again. A client made without a bound keeps none.
+func (c *Client) SetMaxInFlight(n int) {
+	if c.gate != nil && n > 0 {
+		c.gate.setMax(n)
+	}
+}
+
 // APIError is a response Jira answered with a non-2xx status, or a 200 that
 // its login layer marked as failed authentication.
 type APIError struct {

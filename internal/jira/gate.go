@@ -96,6 +96,19 @@ func newGate(max int, log *slog.Logger) *gate {
 	return &gate{all: adaptive{max: max, limit: max}, lanes: map[string]*lane{}, log: log}
 }
 
+// setMax makes max the bound of the gate and of every lane, as newGate
+// would, and hands out the slots it frees.
+func (g *gate) setMax(max int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	// Epochs go on: a 429 to a request sent before is no news.
+	g.all = adaptive{max: max, limit: max, epoch: g.all.epoch}
+	for _, l := range g.lanes {
+		l.bound = adaptive{max: max, limit: max, epoch: l.bound.epoch}
+	}
+	g.grant()
+}
+
 // acquire waits for a slot for a request to the endpoint named by key.
 func (g *gate) acquire(ctx context.Context, key string) (ticket, error) {
 	g.mu.Lock()

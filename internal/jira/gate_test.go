@@ -189,6 +189,51 @@ func TestGateWaitsForASlot(t *testing.T) {
 	}
 }
 
+// TestGateSetMax: a bound set after requests have gone (the default by
+// flavor) holds from then on, on the gate and on its lanes: raised, it
+// lets a waiter in at once; lowered, a request waits until the requests in
+// flight are under it.
+func TestGateSetMax(t *testing.T) {
+	t.Parallel()
+	g := newGate(2, slog.New(slog.DiscardHandler))
+	a, err := g.acquire(t.Context(), "GET /a")
+	require.NoError(t, err)
+	b, err := g.acquire(t.Context(), "GET /a")
+	require.NoError(t, err)
+	got := make(chan ticket, 1)
+	go func() {
+		c, err := g.acquire(t.Context(), "GET /a")
+		assert.NoError(t, err)
+		got <- c
+	}()
+	select {
+	case <-got:
+		t.Fatal("acquired past the bound")
+	case <-time.After(20 * time.Millisecond):
+	}
+	g.setMax(3)
+	var c ticket
+	select {
+	case c = <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a raised bound did not let the waiter in")
+	}
+	assert.Equal(t, 3, g.bound())
+	assert.Equal(t, 3, g.laneBound("GET /a"))
+
+	g.setMax(1)
+	assert.Equal(t, 1, g.laneBound("GET /a"))
+	g.release(a, succeeded)
+	g.release(b, succeeded)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	_, err = g.acquire(ctx, "GET /b")
+	require.ErrorIs(t, err, context.DeadlineExceeded, "one in flight under a bound of 1")
+	g.release(c, succeeded)
+	_, err = g.acquire(t.Context(), "GET /b")
+	require.NoError(t, err)
+}
+
 // TestClientBacksOffWhenRateLimited: a site that refuses more than three
 // requests at once (Jira Cloud's burst limit, in miniature) gets fewer
 // requests in flight after its first 429s, so most requests go through
