@@ -41,7 +41,7 @@ lint: ## gofmt must print nothing, go vet must pass, nothing but the Singer writ
 
 bench: build ## Go benchmarks (b.Loop, 10 runs each, into bench.txt; compare runs with benchstat), then the whole-sync benchmark against jira-sim
 	$(GO) test -run='^$$' -bench=. -benchmem -count=10 ./internal/singer ./internal/tap ./internal/schema ./internal/jira ./internal/streams | tee bench.txt
-	./bin/jira-sim bench --tap bin/tap-jira --issues 20000,100000 --concurrency 1,8
+	./bin/jira-sim bench --tap bin/tap-jira --issues 20000,100000 --concurrency 1,default
 	@echo "compare: go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da old.txt bench.txt"
 
 instructions: ## instructions per op of one benchmark, counted by valgrind (BENCH=BenchmarkIssuePage PKG=./internal/tap REV=<git rev> to count it too)

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tap-jira/tap-jira/internal/config"
 )
 
 // benchCommand is `jira-sim bench`: whole-sync benchmarks of a tap-jira
@@ -28,7 +30,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.SetOutput(stderr)
 	tap := fs.String("tap", "bin/tap-jira", "the tap-jira binary")
 	sizes := fs.String("issues", "20000,100000", "site sizes, comma-separated")
-	concs := fs.String("concurrency", "1,8", "max_concurrency values, comma-separated")
+	concs := fs.String("concurrency", "1,default", `max_concurrency values, comma-separated; "default" leaves it unset (the tap's default for the flavor, marked *)`)
 	seqMax := fs.Int("sequential-max", 20000, "skip max_concurrency=1 on sites bigger than this (it only shows memory)")
 	latency := fs.Duration("latency", 50*time.Millisecond, "latency per request")
 	jitter := fs.Duration("jitter", 10*time.Millisecond, "jitter around --latency")
@@ -69,7 +71,8 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "CPU floor: (the tap's CPU + this process's, the simulator and the reader of the output) / cores, the shortest wall time these cores allow\n")
 	fmt.Fprintf(stdout, "wire floor: the requests, conc at a time, each taking --latency: the shortest wall time conc requests in flight allow\n")
-	fmt.Fprintf(stdout, "at most: the sequential wall time over the higher floor, the most a speed-up over it can be here\n\n")
+	fmt.Fprintf(stdout, "at most: the sequential wall time over the higher floor, the most a speed-up over it can be here\n")
+	fmt.Fprintf(stdout, "*: max_concurrency not set, the tap's default for the flavor\n\n")
 	fmt.Fprintf(stdout, "%8s %5s %9s %7s %9s %10s %9s %5s %12s %9s %10s %9s %9s %10s %7s\n", "issues", "conc", "wall", "vs 1", "records", "records/s", "requests", "429s", "req/1k iss.", "peak RSS", "CPU/record", "sim CPU", "CPU floor", "wire floor", "at most")
 	for _, sz := range strings.Split(*sizes, ",") {
 		issues, err := strconv.Atoi(strings.TrimSpace(sz))
@@ -94,13 +97,13 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		// A first sync renders every issue into the simulator's cache, so
 		// the measured runs time the tap, not the simulator's JSON encoder
 		// (real Jira's work happens on another machine).
-		if _, err := benchRun(ctx, *tap, url, 8); err != nil {
+		if _, err := benchRun(ctx, *tap, url, "8"); err != nil {
 			fmt.Fprintln(stderr, "jira-sim bench: warm-up:", err)
 			return 1
 		}
 		var sequential time.Duration // max_concurrency=1's wall time, for the speed-up
 		for _, cs := range strings.Split(*concs, ",") {
-			conc, err := strconv.Atoi(strings.TrimSpace(cs))
+			conc, label, err := benchConcurrency(cs, Flavor(*flavor))
 			if err != nil {
 				fmt.Fprintln(stderr, "jira-sim bench: bad --concurrency:", cs)
 				return 2
@@ -110,7 +113,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			}
 			sim.ResetStats()
 			selfBefore := selfCPU()
-			r, err := benchRun(ctx, *tap, url, conc)
+			r, err := benchRun(ctx, *tap, url, label)
 			simCPU := selfCPU() - selfBefore
 			if err != nil {
 				fmt.Fprintln(stderr, "jira-sim bench:", err)
@@ -126,14 +129,18 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			synced := len(sim.Truth().Expected(r.start)["issues"])
 			floor := (r.cpu + simCPU) / time.Duration(runtime.NumCPU())
 			wire := wireFloor(total, conc, *latency)
+			shown := strconv.Itoa(conc)
+			if label == "" {
+				shown += "*"
+			}
 			best := "—"
 			if conc == 1 {
 				sequential = r.wall
 			} else {
 				best = speedUp(sequential, max(floor, wire))
 			}
-			fmt.Fprintf(stdout, "%8d %5d %9s %7s %9d %10.0f %9d %5d %12.1f %8.0fM %9.1fµs %9s %9s %10s %7s\n",
-				issues, conc, r.wall.Round(10*time.Millisecond), speedUp(sequential, r.wall), r.records, float64(r.records)/r.wall.Seconds(), total, throttled,
+			fmt.Fprintf(stdout, "%8d %5s %9s %7s %9d %10.0f %9d %5d %12.1f %8.0fM %9.1fµs %9s %9s %10s %7s\n",
+				issues, shown, r.wall.Round(10*time.Millisecond), speedUp(sequential, r.wall), r.records, float64(r.records)/r.wall.Seconds(), total, throttled,
 				float64(total)*1000/float64(max(synced, 1)), float64(r.maxRSS)/1024, float64(r.cpu.Microseconds())/float64(max(r.records, 1)),
 				simCPU.Round(10*time.Millisecond), floor.Round(10*time.Millisecond), wire.Round(10*time.Millisecond), best)
 		}
@@ -173,7 +180,27 @@ type benchResult struct {
 
 // benchRun runs one full sync of every stream and counts what came out
 // without keeping it.
-func benchRun(ctx context.Context, tap, url string, conc int) (benchResult, error) {
+// benchConcurrency reads one --concurrency value: a number, or "default"
+// for the tap's default on the flavor (label "", so that the config leaves
+// max_concurrency out).
+func benchConcurrency(v string, flavor Flavor) (conc int, label string, err error) {
+	v = strings.TrimSpace(v)
+	if v == "default" {
+		if flavor == DataCenter {
+			return config.DefaultConcurrencyDataCenter, "", nil
+		}
+		return config.DefaultConcurrencyCloud, "", nil
+	}
+	conc, err = strconv.Atoi(v)
+	if err != nil || conc < 1 {
+		return 0, "", fmt.Errorf("bad max_concurrency %q", v)
+	}
+	return conc, v, nil
+}
+
+// benchRun syncs the site once; conc is max_concurrency as the config
+// gives it, "" to leave it out.
+func benchRun(ctx context.Context, tap, url, conc string) (benchResult, error) {
 	dir, err := os.MkdirTemp("", "tap-jira-bench")
 	if err != nil {
 		return benchResult{}, err
@@ -181,8 +208,12 @@ func benchRun(ctx context.Context, tap, url string, conc int) (benchResult, erro
 	defer os.RemoveAll(dir)
 	start := time.Now().UTC().AddDate(-1, 0, 0).Truncate(time.Hour)
 	cfg := filepath.Join(dir, "config.json")
-	conf := fmt.Sprintf(`{"base_url": %q, "username": "bench@example.com", "password": "bench-token", "start_date": %q, "max_concurrency": %d}`,
-		url, start.Format(time.RFC3339), conc)
+	setting := ""
+	if conc != "" {
+		setting = `, "max_concurrency": ` + conc
+	}
+	conf := fmt.Sprintf(`{"base_url": %q, "username": "bench@example.com", "password": "bench-token", "start_date": %q%s}`,
+		url, start.Format(time.RFC3339), setting)
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		return benchResult{}, err
 	}

@@ -130,3 +130,33 @@ func TestWireFloor(t *testing.T) {
 		assert.Equal(t, c.want, wireFloor(c.requests, c.conc, 50*ms), "%d requests, %d at a time", c.requests, c.conc)
 	}
 }
+
+// TestBenchConcurrency: "default" leaves max_concurrency out of the tap's
+// config (label "") and stands for the tap's default on the flavor in the
+// floors; a number is passed as it is.
+func TestBenchConcurrency(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		value  string
+		flavor Flavor
+		conc   int
+		label  string
+		bad    bool
+	}{
+		{value: "default", flavor: Cloud, conc: 16},
+		{value: " default", flavor: DataCenter, conc: 8},
+		{value: "4", flavor: Cloud, conc: 4, label: "4"},
+		{value: "1", flavor: DataCenter, conc: 1, label: "1"},
+		{value: "0", flavor: Cloud, bad: true},
+		{value: "eight", flavor: Cloud, bad: true},
+	} {
+		conc, label, err := benchConcurrency(c.value, c.flavor)
+		if c.bad {
+			assert.Error(t, err, c.value)
+			continue
+		}
+		require.NoError(t, err, c.value)
+		assert.Equal(t, c.conc, conc, c.value)
+		assert.Equal(t, c.label, label, c.value)
+	}
+}
