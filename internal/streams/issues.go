@@ -1305,7 +1305,8 @@ func prepareAll(sink Sink, out []Prepared, stream, issueID string, items []any) 
 
 // feedReadAhead is how many worklog feed pages may be read ahead of the
 // pages being listed; worklogListsInFlight bounds the /worklog/list calls
-// at once until the group's turn (Env.Turn), max_concurrency after it.
+// at once until the group's turn (Env.Turn; more at a high max_concurrency,
+// worklogListsAhead), max_concurrency after it.
 // The worklogs group is written last: until then each listed
 // page (up to 1000 worklogs, about 1.5 MB encoded) waits in memory, and
 // more than fit its 4 MiB queue only keep the collector busy. At 16 in
@@ -1319,9 +1320,8 @@ const (
 // worklogListsAhead is how many /worklog/list calls run at once before
 // the group's turn: worklogListsInFlight, or half of max_concurrency when
 // that is more. With 16 in flight, 4 left the 20k sync's last three lists
-// to its end, one more round trip after the issues (8: 0.84-0.88 s against
-// 0.96-0.97 s, five interleaved runs, with the issue window and early
-// reads; 107-123 MB at 100k under the soft limit's headroom).
+// to its end, one more round trip after the issues; all 16 took the 100k
+// sync to 175-191 MB (docs/performance.md, "The default at 16").
 func worklogListsAhead(concurrency int) int {
 	return min(max(1, concurrency), max(worklogListsInFlight, concurrency/2))
 }

@@ -22,10 +22,10 @@ import (
 // simulator's. A headroom of 48 MiB keeps memory flat with the length of a
 // run: under 2.5 times the live heap, which this rule replaced, peak RSS
 // followed the highest live heap a run reached, and the 100k sync at 16
-// in flight peaked at 121-152 MB against 105 MB at 20k (107 MB under
-// this rule at both). Past 96 MiB live, half the live heap is the
-// headroom, so the collector's work per byte allocated stays bounded
-// where pages are fat (docs/performance.md, "Memory at 16").
+// in flight peaked at 121-152 MB against 105 MB at 20k (119-120 MB
+// against 106-107 MB under this rule). Past 96 MiB live, half the live
+// heap is the headroom, so the collector's work per byte allocated stays
+// bounded where pages are fat (docs/performance.md, "The default at 16").
 const (
 	GCPercent     = 400
 	MemoryLimit   = 100 << 20
