@@ -109,8 +109,8 @@ func New(opts Options) (*Client, error) {
 
 // SetMaxInFlight sets the bound on requests in flight at once (Options'
 // MaxInFlight) before a run's streams start: the default depends on the
-// flavor, which the first requests find out. What the bound learnt from
-// 429s so far starts again. A client made without a bound keeps none.
+// flavor, which the first requests find out. A new bound forgets what the
+// old one learnt from 429s. A client made without a bound keeps none.
 func (c *Client) SetMaxInFlight(n int) {
 	if c.gate != nil && n > 0 {
 		c.gate.setMax(n)

@@ -97,10 +97,13 @@ func newGate(max int, log *slog.Logger) *gate {
 }
 
 // setMax makes max the bound of the gate and of every lane, as newGate
-// would, and hands out the slots it frees.
+// would, and hands out the slots it frees; the same max changes nothing.
 func (g *gate) setMax(max int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if max == g.all.max {
+		return
+	}
 	// Epochs go on: a 429 to a request sent before is no news.
 	g.all = adaptive{max: max, limit: max, epoch: g.all.epoch}
 	for _, l := range g.lanes {

@@ -234,6 +234,23 @@ func TestGateSetMax(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestGateSetMaxToTheSameKeepsACut: the default set once the flavor is
+// known is most often the bound the client began with; a cut a 429 made
+// meanwhile holds.
+func TestGateSetMaxToTheSameKeepsACut(t *testing.T) {
+	t.Parallel()
+	g := newGate(8, slog.New(slog.DiscardHandler))
+	tk, err := g.acquire(t.Context(), "GET /a")
+	require.NoError(t, err)
+	g.release(tk, refused)
+	cut := g.bound()
+	require.Less(t, cut, 8, "a 429 cuts the bound")
+	g.setMax(8)
+	assert.Equal(t, cut, g.bound(), "the same bound set again")
+	g.setMax(16)
+	assert.Equal(t, 16, g.bound(), "a new bound")
+}
+
 // TestClientBacksOffWhenRateLimited: a site that refuses more than three
 // requests at once (Jira Cloud's burst limit, in miniature) gets fewer
 // requests in flight after its first 429s, so most requests go through
