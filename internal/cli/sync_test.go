@@ -21,7 +21,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tap-jira/tap-jira/internal/config"
 	"github.com/tap-jira/tap-jira/internal/jirasim"
 	"github.com/tap-jira/tap-jira/internal/singer/singertest"
 )
@@ -789,8 +788,8 @@ func TestDefaultConcurrencyByFlavor(t *testing.T) {
 		flavor jirasim.Flavor
 		want   int64
 	}{
-		{jirasim.Cloud, config.DefaultConcurrencyCloud},
-		{jirasim.DataCenter, config.DefaultConcurrencyDataCenter},
+		{jirasim.Cloud, 16},
+		{jirasim.DataCenter, 8},
 	} {
 		t.Run(string(tc.flavor), func(t *testing.T) {
 			t.Parallel()
@@ -801,7 +800,14 @@ func TestDefaultConcurrencyByFlavor(t *testing.T) {
 				defer inFlight.Add(-1)
 				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 				}
-				time.Sleep(20 * time.Millisecond) // so that requests overlap
+				// Each request waits until two more than the bound are in
+				// flight (the bound does not hold) or 300 ms, so that a
+				// loaded machine reaches the bound too.
+				for deadline := time.Now().Add(300 * time.Millisecond); inFlight.Load() < tc.want+2 && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
+				}
+				for p, n := peak.Load(), inFlight.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
 				s.sim.ServeHTTP(w, r)
 			}))
 			t.Cleanup(counting.Close)

@@ -139,6 +139,7 @@ func syncIssues(ctx context.Context, env *Env, sink Sink) error {
 		defer cancelReads()
 		if env.Concurrency > 1 {
 			b.early = make(chan struct{}, earlyReads)
+			defer b.stopEarly()
 		}
 		err = ordered(ctx, n, batches, func(ctx context.Context, c chunk) (*issueBatch, error) {
 			ids := c.ids
@@ -250,8 +251,11 @@ type issueBatches struct {
 	// readWaits counts the pages' list reads waiting to retry now.
 	readWaits atomic.Int64
 	// early holds a place for each page whose lists are read as it
-	// arrives (startEarly); nil where none are.
-	early chan struct{}
+	// arrives (startEarly); nil where none are. earlyPages are those
+	// pages until they are written.
+	early      chan struct{}
+	earlyMu    sync.Mutex
+	earlyPages []*issueBatch
 	// known is the issue ids a reconciliation scan found, with every
 	// issue written since, for scope; nil if issue deletions are not
 	// tracked (yet). Each page states its issues' ids before writing them
@@ -921,6 +925,9 @@ func (b *issueBatches) startEarly(ctx context.Context, batch *issueBatch) {
 	select {
 	case b.early <- struct{}{}:
 		batch.early = true
+		b.earlyMu.Lock()
+		b.earlyPages = append(b.earlyPages, batch)
+		b.earlyMu.Unlock()
 		b.startReads(jira.WithPriority(ctx, batch.rank), batch)
 	default:
 	}
@@ -930,7 +937,22 @@ func (b *issueBatches) startEarly(ctx context.Context, batch *issueBatch) {
 func (b *issueBatches) endEarly(batch *issueBatch) {
 	if batch.early {
 		batch.early = false
+		b.earlyMu.Lock()
+		b.earlyPages = slices.DeleteFunc(b.earlyPages, func(p *issueBatch) bool { return p == batch })
+		b.earlyMu.Unlock()
 		<-b.early
+	}
+}
+
+// stopEarly stops the reads of pages read early that were never written
+// (a run that failed before them), once nothing else holds the pages.
+func (b *issueBatches) stopEarly() {
+	b.earlyMu.Lock()
+	pages := slices.Clone(b.earlyPages)
+	b.earlyMu.Unlock()
+	for _, p := range pages {
+		p.stopReads()
+		b.endEarly(p)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -1020,11 +1021,12 @@ func TestIssueBatchesAheadOfTheWriter(t *testing.T) {
 			site := &manySite{issues: 500, histories: 5, beforeBatch: func([]string) { batches.Add(1) }}
 			var held int64
 			sink := &holdSink{keySink: newKeySink(map[string]bool{"issues": true}), hold: func() bool {
-				// Until no batch has been asked for in 200 ms.
-				for last := int64(-1); last != batches.Load(); {
-					last = batches.Load()
-					time.Sleep(200 * time.Millisecond)
+				// Until the batches wanted have been asked for (or 2 s),
+				// and a while more, for any past them.
+				for deadline := time.Now().Add(2 * time.Second); batches.Load() < tc.want && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
 				}
+				time.Sleep(100 * time.Millisecond)
 				held = batches.Load()
 				return true
 			}}
@@ -1033,4 +1035,29 @@ func TestIssueBatchesAheadOfTheWriter(t *testing.T) {
 			assert.Equal(t, tc.want, held, "batches asked for while the first was written")
 		})
 	}
+}
+
+// TestEarlyReadsOfPagesNeverWrittenStop: the lists of a page read as it
+// arrived are stopped when the run ends before the page is written (an
+// error on an earlier page), and its place is freed: the reading of lists
+// read whole holds a goroutine (iter.Pull's) that nothing else would end.
+// Not parallel: it looks at every goroutine's stack.
+func TestEarlyReadsOfPagesNeverWrittenStop(t *testing.T) {
+	site := &manySite{issues: 1, histories: 60}
+	env := &Env{Client: clientAt(t, site.serve(t).URL), Cloud: true, Log: slog.New(slog.DiscardHandler), Concurrency: 8}
+	b := &issueBatches{env: env, early: make(chan struct{}, earlyReads)}
+	batch := &issueBatch{items: []issueItem{{id: "1", deferred: []deferredList{{known: 60}}}}}
+	pulls := func() int {
+		buf := make([]byte, 1<<20)
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "iter.Pull2")
+	}
+	before := pulls()
+	b.startEarly(t.Context(), batch)
+	require.True(t, batch.early, "a page with a list to read is read early")
+	require.Len(t, b.early, 1)
+	require.Greater(t, pulls(), before, "reading its lists")
+
+	b.stopEarly()
+	assert.Empty(t, b.early, "its place is freed")
+	assert.Eventually(t, func() bool { return pulls() == before }, 2*time.Second, 5*time.Millisecond, "its reading goes on")
 }
