@@ -760,19 +760,12 @@ func TestLaterGroupErrorWaitsItsTurn(t *testing.T) {
 func TestMaxConcurrencyBoundsTheWholeRun(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, jirasim.Cloud, "UTC", 400)
-	var inFlight, peak atomic.Int64
-	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-		}
+	url, peak := peakServer(t, s, func(*atomic.Int64) {
 		time.Sleep(2 * time.Millisecond) // so that requests overlap
-		s.sim.ServeHTTP(w, r)
-	}))
-	t.Cleanup(counting.Close)
+	})
 	for _, n := range []int64{1, 3} {
 		peak.Store(0)
-		cfg := configAt(t, counting.URL, "2025-11-28T00:00:00Z", fmt.Sprintf(`, "max_concurrency": %d, "page_size": 50`, n))
+		cfg := configAt(t, url, "2025-11-28T00:00:00Z", fmt.Sprintf(`, "max_concurrency": %d, "page_size": 50`, n))
 		res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg))
 		require.Equal(t, ExitOK, res.code, res.stderr)
 		assert.Equal(t, n, peak.Load(), "max_concurrency %d: requests in flight at the peak", n)
@@ -794,24 +787,15 @@ func TestDefaultConcurrencyByFlavor(t *testing.T) {
 		t.Run(string(tc.flavor), func(t *testing.T) {
 			t.Parallel()
 			s := newSite(t, tc.flavor, "UTC", 400)
-			var inFlight, peak atomic.Int64
-			counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				n := inFlight.Add(1)
-				defer inFlight.Add(-1)
-				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-				}
+			url, peak := peakServer(t, s, func(inFlight *atomic.Int64) {
 				// Each request waits until two more than the bound are in
 				// flight (the bound does not hold) or 300 ms, so that a
 				// loaded machine reaches the bound too.
 				for deadline := time.Now().Add(300 * time.Millisecond); inFlight.Load() < tc.want+2 && time.Now().Before(deadline); {
 					time.Sleep(time.Millisecond)
 				}
-				for p, n := peak.Load(), inFlight.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-				}
-				s.sim.ServeHTTP(w, r)
-			}))
-			t.Cleanup(counting.Close)
-			cfg := configAt(t, counting.URL, "2025-11-28T00:00:00Z", `, "page_size": 10`)
+			})
+			cfg := configAt(t, url, "2025-11-28T00:00:00Z", `, "page_size": 10`)
 			res := runTap(t, t.Context(), "--config", cfg, "--catalog", selectAll(t, cfg))
 			require.Equal(t, ExitOK, res.code, res.stderr)
 			// One more at most: the client frees a slot once it has read
@@ -820,6 +804,26 @@ func TestDefaultConcurrencyByFlavor(t *testing.T) {
 			assert.LessOrEqual(t, peak.Load(), tc.want+1, "requests in flight at the peak")
 		})
 	}
+}
+
+// peakServer serves the site and notes the most requests in flight at
+// once, before and after hold, which each request runs first.
+func peakServer(t *testing.T, s *site, hold func(inFlight *atomic.Int64)) (string, *atomic.Int64) {
+	var inFlight, peak atomic.Int64
+	note := func() {
+		for p, n := peak.Load(), inFlight.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inFlight.Add(1)
+		defer inFlight.Add(-1)
+		note()
+		hold(&inFlight)
+		note()
+		s.sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, &peak
 }
 
 // TestTruncatedListsReadPagesSideBySide: a sync reads the pages of an
