@@ -55,6 +55,12 @@ type encoder struct {
 	// fields of their own has many) only costs its hash.
 	orders map[uint64]*keyOrder
 	once   map[uint64]bool
+	// The key orders of the small objects last judged against each node,
+	// the newer first: a changelog item, a transition or a user has the
+	// same few keys record after record (a user two sets: with its email
+	// and without), and finding them in that order costs less than
+	// sorting them and looking up each one's check again.
+	small map[*schema.Node]*[2]*keyOrder
 	// A checked encoding: unsure is set when a value's check fails; top
 	// while the record's own object is next, whose keys the check does not
 	// declare are left out and listed in undeclared.
@@ -79,6 +85,8 @@ type keyOrder struct {
 const (
 	minOrdered = 16
 	maxOrders  = 64
+	minSmall   = 3
+	maxSmall   = 256
 )
 
 var keySeed = maphash.MakeSeed()
@@ -182,6 +190,19 @@ func (e *encoder) appendObject(dst []byte, t map[string]any, n *schema.Node) ([]
 			}
 		}
 	}
+	small := n != nil && len(t) >= minSmall && len(t) < minOrdered
+	if small {
+		if os := e.small[n]; os != nil {
+			for _, o := range os {
+				if o == nil || len(o.keys) != len(t) {
+					continue
+				}
+				if out, ok, err := e.appendInOrder(dst, t, o, n, top); ok || err != nil {
+					return out, err
+				}
+			}
+		}
+	}
 	base := len(e.members)
 	for k, x := range t {
 		e.members = append(e.members, member{k, x})
@@ -213,8 +234,11 @@ func (e *encoder) appendObject(dst []byte, t map[string]any, n *schema.Node) ([]
 			return dst, err
 		}
 	}
-	if len(own) >= minOrdered {
+	switch {
+	case len(own) >= minOrdered:
 		e.remember(set, e.members[base:base+len(own)])
+	case small:
+		e.rememberSmall(n, e.members[base:base+len(own)])
 	}
 	clear(e.members[base:]) // drop references for the GC
 	e.members = e.members[:base]
@@ -306,8 +330,7 @@ func checksOf(keys []string, n *schema.Node) []*schema.Node {
 }
 
 // remember keeps the sorted keys of a large object the second time its
-// key set is met. The keys are copied, all into one string: they may be
-// views of a page that must not stay alive for them.
+// key set is met.
 func (e *encoder) remember(set uint64, sorted []member) {
 	if !e.once[set] {
 		if e.once == nil || len(e.once) >= 4*maxOrders {
@@ -317,6 +340,32 @@ func (e *encoder) remember(set uint64, sorted []member) {
 		return
 	}
 	delete(e.once, set)
+	if e.orders == nil || len(e.orders) >= maxOrders {
+		e.orders = map[uint64]*keyOrder{}
+	}
+	e.orders[set] = newKeyOrder(sorted)
+}
+
+// rememberSmall keeps the order of a small object's sorted keys for n,
+// in place of the older of n's two.
+func (e *encoder) rememberSmall(n *schema.Node, sorted []member) {
+	if e.small == nil || len(e.small) >= maxSmall {
+		e.small = map[*schema.Node]*[2]*keyOrder{}
+	}
+	os := e.small[n]
+	if os == nil {
+		os = new([2]*keyOrder)
+		e.small[n] = os
+	}
+	o := newKeyOrder(sorted)
+	o.node, o.subs = n, checksOf(o.keys, n)
+	os[0], os[1] = o, os[0]
+}
+
+// newKeyOrder is the order of sorted's keys. The keys are copied, all
+// into one string: they may be views of a page that must not stay alive
+// for them.
+func newKeyOrder(sorted []member) *keyOrder {
 	size := 0
 	for _, m := range sorted {
 		size += len(m.key)
@@ -335,10 +384,7 @@ func (e *encoder) remember(set uint64, sorted []member) {
 		o.enc = append(appendString(o.enc, m.key), ':')
 		o.ends[i] = len(o.enc)
 	}
-	if e.orders == nil || len(e.orders) >= maxOrders {
-		e.orders = map[uint64]*keyOrder{}
-	}
-	e.orders[set] = o
+	return o
 }
 
 // validNumber reports whether s is a JSON number, as encoding/json checks

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tap-jira/tap-jira/internal/schema"
 )
 
 // stdEncode is what appendJSON must reproduce byte for byte.
@@ -144,6 +146,53 @@ func TestEncodeLargeObjectsInRememberedOrder(t *testing.T) {
 	assert.NotEmpty(t, e.orders, "orders were kept")
 	assert.LessOrEqual(t, len(e.orders), maxOrders)
 	assert.LessOrEqual(t, len(e.once), 4*maxOrders)
+}
+
+// Small objects judged against a node are written in one of the two key
+// orders last met under it; other key sets, as many keys but others,
+// undeclared ones or values the node refuses, must still come out as
+// encoding/json writes them and be judged as the sorting walk judges them.
+func TestEncodeSmallObjectsInRememberedOrder(t *testing.T) {
+	t.Parallel()
+	props := map[string]any{}
+	for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
+		props[k] = map[string]any{"type": []any{"null", "string"}}
+	}
+	s, err := schema.Compile("small", map[string]any{"type": "object", "properties": map[string]any{
+		"user": map[string]any{"type": "object", "properties": props},
+	}})
+	require.NoError(t, err)
+	node := s.Root().Prop("user")
+	obj := func(keys string, v any) map[string]any {
+		m := map[string]any{}
+		for _, k := range keys {
+			m[string(k)] = v
+		}
+		return m
+	}
+	seq := []struct {
+		m    map[string]any
+		sure bool
+	}{
+		{obj("abcd", "x"), true}, {obj("abcd", "y"), true}, {obj("abce", "x"), true}, {obj("abcd", nil), true},
+		{obj("abce", "z"), true}, {obj("abcf", "x"), true}, {obj("abcd", "w"), true}, {obj("abce", true), false},
+		{obj("abcz", "x"), true}, {obj("abcd", json.Number("1")), false}, {obj("abcd", "again"), true},
+		{obj("abcdef", "x"), true}, {obj("ab", "x"), true},
+	}
+	e := new(encoder)
+	for i, c := range seq {
+		want, err := stdEncode(t, c.m)
+		require.NoError(t, err)
+		e.unsure = false
+		got, err := e.append([]byte("x"), c.m, node)
+		require.NoError(t, err)
+		require.Equal(t, "x"+string(want), string(got), "object %d", i)
+		require.Equal(t, c.sure, !e.unsure, "object %d judged", i)
+	}
+	orders := e.small[node]
+	require.NotNil(t, orders, "orders were kept for the node")
+	assert.Equal(t, []string{"a", "b", "c", "d", "e", "f"}, orders[0].keys, "the newer first")
+	assert.Equal(t, []string{"a", "b", "c", "d"}, orders[1].keys)
 }
 
 // BenchmarkEncodeKeySets encodes objects of 100 keys from a few key sets

@@ -15,7 +15,7 @@ import (
 
 // everyStream plans a sync of every stream, every field selected, by
 // stream name.
-func everyStream(b *testing.B) map[string]*Selected {
+func everyStream(b testing.TB) map[string]*Selected {
 	schemas, err := schema.Bundled()
 	require.NoError(b, err)
 	cat, err := Discover(schemas, nil, false)
@@ -91,7 +91,7 @@ func cpuTime() int64 {
 }
 
 // preparePage returns the number of records it prepared.
-func preparePage(b *testing.B, em *Emitter, byName map[string]*Selected, page []byte) int {
+func preparePage(b testing.TB, em *Emitter, byName map[string]*Selected, page []byte) int {
 	decoded, err := jira.DecodeRecordShaped(page, jira.IssuePage)
 	if err != nil {
 		b.Fatal(err)
