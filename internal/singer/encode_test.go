@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -104,6 +105,32 @@ func TestEncodeRecordIsExact(t *testing.T) {
 		require.NoError(t, err)
 		require.JSONEq(t, string(want), string(b))
 	}
+}
+
+// Encoded records are copied into shared slabs, not an allocation each:
+// one encoded after another on the same P follows it in memory. The
+// records are 40 to 45 bytes long, which the allocator would place 48
+// bytes apart, so two allocations in a row cannot pass for that. The pool may move a goroutine to another
+// slab (another P, or the race detector dropping a slab), so not every
+// pair needs to be adjacent.
+func TestEncodedRecordsShareSlabs(t *testing.T) {
+	t.Parallel()
+	adjacent := 0
+	var last []byte
+	for i := range 64 {
+		b, err := EncodeRecord(map[string]any{"id": fmt.Sprint(i), "body": strings.Repeat("x", 20+i%5)})
+		require.NoError(t, err)
+		require.Equal(t, len(b), cap(b), "nothing appended to one record reaches the next")
+		if last != nil && unsafe.Add(unsafe.Pointer(unsafe.SliceData(last)), len(last)) == unsafe.Pointer(unsafe.SliceData(b)) {
+			adjacent++
+		}
+		last = b
+	}
+	assert.GreaterOrEqual(t, adjacent, 8)
+	big := map[string]any{"body": strings.Repeat("y", slabSize)}
+	b, err := EncodeRecord(big)
+	require.NoError(t, err)
+	assert.Equal(t, len(b), cap(b), "a large record gets an allocation of its own")
 }
 
 // Large objects are written in the key order remembered for their key set;
