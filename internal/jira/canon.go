@@ -20,6 +20,10 @@ type Shape struct {
 	// Long, for an array: one with more elements than this comes out as a
 	// *LongList, checked but not built, decoded later a window at a time.
 	Long int
+	// Repeats, for an object that keeps what is nested in it raw: the same
+	// one comes back many times (a transition, a user), and a repeat is a
+	// clone of the map its first reading gave (repeats.go).
+	Repeats bool
 }
 
 // Full decodes everything: the shape of any response the tap does not
@@ -38,8 +42,12 @@ func (s *Shape) member(k string) *Shape {
 }
 
 // ChildRecord decodes a record's own members and keeps what is nested in
-// them raw: a comment, a worklog, a transition.
-var ChildRecord = &Shape{}
+// them raw: a comment, a worklog. RepeatedChild is one met many times: a
+// transition, on every issue its workflow offers it on, a user, a status.
+var (
+	ChildRecord   = &Shape{}
+	RepeatedChild = &Shape{Repeats: true}
+)
 
 // IssuePage is the shape of a page of issues (search, search/jql and
 // bulkfetch): of each issue, what the streams read to derive comments,
@@ -55,17 +63,17 @@ var IssuePage = &Shape{Members: map[string]*Shape{"issues": {Each: IssueRecord}}
 var IssueRecord = &Shape{Members: map[string]*Shape{
 	"fields": {Members: map[string]*Shape{
 		"comment": {Members: map[string]*Shape{"comments": {Each: ChildRecord}}, Each: Full},
-		"creator": ChildRecord,
-		"status":  ChildRecord,
+		"creator": RepeatedChild,
+		"status":  RepeatedChild,
 	}},
 	"changelog":   {Members: map[string]*Shape{"histories": {Each: ChangelogRecord, Long: LongFrom}}, Each: Full},
-	"transitions": {Each: ChildRecord},
+	"transitions": {Each: RepeatedChild},
 }}
 
 // ChangelogRecord is the shape of one changelog entry: its author's own
 // members and its items are read for status history; the author's avatars
 // stay raw.
-var ChangelogRecord = &Shape{Members: map[string]*Shape{"author": ChildRecord, "items": {Each: ChildRecord}}}
+var ChangelogRecord = &Shape{Members: map[string]*Shape{"author": RepeatedChild, "items": {Each: ChildRecord}}}
 
 // CommentPage, ChangelogPage and WorklogList are the shapes of the child
 // endpoints' pages: each record's own members, with what is nested kept
@@ -156,17 +164,31 @@ type cachedValue struct {
 // finds them without rebuilding them, for a hash and a comparison. It is
 // direct-mapped by the hash of a value's first bytes and lock-free, as
 // pages are decoded side by side; a newer value takes a slot over. A
-// value is copied the second time its slot is offered it (seen holds the
-// hash last offered there), so one met in a single page (an issue's
-// watches, its votes) costs no copy.
+// value is copied the second time in a row its slot is offered it (seen
+// holds the hash of the whole input last offered there), so one met in a
+// single page (an issue's watches, its votes) costs no copy, nor do values
+// that only share their first bytes (a multi-select's options, versions:
+// the same first option, then others), which would otherwise take the
+// slot in turns, a copy each time (14 thousand copies a 20k sync).
 // Its copies, not views of a page, keep no page alive; sharedSlots times
 // maxShared bounds their memory (4 MiB with the input copies).
 var shared sharedCache
 
 type sharedCache struct {
 	slots [sharedSlots]atomic.Pointer[sharedValue]
-	seen  [sharedSlots]atomic.Uint64
+	seen  [sharedSlots]lastOffered
 }
+
+// lastOffered is the hash of the input last offered to a slot.
+type lastOffered struct{ atomic.Uint64 }
+
+// again notes in as offered and reports whether it was the last offered.
+func (l *lastOffered) again(in string) bool {
+	h := maphash.String(offerSeed, in)
+	return l.Swap(h) == h
+}
+
+var offerSeed = maphash.MakeSeed()
 
 type sharedValue struct {
 	in         string // the value's input bytes
@@ -184,11 +206,11 @@ var cacheSeed = maphash.MakeSeed()
 
 func sharedSlot(h uint64) uint64 { return h >> (64 - sharedBits) }
 
-// offer keeps a copy of a value read raw the second time its slot is
-// offered it.
+// offer keeps a copy of a value read raw the second time in a row its
+// slot is offered it.
 func (c *sharedCache) offer(h uint64, in, raw string, normalized bool) {
 	i := sharedSlot(h)
-	if c.seen[i].Swap(h) != h {
+	if !c.seen[i].again(in) {
 		return
 	}
 	if e := c.slots[i].Load(); e != nil && e.in == in && e.normalized == normalized {

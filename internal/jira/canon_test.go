@@ -46,7 +46,8 @@ func checkCanonical(t *testing.T, data []byte, normalize bool, shape *Shape) {
 	}
 }
 
-var testShapes = map[string]*Shape{"raw": nil, "top": ChildRecord, "issues": IssuePage, "list": WorklogList, "changelog": ChangelogPage, "long": longEverywhere}
+var testShapes = map[string]*Shape{"raw": nil, "top": ChildRecord, "issues": IssuePage, "list": WorklogList, "changelog": ChangelogPage, "long": longEverywhere,
+	"repeats": {Each: RepeatedChild}}
 
 // longEverywhere builds every object and keeps every array of more than
 // two elements as a LongList, so that small documents exercise them.
@@ -248,6 +249,11 @@ func FuzzCanonical(f *testing.F) {
 	// them and goes on.
 	u := testUser("5b10")
 	f.Add([]byte(`{"issues":[{"fields":{"a":`+u+`,"b":`+u+`,"c":`+strings.TrimSuffix(u, "}")+`,"t":"2026-01-02T03:04:05.000+0100"}}}]}`), true)
+	// Repeated objects (transitions, users) met again, and one that
+	// starts like them and goes on.
+	tr := testTransition("11", "To Do")
+	f.Add([]byte(`[`+tr+`,`+tr+`,`+strings.TrimSuffix(tr, "}")+`,"n":1}]`), false)
+	f.Add([]byte(`{"issues":[{"transitions":[`+tr+`]},{"transitions":[`+tr+`,`+tr+`]}]}`), true)
 	f.Fuzz(func(t *testing.T, data []byte, normalize bool) {
 		for _, shape := range testShapes {
 			checkCanonical(t, data, normalize, shape)
@@ -360,4 +366,38 @@ func TestRawsSharedAcrossPages(t *testing.T) {
 	other := page(stamped)
 	copy(other[bytes.Index(other, []byte("2026-01-02T03")):], "2027")
 	checkCanonical(t, other, true, IssuePage)
+}
+
+// TestValuesSharingTheirFirstBytesDoNotTakeTurns: two values under the
+// same first bytes (a multi-select's options: the same first option, then
+// others), met in turn page after page, are not copied into the run's
+// cache each time one follows the other; a value met twice in a row is.
+func TestValuesSharingTheirFirstBytesDoNotTakeTurns(t *testing.T) {
+	sharedRuns++
+	option := func(id string) string {
+		return `{"self":"https://example.atlassian.net/rest/api/2/customFieldOption/` + id + strings.Repeat("/x", 40) + `","value":"` + id + `"}`
+	}
+	first := option(fmt.Sprintf("turns-%d", sharedRuns))
+	a, b := `[`+first+`,`+option("a")+`]`, `[`+first+`,`+option("b")+`]`
+	require.Equal(t, slotOf(a), slotOf(b))
+	page := func(v string) []byte {
+		issue := `{"fields":{"options":` + v + `,"summary":"` + strings.Repeat("s", 300) + `"}}`
+		return []byte(`{"issues":[` + strings.TrimSuffix(strings.Repeat(issue+",", 100), ",") + `]}`)
+	}
+	kept := func(v string) bool {
+		e := shared.slots[slotOf(v)].Load()
+		return e != nil && e.in == v
+	}
+	for range 4 {
+		for _, v := range []string{a, b} {
+			_, err := decodeShaped(page(v), true, IssuePage)
+			require.NoError(t, err)
+			assert.False(t, kept(a) || kept(b), "copied in its turn")
+		}
+	}
+	for range 2 {
+		_, err := decodeShaped(page(a), true, IssuePage)
+		require.NoError(t, err)
+	}
+	assert.True(t, kept(a), "met twice in a row")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strconv"
 	"sync"
@@ -112,6 +113,7 @@ var decoders = sync.Pool{New: func() any { return new(decoder) }}
 func (d *decoder) release() {
 	d.data, d.s, d.arena, d.slab = nil, "", nil, nil // the arena and the slab belong to the tree now
 	clear(d.cache)                                   // its values are views of data
+	clear(d.objects)
 	if cap(d.members) > 4096 || cap(d.elems) > 4096 || cap(d.tmp) > 1<<20 || cap(d.unesc) > 1<<20 {
 		return // an odd document's stacks are left to the GC
 	}
@@ -165,9 +167,10 @@ type decoder struct {
 	tmp      []byte
 	cmembers []canonMember
 	arena    []byte
-	slab     []string                 // the strings the tree's interfaces hold (box)
-	cache    map[uint64][]cachedValue // Raw values of this document by the hash of their first input bytes
-	cached   bool                     // look repeated values up in cache
+	slab     []string                  // the strings the tree's interfaces hold (box)
+	cache    map[uint64][]cachedValue  // Raw values of this document by the hash of their first input bytes
+	objects  map[uint64][]cachedObject // RepeatedChild objects, likewise (repeats.go)
+	cached   bool                      // look repeated values up in cache
 }
 
 type verbatim uint8
@@ -267,6 +270,14 @@ func (d *decoder) literal(lit string) error {
 // map once their number is known: a map grown insert by insert rehashes
 // at every doubling, and Jira's issues carry objects of a hundred fields.
 func (d *decoder) object(depth int, shape *Shape) (any, error) {
+	from := d.i
+	var h uint64
+	if d.cached && shape.repeats() && len(d.s)-from >= cacheKey {
+		h = maphash.String(cacheSeed, d.s[from:from+cacheKey])
+		if m := d.cachedObject(h, from, depth); m != nil {
+			return m, nil
+		}
+	}
 	d.i++ // {
 	d.skipSpace()
 	if d.i < len(d.data) && d.data[d.i] == '}' {
@@ -306,6 +317,9 @@ func (d *decoder) object(depth int, shape *Shape) (any, error) {
 			m := make(map[string]any, len(own))
 			for _, mb := range own {
 				m[mb.key] = mb.val // a repeated key keeps the last value, as encoding/json does
+			}
+			if h != 0 && d.i-from >= cacheKey {
+				d.keepObject(h, d.s[from:d.i], m)
 			}
 			return m, nil
 		default:

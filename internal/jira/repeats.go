@@ -1,0 +1,116 @@
+package jira
+
+import (
+	"encoding/json"
+	"maps"
+	"strings"
+	"sync/atomic"
+
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
+)
+
+// Objects of a RepeatedChild shape come back many times: a transition on
+// every issue its workflow offers it on, a changelog entry's author on
+// every entry they wrote, an issue's creator and status. Such a map holds
+// only values nothing writes into (strings, numbers, booleans, Raw: what
+// is nested is kept raw), so a repeat is a clone of the map its reading
+// built, for a fraction of reading it again. A repeat is found as raw
+// finds one: by the hash of its first cacheKey input bytes, in the
+// document's cache, then in the run's (sharedObjects), and by comparing
+// the input that follows with the input the map was read from: a complete
+// object the input starts with is that object. Comments and worklogs are
+// not looked up: each is met once, and many of them start with the same
+// author, which would take turns in the run's cache.
+
+// repeats reports whether objects of shape s are looked up as repeats.
+func (s *Shape) repeats() bool {
+	return s != nil && s.Repeats && s.Members == nil && s.Each == nil && s.Long == 0
+}
+
+// cachedObject is a RepeatedChild object read from the document: its
+// input and the map it gave. That map is handed out too: clones are only
+// made while the document is read, before anything writes into its maps.
+type cachedObject struct {
+	in string
+	m  map[string]any
+}
+
+// cachedObject returns a clone of the map the object at from gives if a
+// cache holds it, and moves past its input; otherwise nil.
+func (d *decoder) cachedObject(h uint64, from, depth int) map[string]any {
+	for _, c := range d.objects[h] {
+		if strings.HasPrefix(d.s[from:], c.in) && depth+len(c.in) <= maxDepth {
+			d.i = from + len(c.in)
+			return maps.Clone(c.m)
+		}
+	}
+	if e := sharedObjects.slots[sharedSlot(h)].Load(); e != nil && e.normalized == d.normalize &&
+		strings.HasPrefix(d.s[from:], e.in) && depth+len(e.in) <= maxDepth {
+		d.i = from + len(e.in)
+		return maps.Clone(e.m)
+	}
+	return nil
+}
+
+// keepObject keeps a RepeatedChild object just read from in for the
+// rest of the document, and offers it to the run's cache.
+func (d *decoder) keepObject(h uint64, in string, m map[string]any) {
+	if d.objects == nil {
+		d.objects = map[uint64][]cachedObject{}
+	}
+	cs := d.objects[h]
+	if len(cs) == maxCachedUnder {
+		cs = append(cs[:0], cs[1:]...) // the oldest makes room
+	}
+	d.objects[h] = append(cs, cachedObject{in, m})
+	if len(in) <= maxShared {
+		sharedObjects.offer(h, in, m, d.normalize)
+	}
+}
+
+// sharedObjects is shared (the run's cache of Raw values) for the maps of
+// RepeatedChild objects: direct-mapped by the hash of an object's first
+// input bytes, lock-free, a map copied the second time in a row its slot
+// is offered it. Its maps are copies whose strings are copies too, so no
+// page stays alive for them; only clones of them are handed out.
+var sharedObjects objectCache
+
+type objectCache struct {
+	slots [sharedSlots]atomic.Pointer[sharedObject]
+	seen  [sharedSlots]lastOffered
+}
+
+type sharedObject struct {
+	in         string
+	m          map[string]any
+	normalized bool
+}
+
+func (c *objectCache) offer(h uint64, in string, m map[string]any, normalized bool) {
+	i := sharedSlot(h)
+	if !c.seen[i].again(in) {
+		return
+	}
+	if e := c.slots[i].Load(); e != nil && e.in == in && e.normalized == normalized {
+		return
+	}
+	c.slots[i].Store(&sharedObject{in: strings.Clone(in), m: lastingCopy(m), normalized: normalized})
+}
+
+// lastingCopy copies a RepeatedChild object's map with its keys and values, which
+// are views of a page.
+func lastingCopy(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch t := v.(type) {
+		case string:
+			v = strings.Clone(t)
+		case json.Number:
+			v = json.Number(strings.Clone(string(t)))
+		case jsonscan.Raw:
+			v = jsonscan.Raw(strings.Clone(string(t)))
+		}
+		out[strings.Clone(k)] = v
+	}
+	return out
+}
