@@ -21,9 +21,12 @@ type Shape struct {
 	// *LongList, checked but not built, decoded later a window at a time.
 	Long int
 	// Repeats, for an object that keeps what is nested in it raw: the same
-	// one comes back many times (a transition, a user), and a repeat is a
-	// clone of the map its first reading gave (repeats.go).
-	Repeats bool
+	// one comes back many times (a transition, a user), and a repeat is
+	// given the map its first reading gave (repeats.go): a clone of it
+	// for a record, which a stream writes into (its issue's id), the map
+	// itself when Shared, for an object nested in a record, which nothing
+	// writes into (selection copies a nested value before it edits it).
+	Repeats, Shared bool
 }
 
 // Full decodes everything: the shape of any response the tap does not
@@ -42,11 +45,14 @@ func (s *Shape) member(k string) *Shape {
 }
 
 // ChildRecord decodes a record's own members and keeps what is nested in
-// them raw: a comment, a worklog. RepeatedChild is one met many times: a
-// transition, on every issue its workflow offers it on, a user, a status.
+// them raw: a comment, a worklog. RepeatedRecord is one met many times: a
+// transition, on every issue its workflow offers it on. RepeatedValue is
+// such an object nested in a record: a changelog entry's author, an
+// issue's creator and status.
 var (
-	ChildRecord   = &Shape{}
-	RepeatedChild = &Shape{Repeats: true}
+	ChildRecord    = &Shape{}
+	RepeatedRecord = &Shape{Repeats: true}
+	RepeatedValue  = &Shape{Repeats: true, Shared: true}
 )
 
 // IssuePage is the shape of a page of issues (search, search/jql and
@@ -63,17 +69,17 @@ var IssuePage = &Shape{Members: map[string]*Shape{"issues": {Each: IssueRecord}}
 var IssueRecord = &Shape{Members: map[string]*Shape{
 	"fields": {Members: map[string]*Shape{
 		"comment": {Members: map[string]*Shape{"comments": {Each: ChildRecord}}, Each: Full},
-		"creator": RepeatedChild,
-		"status":  RepeatedChild,
+		"creator": RepeatedValue,
+		"status":  RepeatedValue,
 	}},
 	"changelog":   {Members: map[string]*Shape{"histories": {Each: ChangelogRecord, Long: LongFrom}}, Each: Full},
-	"transitions": {Each: RepeatedChild},
+	"transitions": {Each: RepeatedRecord},
 }}
 
 // ChangelogRecord is the shape of one changelog entry: its author's own
 // members and its items are read for status history; the author's avatars
 // stay raw.
-var ChangelogRecord = &Shape{Members: map[string]*Shape{"author": RepeatedChild, "items": {Each: ChildRecord}}}
+var ChangelogRecord = &Shape{Members: map[string]*Shape{"author": RepeatedValue, "items": {Each: ChildRecord}}}
 
 // CommentPage, ChangelogPage and WorklogList are the shapes of the child
 // endpoints' pages: each record's own members, with what is nested kept

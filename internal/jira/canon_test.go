@@ -47,7 +47,7 @@ func checkCanonical(t *testing.T, data []byte, normalize bool, shape *Shape) {
 }
 
 var testShapes = map[string]*Shape{"raw": nil, "top": ChildRecord, "issues": IssuePage, "list": WorklogList, "changelog": ChangelogPage, "long": longEverywhere,
-	"repeats": {Each: RepeatedChild}}
+	"repeats": {Each: RepeatedRecord}, "shared": {Each: RepeatedValue}}
 
 // longEverywhere builds every object and keeps every array of more than
 // two elements as a LongList, so that small documents exercise them.

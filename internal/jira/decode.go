@@ -169,7 +169,7 @@ type decoder struct {
 	arena    []byte
 	slab     []string                  // the strings the tree's interfaces hold (box)
 	cache    map[uint64][]cachedValue  // Raw values of this document by the hash of their first input bytes
-	objects  map[uint64][]cachedObject // RepeatedChild objects, likewise (repeats.go)
+	objects  map[uint64][]cachedObject // objects that repeat, likewise (repeats.go)
 	cached   bool                      // look repeated values up in cache
 }
 
@@ -274,7 +274,7 @@ func (d *decoder) object(depth int, shape *Shape) (any, error) {
 	var h uint64
 	if d.cached && shape.repeats() && len(d.s)-from >= cacheKey {
 		h = maphash.String(cacheSeed, d.s[from:from+cacheKey])
-		if m := d.cachedObject(h, from, depth); m != nil {
+		if m := d.cachedObject(h, from, depth, shape.Shared); m != nil {
 			return m, nil
 		}
 	}
@@ -319,7 +319,7 @@ func (d *decoder) object(depth int, shape *Shape) (any, error) {
 				m[mb.key] = mb.val // a repeated key keeps the last value, as encoding/json does
 			}
 			if h != 0 && d.i-from >= cacheKey {
-				d.keepObject(h, d.s[from:d.i], m)
+				d.keepObject(h, d.s[from:d.i], m, shape.Shared)
 			}
 			return m, nil
 		default:

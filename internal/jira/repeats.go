@@ -9,52 +9,62 @@ import (
 	"github.com/tap-jira/tap-jira/internal/jsonscan"
 )
 
-// Objects of a RepeatedChild shape come back many times: a transition on
-// every issue its workflow offers it on, a changelog entry's author on
-// every entry they wrote, an issue's creator and status. Such a map holds
-// only values nothing writes into (strings, numbers, booleans, Raw: what
-// is nested is kept raw), so a repeat is a clone of the map its reading
-// built, for a fraction of reading it again. A repeat is found as raw
-// finds one: by the hash of its first cacheKey input bytes, in the
-// document's cache, then in the run's (sharedObjects), and by comparing
-// the input that follows with the input the map was read from: a complete
-// object the input starts with is that object. Comments and worklogs are
-// not looked up: each is met once, and many of them start with the same
-// author, which would take turns in the run's cache.
+// Objects of a Repeats shape come back many times: a transition on every
+// issue its workflow offers it on, a changelog entry's author on every
+// entry they wrote, an issue's creator and status. Such a map holds only
+// values nothing writes into (strings, numbers, booleans, Raw: what is
+// nested is kept raw), so a repeat is given the map its reading built, or
+// a clone of it where a stream writes into the map (a record), for a
+// fraction of reading it again. A repeat is found as raw finds one: by the
+// hash of its first cacheKey input bytes, in the document's cache, then
+// in the run's (sharedObjects), and by comparing the input that follows
+// with the input the map was read from: a complete object the input starts
+// with is that object. Comments and worklogs are not looked up: each is
+// met once, and many of them start with the same author, which would take
+// turns in the run's cache.
 
 // repeats reports whether objects of shape s are looked up as repeats.
 func (s *Shape) repeats() bool {
 	return s != nil && s.Repeats && s.Members == nil && s.Each == nil && s.Long == 0
 }
 
-// cachedObject is a RepeatedChild object read from the document: its
-// input and the map it gave. That map is handed out too: clones are only
-// made while the document is read, before anything writes into its maps.
+// cachedObject is an object that repeats, read from the document: its
+// input and the map it gave, which was handed out too, shared or to a
+// record. Clones of it are only made while the document is read, before
+// anything writes into its maps.
 type cachedObject struct {
-	in string
-	m  map[string]any
+	in     string
+	m      map[string]any
+	shared bool
 }
 
-// cachedObject returns a clone of the map the object at from gives if a
-// cache holds it, and moves past its input; otherwise nil.
-func (d *decoder) cachedObject(h uint64, from, depth int) map[string]any {
+// cachedObject returns the map the object at from gives if a cache holds
+// it, and moves past its input; otherwise nil. A shared reading gets the
+// cached map itself, unless a record was given it; a record, a clone.
+func (d *decoder) cachedObject(h uint64, from, depth int, shared bool) map[string]any {
 	for _, c := range d.objects[h] {
 		if strings.HasPrefix(d.s[from:], c.in) && depth+len(c.in) <= maxDepth {
 			d.i = from + len(c.in)
+			if shared && c.shared {
+				return c.m
+			}
 			return maps.Clone(c.m)
 		}
 	}
 	if e := sharedObjects.slots[sharedSlot(h)].Load(); e != nil && e.normalized == d.normalize &&
 		strings.HasPrefix(d.s[from:], e.in) && depth+len(e.in) <= maxDepth {
 		d.i = from + len(e.in)
+		if shared {
+			return e.m // the run's maps are never given to a record
+		}
 		return maps.Clone(e.m)
 	}
 	return nil
 }
 
-// keepObject keeps a RepeatedChild object just read from in for the
+// keepObject keeps an object that repeats, just read from in, for the
 // rest of the document, and offers it to the run's cache.
-func (d *decoder) keepObject(h uint64, in string, m map[string]any) {
+func (d *decoder) keepObject(h uint64, in string, m map[string]any, shared bool) {
 	if d.objects == nil {
 		d.objects = map[uint64][]cachedObject{}
 	}
@@ -62,17 +72,17 @@ func (d *decoder) keepObject(h uint64, in string, m map[string]any) {
 	if len(cs) == maxCachedUnder {
 		cs = append(cs[:0], cs[1:]...) // the oldest makes room
 	}
-	d.objects[h] = append(cs, cachedObject{in, m})
+	d.objects[h] = append(cs, cachedObject{in, m, shared})
 	if len(in) <= maxShared {
 		sharedObjects.offer(h, in, m, d.normalize)
 	}
 }
 
 // sharedObjects is shared (the run's cache of Raw values) for the maps of
-// RepeatedChild objects: direct-mapped by the hash of an object's first
+// objects that repeat: direct-mapped by the hash of an object's first
 // input bytes, lock-free, a map copied the second time in a row its slot
 // is offered it. Its maps are copies whose strings are copies too, so no
-// page stays alive for them; only clones of them are handed out.
+// page stays alive for them; they are handed out as the document's are.
 var sharedObjects objectCache
 
 type objectCache struct {
@@ -97,7 +107,7 @@ func (c *objectCache) offer(h uint64, in string, m map[string]any, normalized bo
 	c.slots[i].Store(&sharedObject{in: strings.Clone(in), m: lastingCopy(m), normalized: normalized})
 }
 
-// lastingCopy copies a RepeatedChild object's map with its keys and values, which
+// lastingCopy copies the map of an object that repeats, with its keys and values, which
 // are views of a page.
 func lastingCopy(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))

@@ -3,6 +3,7 @@ package jira
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -144,4 +145,71 @@ func TestOnceMetObjectsAreNotLookedUp(t *testing.T) {
 		seen[body] = true
 	}
 	assert.Len(t, seen, 400)
+}
+
+// mapID is a map's identity.
+func mapID(m map[string]any) uintptr { return reflect.ValueOf(m).Pointer() }
+
+// TestRepeatedValuesAreShared: a user nested in record after record (an
+// issue's creator) is read once and the same map is given to every issue,
+// nothing writing into it; a transition, a record a stream writes into,
+// gets a map of its own. The same object met first as a record and then
+// nested is not the record's map: what the stream writes into the record
+// never reaches the value.
+func TestRepeatedValuesAreShared(t *testing.T) {
+	t.Parallel()
+	user := testUser("5b10-shared")
+	tr := testTransition("11", "To Do")
+	issue := func(creator string) string {
+		return `{"id":"1","fields":{"creator":` + creator + `,"summary":"` + strings.Repeat("s", 300) + `"},"transitions":[` + tr + `]}`
+	}
+	var issues []string
+	for range 100 {
+		issues = append(issues, issue(user))
+	}
+	issues = append(issues, issue(tr)) // a transition's bytes as a creator
+	page := []byte(`{"issues":[` + strings.Join(issues, ",") + `]}`)
+	require.Greater(t, len(page), minCachedDoc)
+	v, err := decodeShaped(page, true, IssuePage)
+	require.NoError(t, err)
+	var creators, transitions []map[string]any
+	for _, is := range v.(map[string]any)["issues"].([]any) {
+		m := is.(map[string]any)
+		creators = append(creators, m["fields"].(map[string]any)["creator"].(map[string]any))
+		transitions = append(transitions, m["transitions"].([]any)[0].(map[string]any))
+	}
+	ids := map[uintptr]bool{}
+	for i, c := range creators[:100] {
+		assert.Equal(t, mapID(creators[0]), mapID(c), "issue %d: the creator read again", i)
+		ids[mapID(transitions[i])] = true
+	}
+	assert.Len(t, ids, 100, "each transition a map of its own")
+	for _, tr := range transitions {
+		tr["issueId"] = "1"
+	}
+	assert.NotContains(t, creators[100], "issueId", "the record's map given as a value")
+	assert.Equal(t, "To Do", creators[100]["name"])
+}
+
+// TestRepeatedValuesSharedAcrossPages: a user nested in one page and again
+// in another is kept for the run, and later pages are given the run's
+// copy itself.
+func TestRepeatedValuesSharedAcrossPages(t *testing.T) {
+	t.Parallel()
+	user := testUser(fmt.Sprintf("shared-value-%d", repeatRuns.Add(1)))
+	page := []byte(`{"issues":[{"id":"1","fields":{"creator":` + user + `,"summary":"` + strings.Repeat("s", minCachedDoc) + `"}}]}`)
+	var got []map[string]any
+	for range 4 {
+		v, err := decodeShaped(bytes.Clone(page), true, IssuePage)
+		require.NoError(t, err)
+		got = append(got, v.(map[string]any)["issues"].([]any)[0].(map[string]any)["fields"].(map[string]any)["creator"].(map[string]any))
+	}
+	// Pages 1 and 2 read it (the second offer keeps a copy), 3 and 4 are
+	// given the copy.
+	assert.NotEqual(t, mapID(got[0]), mapID(got[1]))
+	assert.NotEqual(t, mapID(got[1]), mapID(got[2]))
+	assert.Equal(t, mapID(got[2]), mapID(got[3]))
+	for _, m := range got {
+		assert.Equal(t, got[0], m)
+	}
 }
