@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,7 +38,7 @@ func TestRawMemoTrustsOnlyTheSameBytesForTheSameNode(t *testing.T) {
 	named := padded(`"ann"`)
 	at := func(n *fastNode, r jsonscan.Raw) *atomic.Pointer[memoEntry] {
 		i, _ := n.slotOf(string(r))
-		return &s.fast.memo.slots[i]
+		return &s.fast.memo.slots[i][0] // the newer of its set
 	}
 	require.True(t, s.fast.valid(map[string]any{"u": named}))
 	require.Nil(t, at(u, named).Load(), "a value met once is not copied")
@@ -83,20 +84,77 @@ func TestRawMemoNeverRemembersARefusal(t *testing.T) {
 	for range 3 {
 		assert.False(t, s.fast.valid(map[string]any{"u": bad}))
 	}
-	for i := range s.fast.memo.slots {
-		if e := s.fast.memo.slots[i].Load(); e != nil {
-			assert.NotEqual(t, string(bad), e.raw)
-		}
+	for _, e := range entries(s) {
+		assert.NotEqual(t, string(bad), e.raw)
 	}
 	short := jsonscan.Raw(`{"name":"a"}`)
 	for range 2 { // met twice, as a value is copied
 		assert.True(t, s.fast.valid(map[string]any{"u": short}))
 	}
+	for _, e := range entries(s) {
+		assert.NotEqual(t, string(short), e.raw, "a value shorter than minMemoized is walked, not kept")
+	}
+}
+
+// entries is every entry s's memo holds.
+func entries(s *Schema) []*memoEntry {
+	var out []*memoEntry
 	for i := range s.fast.memo.slots {
-		if e := s.fast.memo.slots[i].Load(); e != nil {
-			assert.NotEqual(t, string(short), e.raw, "a value shorter than minMemoized is walked, not kept")
+		for w := range s.fast.memo.slots[i] {
+			if e := s.fast.memo.slots[i][w].Load(); e != nil {
+				out = append(out, e)
+			}
 		}
 	}
+	return out
+}
+
+// TestRawMemoKeepsTwoValuesOfASet: values whose hashes fall in the same
+// set (users' avatars, among a site's hundreds) are met in turns; both
+// are kept and found, with no walk and no copy at each turn, and a third
+// pushes the older out.
+func TestRawMemoKeepsTwoValuesOfASet(t *testing.T) {
+	t.Parallel()
+	s := memoSchema(t)
+	u := s.fast.properties["u"]
+	bySet := map[uint64][]jsonscan.Raw{}
+	var same []jsonscan.Raw
+	for n := 0; len(same) < 3; n++ {
+		r := padded(fmt.Sprintf(`"user %d"`, n))
+		i, _ := u.slotOf(string(r))
+		bySet[i] = append(bySet[i], r)
+		if len(bySet[i]) == 3 {
+			same = bySet[i]
+		}
+	}
+	a, b, c := same[0], same[1], same[2]
+	kept := func(r jsonscan.Raw) *memoEntry {
+		for _, e := range entries(s) {
+			if e.raw == string(r) {
+				return e
+			}
+		}
+		return nil
+	}
+	for _, r := range []jsonscan.Raw{a, a, b, b} { // each met twice: kept
+		require.True(t, u.valid(r))
+	}
+	ea, eb := kept(a), kept(b)
+	require.NotNil(t, ea)
+	require.NotNil(t, eb)
+	for range 3 {
+		for _, r := range []jsonscan.Raw{a, b} {
+			require.True(t, u.valid(r))
+		}
+	}
+	assert.Same(t, ea, kept(a), "found, not walked and copied again")
+	assert.Same(t, eb, kept(b))
+	for range 2 {
+		require.True(t, u.valid(c))
+	}
+	assert.NotNil(t, kept(c))
+	assert.Nil(t, kept(a), "the older pushed out")
+	assert.NotNil(t, kept(b))
 }
 
 // Records are validated by many goroutines at once (run with -race).
