@@ -314,7 +314,10 @@ func (d *decoder) object(depth int, shape *Shape) (any, error) {
 		case '}':
 			d.i++
 			own := d.members[base:]
-			m := make(map[string]any, len(own))
+			// One member more than read: the streams add their issue's
+			// id to records, and a comment's map of eight members would
+			// grow into a table for a ninth.
+			m := make(map[string]any, len(own)+1)
 			for _, mb := range own {
 				m[mb.key] = mb.val // a repeated key keeps the last value, as encoding/json does
 			}

@@ -258,3 +258,30 @@ func TestBoxedValuesOutliveTheirDecoder(t *testing.T) {
 		}, v)
 	}
 }
+
+// TestDecodedObjectsTakeOneMoreMember: a stream adds its issue's id to a
+// record (a comment has eight members), which must not grow the map: the
+// decoding and the addition allocate no more than the decoding alone.
+// Not parallel: AllocsPerRun counts the whole process.
+func TestDecodedObjectsTakeOneMoreMember(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		var members []string
+		for i := range n {
+			members = append(members, fmt.Sprintf(`"k%d":%d`, i, i))
+		}
+		doc := []byte(`{` + strings.Join(members, ",") + `}`)
+		// A decoder of its own each time: the race detector's pool drops
+		// one now and then, which would count as allocations.
+		decode := func() map[string]any {
+			d := &decoder{data: doc, s: string(doc)}
+			v, err := d.value(0, Full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v.(map[string]any)
+		}
+		alone := testing.AllocsPerRun(20, func() { decode() })
+		added := testing.AllocsPerRun(20, func() { decode()["issueId"] = "1" })
+		assert.Equal(t, alone, added, "%d members", n)
+	}
+}
