@@ -47,8 +47,7 @@ func (s *Shape) member(k string) *Shape {
 // ChildRecord decodes a record's own members and keeps what is nested in
 // them raw: a comment, a worklog. RepeatedRecord is one met many times: a
 // transition, on every issue its workflow offers it on. RepeatedValue is
-// such an object nested in a record: a changelog entry's author, an
-// issue's creator and status.
+// such an object nested in a record: an issue's status.
 var (
 	ChildRecord    = &Shape{}
 	RepeatedRecord = &Shape{Repeats: true}
@@ -64,22 +63,23 @@ var (
 var IssuePage = &Shape{Members: map[string]*Shape{"issues": {Each: IssueRecord}}, Each: Full}
 
 // IssueRecord is the shape of one issue in an IssuePage.
-// The streams read creator's and status's own members (an account id, a
-// status's id and name), so their avatars and category stay raw.
+// The streams read the status's own members (its id and name), so its
+// category stays raw; the creator stays raw whole, its account id read
+// from the bytes.
 var IssueRecord = &Shape{Members: map[string]*Shape{
 	"fields": {Members: map[string]*Shape{
 		"comment": {Members: map[string]*Shape{"comments": {Each: ChildRecord}}, Each: Full},
-		"creator": RepeatedValue,
 		"status":  RepeatedValue,
 	}},
 	"changelog":   {Members: map[string]*Shape{"histories": {Each: ChangelogRecord, Long: LongFrom}}, Each: Full},
 	"transitions": {Each: RepeatedRecord},
 }}
 
-// ChangelogRecord is the shape of one changelog entry: its author's own
-// members and its items are read for status history; the author's avatars
-// stay raw.
-var ChangelogRecord = &Shape{Members: map[string]*Shape{"author": RepeatedValue, "items": {Each: ChildRecord}}}
+// ChangelogRecord is the shape of one changelog entry: its items are read
+// for status history, and its author stays raw (status history reads the
+// account id from the raw bytes: a user built as a map cost more to
+// encode, in every changelog and status record, than reading it saved).
+var ChangelogRecord = &Shape{Members: map[string]*Shape{"items": {Each: ChildRecord}}}
 
 // CommentPage, ChangelogPage and WorklogList are the shapes of the child
 // endpoints' pages: each record's own members, with what is nested kept

@@ -150,8 +150,8 @@ func TestOnceMetObjectsAreNotLookedUp(t *testing.T) {
 // mapID is a map's identity.
 func mapID(m map[string]any) uintptr { return reflect.ValueOf(m).Pointer() }
 
-// TestRepeatedValuesAreShared: a user nested in record after record (an
-// issue's creator) is read once and the same map is given to every issue,
+// TestRepeatedValuesAreShared: a status nested in record after record (an
+// issue's) is read once and the same map is given to every issue,
 // nothing writing into it; a transition, a record a stream writes into,
 // gets a map of its own. The same object met first as a record and then
 // nested is not the record's map: what the stream writes into the record
@@ -160,49 +160,49 @@ func TestRepeatedValuesAreShared(t *testing.T) {
 	t.Parallel()
 	user := testUser("5b10-shared")
 	tr := testTransition("11", "To Do")
-	issue := func(creator string) string {
-		return `{"id":"1","fields":{"creator":` + creator + `,"summary":"` + strings.Repeat("s", 300) + `"},"transitions":[` + tr + `]}`
+	issue := func(status string) string {
+		return `{"id":"1","fields":{"status":` + status + `,"summary":"` + strings.Repeat("s", 300) + `"},"transitions":[` + tr + `]}`
 	}
 	var issues []string
 	for range 100 {
 		issues = append(issues, issue(user))
 	}
-	issues = append(issues, issue(tr)) // a transition's bytes as a creator
+	issues = append(issues, issue(tr)) // a transition's bytes as a status
 	page := []byte(`{"issues":[` + strings.Join(issues, ",") + `]}`)
 	require.Greater(t, len(page), minCachedDoc)
 	v, err := decodeShaped(page, true, IssuePage)
 	require.NoError(t, err)
-	var creators, transitions []map[string]any
+	var statuses, transitions []map[string]any
 	for _, is := range v.(map[string]any)["issues"].([]any) {
 		m := is.(map[string]any)
-		creators = append(creators, m["fields"].(map[string]any)["creator"].(map[string]any))
+		statuses = append(statuses, m["fields"].(map[string]any)["status"].(map[string]any))
 		transitions = append(transitions, m["transitions"].([]any)[0].(map[string]any))
 	}
 	ids := map[uintptr]bool{}
-	for i, c := range creators[:100] {
-		assert.Equal(t, mapID(creators[0]), mapID(c), "issue %d: the creator read again", i)
+	for i, c := range statuses[:100] {
+		assert.Equal(t, mapID(statuses[0]), mapID(c), "issue %d: the status read again", i)
 		ids[mapID(transitions[i])] = true
 	}
 	assert.Len(t, ids, 100, "each transition a map of its own")
 	for _, tr := range transitions {
 		tr["issueId"] = "1"
 	}
-	assert.NotContains(t, creators[100], "issueId", "the record's map given as a value")
-	assert.Equal(t, "To Do", creators[100]["name"])
+	assert.NotContains(t, statuses[100], "issueId", "the record's map given as a value")
+	assert.Equal(t, "To Do", statuses[100]["name"])
 }
 
-// TestRepeatedValuesSharedAcrossPages: a user nested in one page and again
-// in another is kept for the run, and later pages are given the run's
+// TestRepeatedValuesSharedAcrossPages: a status nested in one page and
+// again in another is kept for the run, and later pages are given the run's
 // copy itself.
 func TestRepeatedValuesSharedAcrossPages(t *testing.T) {
 	t.Parallel()
 	user := testUser(fmt.Sprintf("shared-value-%d", repeatRuns.Add(1)))
-	page := []byte(`{"issues":[{"id":"1","fields":{"creator":` + user + `,"summary":"` + strings.Repeat("s", minCachedDoc) + `"}}]}`)
+	page := []byte(`{"issues":[{"id":"1","fields":{"status":` + user + `,"summary":"` + strings.Repeat("s", minCachedDoc) + `"}}]}`)
 	var got []map[string]any
 	for range 4 {
 		v, err := decodeShaped(bytes.Clone(page), true, IssuePage)
 		require.NoError(t, err)
-		got = append(got, v.(map[string]any)["issues"].([]any)[0].(map[string]any)["fields"].(map[string]any)["creator"].(map[string]any))
+		got = append(got, v.(map[string]any)["issues"].([]any)[0].(map[string]any)["fields"].(map[string]any)["status"].(map[string]any))
 	}
 	// Pages 1 and 2 read it (the second offer keeps a copy), 3 and 4 are
 	// given the copy.

@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tap-jira/tap-jira/internal/jira"
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
 	"github.com/tap-jira/tap-jira/internal/state"
 )
 
@@ -883,9 +884,13 @@ func TestInitialStatusLetsItsPageGo(t *testing.T) {
 	issue := truncatedIssue(t)
 	fields := issue["fields"].(map[string]any)
 	views := map[string]bool{} // where the page's strings start
-	for _, s := range []any{fields["created"], fields["status"].(map[string]any)["name"], fields["creator"].(map[string]any)["displayName"], issue["key"]} {
-		views[fmt.Sprintf("%p", unsafe.StringData(s.(string)))] = true
+	// The creator is kept raw, its account id read from it.
+	creator := fields["creator"].(jsonscan.Raw)
+	for _, s := range []string{fields["created"].(string), fields["status"].(map[string]any)["name"].(string), string(creator), issue["key"].(string)} {
+		views[fmt.Sprintf("%p", unsafe.StringData(s))] = true
 	}
+	acc := strings.Index(string(creator), "5b10")
+	views[fmt.Sprintf("%p", unsafe.StringData(string(creator)[acc:]))] = true
 	b := &issueBatches{env: &Env{Cloud: true}, sink: newKeySink(nil)}
 	batch, err := b.prepare([]jira.Record{issue})
 	require.NoError(t, err)
@@ -901,9 +906,12 @@ func TestInitialStatusLetsItsPageGo(t *testing.T) {
 			}
 		case string:
 			assert.False(t, views[fmt.Sprintf("%p", unsafe.StringData(v))], "%q is a view of the page", v)
+		case jsonscan.Raw:
+			walk(string(v))
 		}
 	}
 	walk(initial)
+	assert.Equal(t, "5b10ac8d82e05b22cc7d4ef5", initial["authorAccountId"])
 }
 
 // TestInitialStatusLetsItsWindowGo: once written, an issue's initial status

@@ -119,16 +119,40 @@ func statusRecord(id, key, changelogID, author, created any) jira.Record {
 	if key != nil {
 		rec["issueKey"] = key
 	}
-	if a, ok := author.(map[string]any); ok {
-		// Data Center users have no accountId; their key is the stable id,
-		// as in the users stream.
-		if acc, ok := a["accountId"]; ok && isString(acc) {
-			rec["authorAccountId"] = acc
-		} else if k, ok := a["key"]; ok && isString(k) {
-			rec["authorAccountId"] = k
-		}
+	if acc := accountOf(author); acc != nil {
+		rec["authorAccountId"] = acc
 	}
 	return rec
+}
+
+// accountOf is a user's account id, nil if it has none. Data Center users
+// have no accountId; their key is the stable id, as in the users stream. A
+// user kept raw (a changelog entry's author, an issue's creator) is read
+// without decoding it when its id has no escapes, as ids do not.
+func accountOf(user any) any {
+	a, ok := user.(map[string]any)
+	if r, raw := user.(jsonscan.Raw); raw {
+		for _, k := range []string{"accountId", "key"} {
+			if v, ok := jsonscan.StringMember(r, k); ok {
+				return v
+			}
+		}
+		d, err := r.Decode()
+		if err != nil {
+			return nil
+		}
+		a, ok = d.(map[string]any)
+	}
+	if !ok {
+		return nil
+	}
+	if acc, ok := a["accountId"]; ok && isString(acc) {
+		return acc
+	}
+	if k, ok := a["key"]; ok && isString(k) {
+		return k
+	}
+	return nil
 }
 
 // boxed is an issue's id and key as statusRecord takes them.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tap-jira/tap-jira/internal/jira"
 	"github.com/tap-jira/tap-jira/internal/jirasim"
+	"github.com/tap-jira/tap-jira/internal/jsonscan"
 	"github.com/tap-jira/tap-jira/internal/singer"
 )
 
@@ -84,6 +85,31 @@ func TestStatusHistory(t *testing.T) {
 	}
 	_, err := statusHistory(issue(), "10", []any{"not an object"})
 	assert.Error(t, err)
+}
+
+// TestAccountOf: a status record's author account id, from a user decoded
+// or kept raw (a changelog entry's author, an issue's creator), on Cloud
+// (accountId) and Data Center (the user key).
+func TestAccountOf(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		user any
+		want any
+	}{
+		{"decoded", map[string]any{"accountId": "5b10", "key": "k"}, "5b10"},
+		{"decoded, Data Center", map[string]any{"key": "JIRAUSER10100", "name": "ann"}, "JIRAUSER10100"},
+		{"decoded, no id", map[string]any{"displayName": "Ann"}, nil},
+		{"decoded, id not a string", map[string]any{"accountId": json.Number("1")}, nil},
+		{"raw", jsonscan.Raw(`{"accountId":"5b10","active":true,"avatarUrls":{"16x16":"u"}}`), "5b10"},
+		{"raw, Data Center", jsonscan.Raw(`{"active":true,"avatarUrls":{"key":"no"},"key":"JIRAUSER10100","name":"ann"}`), "JIRAUSER10100"},
+		{"raw, escaped id", jsonscan.Raw(`{"accountId":"a\"b"}`), `a"b`},
+		{"raw, no id", jsonscan.Raw(`{"displayName":"Ann"}`), nil},
+		{"raw, not an object", jsonscan.Raw(`["accountId"]`), nil},
+		{"none", nil, nil},
+	} {
+		assert.Equal(t, c.want, accountOf(c.user), c.name)
+	}
 }
 
 func TestScanJQLKeepsTheScope(t *testing.T) {
