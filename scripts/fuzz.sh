@@ -31,6 +31,7 @@ FuzzFastWalk ./internal/schema
 FuzzUTCMillis ./internal/schema
 FuzzPlain ./internal/jsonscan
 FuzzAppendString ./internal/jsonscan
+FuzzStringMember ./internal/jsonscan
 FuzzParseJQL ./internal/jirasim"}
 
 # deadline_only says whether a failed run's log shows the coordinator's
