@@ -316,6 +316,9 @@ func syncCommand(ctx context.Context, opts *options, cfg *config.Config, log *sl
 			log.Warn("the catalog selects no stream, so nothing is synced; mark streams with \"selected\": true in the metadata entry whose breadcrumb is []", "catalog", catPath)
 		}
 	}
+	if err := singer.GrowPipe(stdout); err != nil {
+		log.Debug("the output's pipe keeps its size", "error", err)
+	}
 	w := singer.NewWriter(stdout)
 	if len(plan) == 0 {
 		// Nothing to sync: hand the state back unchanged so a runner that
