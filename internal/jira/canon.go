@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"unique"
 	"unsafe"
 
 	"github.com/tap-jira/tap-jira/internal/jsonscan"
@@ -198,8 +199,9 @@ var offerSeed = maphash.MakeSeed()
 
 type sharedValue struct {
 	in         string // the value's input bytes
-	raw        any    // its canonical encoding, a boxed jsonscan.Raw
-	normalized bool   // with timestamps normalized (the decoder's option)
+	raw        any    // its canonical encoding, a boxed jsonscan.Raw: keep's
+	keep       unique.Handle[string]
+	normalized bool // with timestamps normalized (the decoder's option)
 }
 
 const (
@@ -222,7 +224,11 @@ func (c *sharedCache) offer(h uint64, in, raw string, normalized bool) {
 	if e := c.slots[i].Load(); e != nil && e.in == in && e.normalized == normalized {
 		return
 	}
-	c.slots[i].Store(&sharedValue{in: strings.Clone(in), raw: jsonscan.Raw(strings.Clone(raw)), normalized: normalized})
+	// The encoding's copy is the process's canonical one (unique): the
+	// schema check's memo holds the same, and finds this value by its
+	// address instead of comparing its bytes.
+	keep := unique.Make(raw)
+	c.slots[i].Store(&sharedValue{in: strings.Clone(in), raw: jsonscan.Raw(keep.Value()), keep: keep, normalized: normalized})
 }
 
 // stash copies b into the document's arena and returns the copy. The

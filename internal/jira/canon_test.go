@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"testing"
+	"unique"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -352,6 +353,8 @@ func TestRawsSharedAcrossPages(t *testing.T) {
 	// Pages 1 and 2 read it (the second keeps a copy), 3 and 4 share it.
 	assert.NotSame(t, unsafe.StringData(string(got[0])), unsafe.StringData(string(got[1])))
 	assert.Same(t, unsafe.StringData(string(got[2])), unsafe.StringData(string(got[3])), "a later page reads it again")
+	assert.Same(t, unsafe.StringData(unique.Make(string(got[0])).Value()), unsafe.StringData(string(got[2])),
+		"the process's canonical copy, which the schema check's memo holds too")
 	for _, r := range got {
 		assert.Equal(t, got[0], r)
 	}

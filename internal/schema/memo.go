@@ -2,8 +2,8 @@ package schema
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync/atomic"
+	"unique"
 	"unsafe"
 )
 
@@ -32,7 +32,8 @@ type rawMemo struct {
 
 type memoEntry struct {
 	node *fastNode
-	raw  string // a copy of the bytes found valid
+	raw  string // a copy of the bytes found valid: keep's
+	keep unique.Handle[string]
 }
 
 // minMemoized: shorter values walk about as fast as they are looked up.
@@ -80,7 +81,12 @@ func (n *fastNode) validRaw(raw string) bool {
 	}
 	if n.memo.seen[h>>(64-seenBits)].Swap(h) == h {
 		set[1].Store(set[0].Load())
-		set[0].Store(&memoEntry{node: n, raw: strings.Clone(raw)})
+		// The copy is the process's canonical one (unique), which the
+		// decoder's run cache of raw values also holds: a value the
+		// decoder gives from there is then compared by its address, not
+		// its bytes.
+		keep := unique.Make(raw)
+		set[0].Store(&memoEntry{node: n, raw: keep.Value(), keep: keep})
 	}
 	return true
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unique"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -48,6 +49,8 @@ func TestRawMemoTrustsOnlyTheSameBytesForTheSameNode(t *testing.T) {
 	require.NotNil(t, e, "an accepted value met again is remembered")
 	assert.NotSame(t, unsafe.StringData(string(named)), unsafe.StringData(e.raw), "as a copy, not a view of its page")
 	assert.NotSame(t, unsafe.StringData(string(again)), unsafe.StringData(e.raw), "as a copy, not a view of its page")
+	assert.Same(t, unsafe.StringData(unique.Make(string(named)).Value()), unsafe.StringData(e.raw),
+		"the process's canonical copy, which the decoder's run cache gives too")
 
 	// What the memo holds is used, wherever the bytes are: with u's name
 	// now required to be an integer, the bytes u accepted before still
