@@ -1008,10 +1008,10 @@ func TestInitialStatusAfterSelection(t *testing.T) {
 
 // TestIssueBatchesAheadOfTheWriter: while the writer is held on the first
 // Cloud batch, the batches fetched behind it are issuePipeline's: one more
-// than the requests in flight sequentially, half again as many with
-// concurrency (at most 8 more). With one more, on two cores the window
-// filled with batches waiting to be written and the requests in flight
-// fell below max_concurrency.
+// than the requests in flight sequentially, twice as many with
+// concurrency up to 16, then 8 more from 24 on. With fewer, on two cores
+// the window filled with batches waiting to be written and the requests in
+// flight fell below max_concurrency.
 func TestIssueBatchesAheadOfTheWriter(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -1019,8 +1019,9 @@ func TestIssueBatchesAheadOfTheWriter(t *testing.T) {
 		want        int64 // batches asked for while the first is written
 	}{
 		{concurrency: 1, want: 3},
-		{concurrency: 8, want: 14},
-		{concurrency: 16, want: 26},
+		{concurrency: 8, want: 18},
+		{concurrency: 16, want: 34},
+		{concurrency: 24, want: 34},
 		{concurrency: 32, want: 42},
 	} {
 		t.Run(fmt.Sprint("concurrency=", tc.concurrency), func(t *testing.T) {
