@@ -176,7 +176,7 @@ type cachedValue struct {
 // single page (an issue's watches, its votes) costs no copy, nor do values
 // that only share their first bytes (a multi-select's options, versions:
 // the same first option, then others), which would otherwise take the
-// slot in turns, a copy each time (14 thousand copies a 20k sync).
+// slot in turns, a copy each time (7 thousand copies a 20k sync).
 // Its copies, not views of a page, keep no page alive; sharedSlots times
 // maxShared bounds their memory (4 MiB with the input copies).
 var shared sharedCache

@@ -17,7 +17,7 @@ import (
 // page, keeps no page alive. It is lock-free, two entries a set, the
 // newer first; a value stored pushes the older out. With one entry a
 // set, the users whose avatars hashed to the same slot took it in turns
-// and missed it every time (10 thousand walks and copies a 20k sync).
+// and missed it every time (10 thousand walks a 20k sync).
 //
 // A value is copied the second time it is met (seen holds the hash of the
 // last value found valid in each of its own slots): many of the values an
