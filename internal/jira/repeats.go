@@ -10,8 +10,8 @@ import (
 )
 
 // Objects of a Repeats shape come back many times: a transition on every
-// issue its workflow offers it on, a changelog entry's author on every
-// entry they wrote, an issue's creator and status. Such a map holds only
+// issue its workflow offers it on, an issue's status on every issue in it
+// (users are kept raw whole: see ChangelogRecord). Such a map holds only
 // values nothing writes into (strings, numbers, booleans, Raw: what is
 // nested is kept raw), so a repeat is given the map its reading built, or
 // a clone of it where a stream writes into the map (a record), for a
@@ -107,8 +107,8 @@ func (c *objectCache) offer(h uint64, in string, m map[string]any, normalized bo
 	c.slots[i].Store(&sharedObject{in: strings.Clone(in), m: lastingCopy(m), normalized: normalized})
 }
 
-// lastingCopy copies the map of an object that repeats, with its keys and values, which
-// are views of a page.
+// lastingCopy copies the map of an object that repeats with its keys and
+// values, which are views of a page.
 func lastingCopy(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {

@@ -56,10 +56,10 @@ type encoder struct {
 	orders map[uint64]*keyOrder
 	once   map[uint64]bool
 	// The key orders of the small objects last judged against each node,
-	// the newer first: a changelog item, a transition or a user has the
-	// same few keys record after record (a user two sets: with its email
-	// and without), and finding them in that order costs less than
-	// sorting them and looking up each one's check again.
+	// the newer first: a changelog item, a transition or a status record
+	// has the same few keys record after record (two sets where a member
+	// comes and goes, a user's email), and finding them in that order
+	// costs less than sorting them and looking up each one's check again.
 	small map[*schema.Node]*[2]*keyOrder
 	// A checked encoding: unsure is set when a value's check fails; top
 	// while the record's own object is next, whose keys the check does not
@@ -192,8 +192,8 @@ func (e *encoder) appendObject(dst []byte, t map[string]any, n *schema.Node) ([]
 	}
 	small := n != nil && len(t) >= minSmall && len(t) < minOrdered
 	if small {
-		if os := e.small[n]; os != nil {
-			for _, o := range os {
+		if kept := e.small[n]; kept != nil {
+			for _, o := range kept {
 				if o == nil || len(o.keys) != len(t) {
 					continue
 				}
@@ -352,14 +352,14 @@ func (e *encoder) rememberSmall(n *schema.Node, sorted []member) {
 	if e.small == nil || len(e.small) >= maxSmall {
 		e.small = map[*schema.Node]*[2]*keyOrder{}
 	}
-	os := e.small[n]
-	if os == nil {
-		os = new([2]*keyOrder)
-		e.small[n] = os
+	kept := e.small[n]
+	if kept == nil {
+		kept = new([2]*keyOrder)
+		e.small[n] = kept
 	}
 	o := newKeyOrder(sorted)
 	o.node, o.subs = n, checksOf(o.keys, n)
-	os[0], os[1] = o, os[0]
+	kept[0], kept[1] = o, kept[0]
 }
 
 // newKeyOrder is the order of sorted's keys. The keys are copied, all

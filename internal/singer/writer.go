@@ -155,7 +155,7 @@ const maxPooledScratch = 1 << 20
 
 // keepEncoded copies an encoded record into a slab shared with the
 // records encoded after it on the same P, not into an allocation of its
-// own: one allocation per record was a twentieth of a sync's CPU. The
+// own: one allocation per record was about 4% of a sync's CPU. The
 // copy's capacity ends where it does, so nothing appended to it reaches
 // its neighbour. Records are written in about the order they are
 // encoded, so a slab is garbage soon after its last record is written;
