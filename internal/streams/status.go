@@ -132,8 +132,13 @@ func statusRecord(id, key, changelogID, author, created any) jira.Record {
 func accountOf(user any) any {
 	a, ok := user.(map[string]any)
 	if r, raw := user.(jsonscan.Raw); raw {
-		for _, k := range []string{"accountId", "key"} {
-			if v, ok := jsonscan.StringMember(r, k); ok {
+		if v, ok := jsonscan.StringMember(r, "accountId"); ok {
+			return v
+		}
+		// The key only where there is no accountId at all: canonical bytes
+		// write that key as it is, wherever it stands.
+		if !strings.Contains(string(r), `"accountId":`) {
+			if v, ok := jsonscan.StringMember(r, "key"); ok {
 				return v
 			}
 		}

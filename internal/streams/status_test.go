@@ -104,6 +104,8 @@ func TestAccountOf(t *testing.T) {
 		{"raw", jsonscan.Raw(`{"accountId":"5b10","active":true,"avatarUrls":{"16x16":"u"}}`), "5b10"},
 		{"raw, Data Center", jsonscan.Raw(`{"active":true,"avatarUrls":{"key":"no"},"key":"JIRAUSER10100","name":"ann"}`), "JIRAUSER10100"},
 		{"raw, escaped id", jsonscan.Raw(`{"accountId":"a\"b"}`), `a"b`},
+		{"raw, escaped id and a key", jsonscan.Raw(`{"accountId":"a\"b","key":"k"}`), `a"b`},
+		{"raw, id not a string, and a key", jsonscan.Raw(`{"accountId":null,"key":"k"}`), "k"},
 		{"raw, no id", jsonscan.Raw(`{"displayName":"Ann"}`), nil},
 		{"raw, not an object", jsonscan.Raw(`["accountId"]`), nil},
 		{"none", nil, nil},
