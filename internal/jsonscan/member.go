@@ -12,20 +12,21 @@ func StringMember(r Raw, key string) (value string, ok bool) {
 	}
 	i := 1
 	for i < len(s) && s[i] != '}' {
-		end, escaped := stringEnd(s, i)
+		end, escaped := StringEnd(s, i)
 		if end < 0 || end >= len(s) || s[end] != ':' {
 			return "", false
 		}
 		name := s[i+1 : end-1]
 		i = end + 1
 		if !escaped && name == key {
-			vend, vescaped := stringEnd(s, i)
+			vend, vescaped := StringEnd(s, i)
 			if vend < 0 || vescaped {
 				return "", false
 			}
 			return s[i+1 : vend-1], true
 		}
-		if i = skipValue(s, i); i < 0 || i >= len(s) {
+		var ok bool
+		if i, ok = SkipValue(s, i); !ok || i >= len(s) {
 			return "", false
 		}
 		if s[i] == ',' {
@@ -35,9 +36,9 @@ func StringMember(r Raw, key string) (value string, ok bool) {
 	return "", false
 }
 
-// stringEnd returns the index after the string starting at s[i] (a quote)
-// and whether it holds an escape; -1 if there is no string there.
-func stringEnd(s string, i int) (int, bool) {
+// StringEnd returns the index after the string starting at s[i] (a
+// quote) and whether it holds an escape; -1 if it does not end.
+func StringEnd(s string, i int) (int, bool) {
 	if i >= len(s) || s[i] != '"' {
 		return -1, false
 	}
@@ -60,41 +61,38 @@ func stringEnd(s string, i int) (int, bool) {
 	return -1, false
 }
 
-// skipValue returns the index after the value at s[i], -1 if there is
-// none; canonical bytes have no whitespace.
-func skipValue(s string, i int) int {
+// SkipValue returns the index after the value at s[i] of canonical bytes
+// (no whitespace), without looking into it; false if there is none.
+func SkipValue(s string, i int) (int, bool) {
 	depth := 0
 	for i < len(s) {
-		switch s[i] {
+		switch c := s[i]; c {
 		case '"':
-			end, _ := stringEnd(s, i)
+			end, _ := StringEnd(s, i)
 			if end < 0 {
-				return -1
+				return 0, false
 			}
 			i = end
 		case '{', '[':
 			depth++
 			i++
 		case '}', ']':
-			if depth == 0 {
-				return i
-			}
 			depth--
 			i++
-		case ',':
+			if depth < 0 {
+				return 0, false
+			}
+		case ',', ':':
 			if depth == 0 {
-				return i
+				return 0, false
 			}
 			i++
 		default:
 			i++
 		}
 		if depth == 0 && i < len(s) && (s[i] == ',' || s[i] == '}' || s[i] == ']') {
-			return i
+			return i, true
 		}
 	}
-	if depth == 0 {
-		return i
-	}
-	return -1
+	return i, depth == 0
 }

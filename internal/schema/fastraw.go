@@ -21,7 +21,7 @@ func (n *fastNode) raw(s string, i int) (int, bool) {
 			return i + 1, true
 		}
 		for {
-			end, escaped := stringEnd(s, i)
+			end, escaped := jsonscan.StringEnd(s, i)
 			if end < 0 || escaped || end >= len(s) || s[end] != ':' {
 				return 0, false
 			}
@@ -30,7 +30,7 @@ func (n *fastNode) raw(s string, i int) (int, bool) {
 			if sub := n.properties[key]; sub != nil {
 				i, ok = sub.raw(s, end+1)
 			} else {
-				i, ok = skipRaw(s, end+1)
+				i, ok = jsonscan.SkipValue(s, end+1)
 			}
 			if !ok || i >= len(s) {
 				return 0, false
@@ -57,7 +57,7 @@ func (n *fastNode) raw(s string, i int) (int, bool) {
 			if n.items != nil {
 				i, ok = n.items.raw(s, i)
 			} else {
-				i, ok = skipRaw(s, i)
+				i, ok = jsonscan.SkipValue(s, i)
 			}
 			if !ok || i >= len(s) {
 				return 0, false
@@ -72,7 +72,7 @@ func (n *fastNode) raw(s string, i int) (int, bool) {
 			}
 		}
 	case c == '"':
-		end, escaped := stringEnd(s, i)
+		end, escaped := jsonscan.StringEnd(s, i)
 		if end < 0 || n.types&tString == 0 {
 			return 0, false
 		}
@@ -94,31 +94,6 @@ func (n *fastNode) raw(s string, i int) (int, bool) {
 
 func hasAt(s string, i int, lit string) bool { return len(s)-i >= len(lit) && s[i:i+len(lit)] == lit }
 
-// stringEnd returns the index after the string starting at s[i] (a quote)
-// and whether it holds an escape; -1 if it does not end.
-func stringEnd(s string, i int) (int, bool) {
-	if i >= len(s) || s[i] != '"' {
-		return -1, false
-	}
-	escaped := false
-	for j := i + 1; j < len(s); {
-		j += jsonscan.Unquoted(s[j:])
-		if j >= len(s) {
-			break
-		}
-		switch s[j] {
-		case '"':
-			return j + 1, escaped
-		case '\\':
-			escaped = true
-			j += 2
-		default:
-			j++
-		}
-	}
-	return -1, false
-}
-
 // numberEnd returns the index after the number starting at s[i] (its
 // grammar is checked by validNumber).
 func numberEnd(s string, i int) int {
@@ -132,40 +107,4 @@ func numberEnd(s string, i int) int {
 		break
 	}
 	return j
-}
-
-// skipRaw returns the index after the value at s[i:], which no schema
-// constrains.
-func skipRaw(s string, i int) (int, bool) {
-	depth := 0
-	for i < len(s) {
-		switch c := s[i]; c {
-		case '"':
-			end, _ := stringEnd(s, i)
-			if end < 0 {
-				return 0, false
-			}
-			i = end
-		case '{', '[':
-			depth++
-			i++
-		case '}', ']':
-			depth--
-			i++
-			if depth < 0 {
-				return 0, false
-			}
-		case ',', ':':
-			if depth == 0 {
-				return 0, false
-			}
-			i++
-		default:
-			i++
-		}
-		if depth == 0 && i < len(s) && (s[i] == ',' || s[i] == '}' || s[i] == ']') {
-			return i, true
-		}
-	}
-	return i, depth == 0
 }
