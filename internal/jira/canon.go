@@ -22,7 +22,7 @@ type Shape struct {
 	// *LongList, checked but not built, decoded later a window at a time.
 	Long int
 	// Repeats, for an object that keeps what is nested in it raw: the same
-	// one comes back many times (a transition, a user), and a repeat is
+	// one comes back many times (a transition, a status), and a repeat is
 	// given the map its first reading gave (repeats.go): a clone of it
 	// for a record, which a stream writes into (its issue's id), the map
 	// itself when Shared, for an object nested in a record, which nothing
