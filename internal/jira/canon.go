@@ -133,9 +133,9 @@ func (d *decoder) raw(depth int) (any, error) {
 				return c.raw, nil
 			}
 		}
-		if e := shared.slots[sharedSlot(h)].Load(); e != nil && e.normalized == d.normalize && strings.HasPrefix(d.s[from:], e.in) {
+		if e := shared.find(h, d.s[from:], d.normalize); e != nil {
 			d.i = from + len(e.in)
-			return e.raw, nil
+			return e.v.raw, nil
 		}
 	}
 	defer func() { d.tmp = d.tmp[:base] }()
@@ -153,7 +153,10 @@ func (d *decoder) raw(depth int) (any, error) {
 		}
 		d.cache[h] = append(cs, cachedValue{d.s[from:d.i], r})
 		if d.i-from <= maxShared {
-			shared.offer(h, d.s[from:d.i], string(r.(jsonscan.Raw)), d.normalize)
+			shared.offer(h, d.s[from:d.i], d.normalize, func() rawCopy {
+				keep := unique.Make(string(r.(jsonscan.Raw)))
+				return rawCopy{jsonscan.Raw(keep.Value()), keep}
+			})
 		}
 	}
 	return r, nil
@@ -168,39 +171,38 @@ type cachedValue struct {
 
 // shared holds copies of raw values met in one document and again in
 // another (the run's users, projects, statuses, avatar sets): a page
-// finds them without rebuilding them, for a hash and a comparison. It is
-// direct-mapped by the hash of a value's first bytes and lock-free, as
-// pages are decoded side by side; a newer value takes a slot over. A
-// value is copied the second time in a row its slot is offered it (seen
-// holds the hash of the whole input last offered there), so one met in a
-// single page (an issue's watches, its votes) costs no copy, nor do values
-// that only share their first bytes (a multi-select's options, versions:
-// the same first option, then others), which would otherwise take the
-// slot in turns, a copy each time (7 thousand copies a 20k sync).
+// finds them without rebuilding them, for a hash and a comparison.
+// sharedObjects (repeats.go) holds the maps of objects that repeat alike.
 // Its copies, not views of a page, keep no page alive; sharedSlots times
 // maxShared bounds their memory (4 MiB with the input copies).
-var shared sharedCache
+var shared runCache[rawCopy]
 
-type sharedCache struct {
-	slots [sharedSlots]atomic.Pointer[sharedValue]
-	seen  [sharedSlots]lastOffered
+// rawCopy is a raw value's canonical encoding, a boxed jsonscan.Raw whose
+// bytes are keep's: the process's canonical copy (unique), which the
+// schema check's memo holds too, and so finds this value by its address
+// instead of comparing its bytes.
+type rawCopy struct {
+	raw  any
+	keep unique.Handle[string]
 }
 
-// lastOffered is the hash of the input last offered to a slot.
-type lastOffered struct{ atomic.Uint64 }
-
-// again notes in as offered and reports whether it was the last offered.
-func (l *lastOffered) again(in string) bool {
-	h := maphash.String(offerSeed, in)
-	return l.Swap(h) == h
+// runCache is a run's cache of values read from pages, by the hash of
+// their first input bytes. It is direct-mapped and lock-free, as pages are
+// decoded side by side; a newer value takes a slot over. A value is copied
+// the second time in a row its slot is offered it (seen holds the hash of
+// the whole input last offered there), so one met in a single page (an
+// issue's watches, its votes) costs no copy, nor do values that only share
+// their first bytes (a multi-select's options, versions: the same first
+// option, then others), which would otherwise take the slot in turns, a
+// copy each time (7 thousand copies a 20k sync).
+type runCache[V any] struct {
+	slots [sharedSlots]atomic.Pointer[runEntry[V]]
+	seen  [sharedSlots]atomic.Uint64
 }
 
-var offerSeed = maphash.MakeSeed()
-
-type sharedValue struct {
+type runEntry[V any] struct {
 	in         string // the value's input bytes
-	raw        any    // its canonical encoding, a boxed jsonscan.Raw: keep's
-	keep       unique.Handle[string]
+	v          V
 	normalized bool // with timestamps normalized (the decoder's option)
 }
 
@@ -210,25 +212,30 @@ const (
 	maxShared   = 2 << 10
 )
 
-var cacheSeed = maphash.MakeSeed()
+var cacheSeed, offerSeed = maphash.MakeSeed(), maphash.MakeSeed()
 
 func sharedSlot(h uint64) uint64 { return h >> (64 - sharedBits) }
 
-// offer keeps a copy of a value read raw the second time in a row its
-// slot is offered it.
-func (c *sharedCache) offer(h uint64, in, raw string, normalized bool) {
+// find returns the entry of the value the input rest starts with, if the
+// slot of h holds it, read with the same option.
+func (c *runCache[V]) find(h uint64, rest string, normalized bool) *runEntry[V] {
+	if e := c.slots[sharedSlot(h)].Load(); e != nil && e.normalized == normalized && strings.HasPrefix(rest, e.in) {
+		return e
+	}
+	return nil
+}
+
+// offer keeps the value read from in, as lasting gives its copy, the
+// second time in a row its slot is offered it.
+func (c *runCache[V]) offer(h uint64, in string, normalized bool, lasting func() V) {
 	i := sharedSlot(h)
-	if !c.seen[i].again(in) {
+	if w := maphash.String(offerSeed, in); c.seen[i].Swap(w) != w {
 		return
 	}
 	if e := c.slots[i].Load(); e != nil && e.in == in && e.normalized == normalized {
 		return
 	}
-	// The encoding's copy is the process's canonical one (unique): the
-	// schema check's memo holds the same, and finds this value by its
-	// address instead of comparing its bytes.
-	keep := unique.Make(raw)
-	c.slots[i].Store(&sharedValue{in: strings.Clone(in), raw: jsonscan.Raw(keep.Value()), keep: keep, normalized: normalized})
+	c.slots[i].Store(&runEntry[V]{in: strings.Clone(in), v: lasting(), normalized: normalized})
 }
 
 // stash copies b into the document's arena and returns the copy. The

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"maps"
 	"strings"
-	"sync/atomic"
 
 	"github.com/tap-jira/tap-jira/internal/jsonscan"
 )
@@ -51,13 +50,12 @@ func (d *decoder) cachedObject(h uint64, from, depth int, shared bool) map[strin
 			return maps.Clone(c.m)
 		}
 	}
-	if e := sharedObjects.slots[sharedSlot(h)].Load(); e != nil && e.normalized == d.normalize &&
-		strings.HasPrefix(d.s[from:], e.in) && depth+len(e.in) <= maxDepth {
+	if e := sharedObjects.find(h, d.s[from:], d.normalize); e != nil && depth+len(e.in) <= maxDepth {
 		d.i = from + len(e.in)
 		if shared {
-			return e.m // the run's maps are never given to a record
+			return e.v // the run's maps are never given to a record
 		}
-		return maps.Clone(e.m)
+		return maps.Clone(e.v)
 	}
 	return nil
 }
@@ -74,38 +72,15 @@ func (d *decoder) keepObject(h uint64, in string, m map[string]any, shared bool)
 	}
 	d.objects[h] = append(cs, cachedObject{in, m, shared})
 	if len(in) <= maxShared {
-		sharedObjects.offer(h, in, m, d.normalize)
+		sharedObjects.offer(h, in, d.normalize, func() map[string]any { return lastingCopy(m) })
 	}
 }
 
-// sharedObjects is shared (the run's cache of Raw values) for the maps of
-// objects that repeat: direct-mapped by the hash of an object's first
-// input bytes, lock-free, a map copied the second time in a row its slot
-// is offered it. Its maps are copies whose strings are copies too, so no
-// page stays alive for them; they are handed out as the document's are.
-var sharedObjects objectCache
-
-type objectCache struct {
-	slots [sharedSlots]atomic.Pointer[sharedObject]
-	seen  [sharedSlots]lastOffered
-}
-
-type sharedObject struct {
-	in         string
-	m          map[string]any
-	normalized bool
-}
-
-func (c *objectCache) offer(h uint64, in string, m map[string]any, normalized bool) {
-	i := sharedSlot(h)
-	if !c.seen[i].again(in) {
-		return
-	}
-	if e := c.slots[i].Load(); e != nil && e.in == in && e.normalized == normalized {
-		return
-	}
-	c.slots[i].Store(&sharedObject{in: strings.Clone(in), m: lastingCopy(m), normalized: normalized})
-}
+// sharedObjects is the run's cache (runCache) of the maps of objects that
+// repeat. Its maps are copies whose strings are copies too (lastingCopy),
+// so no page stays alive for them; they are handed out as the document's
+// are.
+var sharedObjects runCache[map[string]any]
 
 // lastingCopy copies the map of an object that repeats with its keys and
 // values, which are views of a page.
