@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,4 +45,26 @@ func TestGrowPipe(t *testing.T) {
 	defer f.Close()
 	assert.Error(t, GrowPipe(f), "a file is no pipe")
 	assert.NoError(t, GrowPipe(&bytes.Buffer{}))
+}
+
+// fGetPipeSize is F_GETPIPE_SZ of linux/fcntl.h.
+const fGetPipeSize = 1032
+
+// pipeSize is the size of the pipe f writes into.
+func pipeSize(f *os.File) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n uintptr
+	var errno syscall.Errno
+	if err := rc.Control(func(fd uintptr) {
+		n, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, fGetPipeSize, 0)
+	}); err != nil {
+		return 0, err
+	}
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
